@@ -1,0 +1,1 @@
+"""Generated code; see tools/gen_catalog.py."""

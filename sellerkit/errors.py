@@ -1,0 +1,310 @@
+"""One exception tree for everything sellerkit raises.
+
+    SellerkitError
+    ├── ConfigurationError            bad or missing settings (credentials, region, files)
+    ├── ValidationError               a request the catalog rejects before sending; lists every problem
+    ├── RateLimitWaitError            waiting for rate-limit capacity would exceed the call's timeout
+    ├── AuthError
+    │   └── LwaError                  Login with Amazon refused a token request
+    │       ├── InvalidClientError    client id / secret wrong or rotated
+    │       ├── InvalidGrantError     refresh token or auth code revoked, expired, or for another app
+    │       ├── UnauthorizedClientError
+    │       ├── InvalidScopeError
+    │       ├── InvalidRequestError
+    │       └── LwaServerError        server_error / temporarily_unavailable (retryable)
+    ├── TransportError                the request did not get an HTTP response
+    │   ├── ConnectTimeoutError / ReadTimeoutError
+    │   └── ConnectionFailedError
+    └── ApiError                      SP-API answered with an error status
+        ├── BadRequestError (400)   ├── ForbiddenError (403)      ├── NotFoundError (404)
+        ├── RequestTooLargeError (413) ├── UnsupportedMediaTypeError (415)
+        ├── ThrottledError (429)    └── ServerError (5xx)
+
+Every exception pickles (people move them across processes) and never carries a secret: API
+errors keep the response body, which SP-API never fills with tokens, and LWA errors keep only
+Amazon's error code and description.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConnectTimeoutError",
+    "ConnectionFailedError",
+    "ForbiddenError",
+    "InvalidClientError",
+    "InvalidGrantError",
+    "InvalidRequestError",
+    "InvalidScopeError",
+    "LwaError",
+    "LwaServerError",
+    "NotFoundError",
+    "RateLimitWaitError",
+    "ReadTimeoutError",
+    "RequestTooLargeError",
+    "SellerkitError",
+    "ServerError",
+    "ThrottledError",
+    "TransportError",
+    "UnauthorizedClientError",
+    "UnsupportedMediaTypeError",
+    "ValidationError",
+    "api_error_from_response",
+    "lwa_error_from_response",
+]
+
+
+class SellerkitError(Exception):
+    """The root of every exception sellerkit raises."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.args, self.__dict__))
+
+
+def _rebuild(cls: type[SellerkitError], args: tuple[Any, ...], state: dict[str, Any]
+             ) -> SellerkitError:
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
+
+class ConfigurationError(SellerkitError):
+    """Settings are missing or wrong; the message says which and how to fix them."""
+
+
+class ValidationError(SellerkitError, ValueError):
+    """The catalog rejected a request before it was sent. ``problems`` lists every issue."""
+
+    def __init__(self, operation: str, problems: Sequence[Any]) -> None:
+        self.operation = operation
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid request for {operation} ({len(self.problems)} problem"
+                         f"{'s' if len(self.problems) != 1 else ''}):\n{lines}")
+
+
+class RateLimitWaitError(SellerkitError):
+    """Waiting for a rate-limit token would take longer than the call may wait."""
+
+    def __init__(self, operation: str, wait: float, budget: float | None) -> None:
+        self.operation = operation
+        self.wait = wait
+        self.budget = budget
+        super().__init__(
+            f"{operation}: the rate limiter would have to wait {wait:.1f}s for capacity, more than "
+            f"the {budget if budget is not None else 0:.1f}s this call may wait; raise the call's "
+            "timeout (options=CallOptions(timeout=...)) or spread the calls out")
+
+
+class AuthError(SellerkitError):
+    """Authentication or authorization failed before an SP-API call could be made."""
+
+
+class LwaError(AuthError):
+    """Login with Amazon refused a token request."""
+
+    retryable = False
+    hint = "check the LWA credentials of this client"
+
+    def __init__(self, error: str, description: str = "", status: int | None = None) -> None:
+        self.error = error
+        self.description = description
+        self.status = status
+        detail = f": {description}" if description else ""
+        super().__init__(f"LWA error {error!r}{detail} (HTTP {status}). {self.hint}")
+
+
+class InvalidClientError(LwaError):
+    hint = ("The client id or client secret is wrong, or the secret was rotated. Copy both again "
+            "from Developer Central (Solution Provider Portal) or your rotation queue.")
+
+
+class InvalidGrantError(LwaError):
+    hint = ("The refresh token (or authorization code) is revoked, expired, or belongs to another "
+            "app. Ask the selling partner to authorize the app again; retrying will not help.")
+
+
+class UnauthorizedClientError(LwaError):
+    hint = ("This app may not use this grant: check that the app is registered for SP-API and, "
+            "for grantless calls, that it may request this scope.")
+
+
+class InvalidScopeError(LwaError):
+    hint = "The scope asked for does not exist or is not allowed for this app."
+
+
+class InvalidRequestError(LwaError):
+    hint = "The token request was malformed: a parameter is missing or duplicated."
+
+
+class LwaServerError(LwaError):
+    retryable = True
+    hint = "Login with Amazon is having trouble; the call is retried with backoff."
+
+
+_LWA_CODES: dict[str, type[LwaError]] = {
+    "invalid_client": InvalidClientError,
+    "invalid_grant": InvalidGrantError,
+    "unauthorized_client": UnauthorizedClientError,
+    "access_denied": UnauthorizedClientError,
+    "invalid_scope": InvalidScopeError,
+    "invalid_request": InvalidRequestError,
+    "server_error": LwaServerError,
+    "temporarily_unavailable": LwaServerError,
+}
+
+
+def lwa_error_from_response(status: int, body: bytes) -> LwaError:
+    """Map an LWA error response (``{"error", "error_description"}``) to its exception."""
+    error, description = "unknown_error", ""
+    try:
+        data = json.loads(body) if body else {}
+        if isinstance(data, dict):
+            error = str(data.get("error") or error)
+            description = str(data.get("error_description") or "")
+    except ValueError:
+        description = f"non-JSON response of {len(body)} bytes"
+    cls = _LWA_CODES.get(error)
+    if cls is None:
+        cls = LwaServerError if status >= 500 else LwaError
+    return cls(error, description[:500], status)
+
+
+class TransportError(SellerkitError):
+    """The request got no HTTP response (connection refused, reset, timed out...)."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class ConnectTimeoutError(TransportError):
+    """Connecting took longer than the connect timeout; nothing was sent."""
+
+
+class ReadTimeoutError(TransportError):
+    """The request was sent but no response arrived within the timeout."""
+
+
+class ConnectionFailedError(TransportError):
+    """The connection could not be made or broke."""
+
+
+class ApiError(SellerkitError):
+    """SP-API answered with an error status.
+
+    ``status``, ``code``, ``message`` and ``details`` come from the first error of the body;
+    ``errors`` holds all of them; ``request_id`` is ``x-amzn-RequestId`` (quote it to Amazon
+    support); ``body`` is the raw response body.
+    """
+
+    def __init__(self, status: int, *, code: str = "", message: str = "", details: Any = None,
+                 errors: Sequence[Mapping[str, Any]] = (), request_id: str | None = None,
+                 body: bytes = b"", headers: Mapping[str, str] | None = None,
+                 operation: str | None = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.errors = [dict(e) for e in errors]
+        self.request_id = request_id
+        self.body = body
+        self.headers = dict(headers or {})
+        self.operation = operation
+        where = f"{operation}: " if operation else ""
+        what = f"{code}: {message}" if code else (message or "no error body")
+        rid = f" (request id {request_id})" if request_id else ""
+        super().__init__(f"{where}HTTP {status} {what}{rid}")
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.headers.get("retry-after")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+
+class BadRequestError(ApiError):
+    """400: a parameter is missing or invalid."""
+
+
+class ForbiddenError(ApiError):
+    """403: access denied, expired or invalid token, or a missing role."""
+
+
+class NotFoundError(ApiError):
+    """404: the resource does not exist."""
+
+
+class RequestTooLargeError(ApiError):
+    """413: the request body is too large."""
+
+
+class UnsupportedMediaTypeError(ApiError):
+    """415: the Content-Type is not accepted."""
+
+
+class ThrottledError(ApiError):
+    """429: the rate limit was exceeded."""
+
+
+class ServerError(ApiError):
+    """5xx: SP-API failed; retried with backoff."""
+
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequestError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    413: RequestTooLargeError,
+    415: UnsupportedMediaTypeError,
+    429: ThrottledError,
+}
+
+
+def api_error_from_response(status: int, body: bytes, headers: Mapping[str, str],
+                            operation: str | None = None) -> ApiError:
+    """Build the right ApiError from a response; empty and non-JSON bodies are handled."""
+    errors: list[Mapping[str, Any]] = []
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        raw = data.get("errors")
+        if isinstance(raw, list):
+            errors = [e for e in raw if isinstance(e, dict)]
+        elif isinstance(raw, dict):
+            errors = [raw]
+        elif "message" in data or "code" in data:
+            errors = [data]
+    elif isinstance(data, list):
+        errors = [e for e in data if isinstance(e, dict)]
+    first = errors[0] if errors else {}
+    message = str(first.get("message") or "")
+    if not errors and body and data is None:
+        text = body[:200].decode("utf-8", "replace").strip()
+        message = f"non-JSON error body: {text}"
+    lower = {k.lower(): v for k, v in headers.items()}
+    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else ApiError)
+    return cls(
+        status,
+        code=str(first.get("code") or ""),
+        message=message,
+        details=first.get("details"),
+        errors=errors,
+        request_id=lower.get("x-amzn-requestid"),
+        body=bytes(body),
+        headers=lower,
+        operation=operation,
+    )

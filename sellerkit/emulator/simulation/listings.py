@@ -1,0 +1,7 @@
+"""listings (filled in below)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HANDLERS: dict[str, Any] = {}

@@ -1,0 +1,7 @@
+"""notifications (filled in below)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HANDLERS: dict[str, Any] = {}

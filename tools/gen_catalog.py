@@ -150,7 +150,7 @@ def properties(defs: dict[str, Any], s: Any) -> dict[str, Any]:
 
 
 def find_response_token(defs: dict[str, Any], schema: Any, prefix: str = "", depth: int = 0) -> str | None:
-    for k, v in properties(defs, schema).items():
+    for k in properties(defs, schema):
         kl = k.lower()
         if "token" in kl and ("next" in kl) and "previous" not in kl:
             return prefix + k
@@ -309,7 +309,8 @@ def _scalar(p: dict[str, Any]) -> str:
     if p.get("enum"):
         return "Literal[" + ", ".join(repr(e) for e in p["enum"]) + "]"
     t = PY_TYPES.get(p.get("type", "string"), "Any")
-    if p.get("format") in ("date-time", "date"):
+    if t == "str" and (p.get("format") in ("date-time", "date")
+                       or re.search(r"(after|before|date|time|since|until)$", p.get("name", ""), re.I)):
         return "str | datetime | date"
     return t
 

@@ -16,6 +16,7 @@ import difflib
 import json
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -225,7 +226,7 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.operations)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Operation]:
         return iter(self.operations.values())
 
     def operation(self, key: str) -> Operation:

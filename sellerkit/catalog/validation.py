@@ -109,8 +109,9 @@ def _check_value(name: str, value: Any, typ: str | None, fmt: str | None,
 
 def _is_type(value: Any, typ: str, fmt: str | None) -> bool:
     if typ == "string":
-        return isinstance(value, str) or (fmt in ("date-time", "date")
-                                          and isinstance(value, (datetime, date)))
+        # datetimes are accepted for any string: the client writes them as ISO 8601 UTC,
+        # and many date parameters (CreatedAfter...) carry no format in the models.
+        return isinstance(value, (str, datetime, date))
     if typ == "integer":
         return isinstance(value, int) and not isinstance(value, bool)
     if typ == "number":

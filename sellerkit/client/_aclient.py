@@ -1,0 +1,316 @@
+"""``AsyncSellingPartner``: the asyncio client.
+
+This file is the source of truth for the request loop; ``_client.py`` (the sync client) is
+generated from it by ``tools/unasync.py`` and checked in CI, so the two never drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json as _json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from sellerkit.catalog import Operation
+from sellerkit.client._base import (
+    TOKENS_KEY,
+    BaseClient,
+    Prepared,
+    failure_of,
+    interpret,
+    is_expired_token_error,
+    prepare,
+    transport_error,
+    values_from_python,
+)
+from sellerkit.client._generated.attributes import AsyncResourceAttributes
+from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
+from sellerkit.client.response import ApiResponse
+from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
+
+log = logging.getLogger("sellerkit.client")
+
+
+class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
+    """The asyncio SP-API client. Same surface as ``SellingPartner``, with ``await``.
+
+        async with AsyncSellingPartner(client_id=..., client_secret=..., refresh_token=...,
+                                       marketplace="US") as sp:
+            r = await sp.orders_v0.get_orders(marketplace_ids=["ATVPDKIKX0DER"],
+                                              created_after="2026-01-01T00:00:00Z")
+    """
+
+    _resources_module = "ASYNC_RESOURCES"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._http = httpx.AsyncClient(transport=self._transport, **self.http_settings())
+        self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        if self.limiter is not None and hasattr(self.limiter, "save_snapshot"):
+            try:
+                self.limiter.save_snapshot()
+            except OSError as exc:  # visibility only; never fail a close over it
+                log.debug("could not save the rate-limit snapshot: %s", exc)
+
+    async def __aenter__(self) -> AsyncSellingPartner:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- public calls ------------------------------------------------------------------------
+    async def call(self, key: str, *, options: CallOptions | None = None, **params: Any
+                   ) -> ApiResponse:
+        """Call an operation by key with wire-named parameters:
+        ``sp.call("orders_v0.getOrders", MarketplaceIds=[...], CreatedAfter=...)``."""
+        op = self.operation(key)
+        return await self._call_op(op, params, options)
+
+    async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+                      json: Any = None, headers: Mapping[str, str] | None = None,
+                      options: CallOptions | None = None) -> ApiResponse:
+        """The raw escape hatch: any method and path, no catalog validation. Auth, rate limits
+        and retries still apply (the operation is looked up by path when it is known)."""
+        options = options or DEFAULT_OPTIONS
+        method = method.upper()
+        bare = path.split("?", 1)[0]
+        found = self.catalog.match(method, bare)
+        op = found[0] if found else None
+        query = urlencode([(k, v) for k, v in (params or {}).items() if v is not None],
+                          doseq=True)
+        hdrs = dict(headers or {})
+        content = None
+        if json is not None:
+            content = _json.dumps(json, separators=(",", ":")).encode()
+            hdrs.setdefault("content-type", "application/json")
+        hdrs.update(options.headers)
+        prepared = Prepared(op, method, bare, query, hdrs, content)
+        return await self._send(op, prepared, options)
+
+    async def paginate(self, target: str | Callable[..., Any], *,
+                       items: bool | str = False, options: CallOptions | None = None,
+                       **params: Any) -> AsyncIterator[Any]:
+        """Follow an operation's next tokens. ``target`` is a key (``"orders_v0.getOrders"``,
+        wire-named params) or a resource method (``sp.orders_v0.get_orders``, snake_case
+        params). Yields each page (``ApiResponse``), or each item with ``items=True`` (or the
+        name of the list field). Stops at the last page, or at a token seen before."""
+        op, values = self._paging_target(target, params)
+        pag = op.pagination
+        if pag is None:
+            raise ConfigurationError(f"{op.key} does not paginate")
+        seen: set[str] = set()
+        while True:
+            page = await self._call_op(op, values, options)
+            if items:
+                for item in _page_items(page, items):
+                    yield item
+            else:
+                yield page
+            token = pag.token_from(page.payload)
+            if token is None:
+                return
+            if token in seen:
+                log.warning("%s returned a next token it had returned before; stopping", op.key)
+                return
+            seen.add(token)
+            values = _next_values(op, values, token)
+
+    async def download(self, url: str, *, compression: str | None = None) -> bytes:
+        """Fetch a report or feed document from its presigned URL with this client's network
+        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host."""
+        try:
+            resp = await self._http.get(url, headers={"user-agent": self.user_agent})
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, "GET", "<document url>") from None
+        data = resp.content
+        if resp.status_code >= 400:
+            raise ApiError(resp.status_code, message="document download failed",
+                           body=data[:2000], headers=resp.headers)
+        if (compression or "").upper() == "GZIP":
+            data = gzip.decompress(data)
+        return data
+
+    # -- the pipeline ------------------------------------------------------------------------
+    async def _invoke(self, key: str, kwargs: Mapping[str, Any], options: CallOptions | None
+                      ) -> ApiResponse:
+        op = self.operation(key)
+        return await self._call_op(op, kwargs, options)
+
+    async def _call_op(self, op: Operation, values: Mapping[str, Any],
+                       options: CallOptions | None) -> ApiResponse:
+        options = options or DEFAULT_OPTIONS
+        prepared = prepare(op, values, options)
+        return await self._send(op, prepared, options)
+
+    async def _send(self, op: Operation | None, prepared: Prepared, options: CallOptions
+                    ) -> ApiResponse:
+        budget = self.budget(options)
+        max_attempts = self.attempts(options)
+        started = time.monotonic()
+        url = prepared.url(self.base_url)
+        ctx = None
+        if self.limiter is not None and op is not None:
+            body = _json.loads(prepared.content) if op.key.endswith(".createReport") and \
+                prepared.content else None
+            ctx = self.limit_context(op, body)
+        key = op.key if op is not None else f"{prepared.method} {prepared.path}"
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            t0 = time.perf_counter()
+            token = await self._token(op, prepared, options)
+            remaining = budget - (time.monotonic() - started)
+            if ctx is not None and self.limiter is not None:
+                await self.limiter.acquire_async(ctx, timeout=max(remaining, 0.0))
+                remaining = budget - (time.monotonic() - started)
+            headers = self.auth_headers(prepared, token, url)
+            try:
+                resp = await self._http.request(
+                    prepared.method, url, headers=headers, content=prepared.content,
+                    timeout=httpx.Timeout(max(remaining, 0.001),
+                                          connect=min(self.connect_timeout, max(remaining, 0.001))))
+                content = resp.content
+            except httpx.HTTPError as exc:
+                self.log_call(prepared.method, prepared.path, None, None, t0, attempt)
+                delay = self.retry.delay(attempt=attempt, method=prepared.method,
+                                         failure=failure_of(exc),
+                                         elapsed=time.monotonic() - started,
+                                         max_attempts=max_attempts, budget=budget)
+                if delay is None:
+                    raise transport_error(exc, prepared.method, prepared.path) from None
+                await asyncio.sleep(delay)
+                continue
+            status = resp.status_code
+            if ctx is not None and self.limiter is not None:
+                self.limiter.record(ctx, status=status,
+                                    rate_limit_header=resp.headers.get("x-amzn-ratelimit-limit"))
+            self.log_call(prepared.method, prepared.path, status,
+                          resp.headers.get("x-amzn-requestid"), t0, attempt)
+            try:
+                return interpret(status, resp.headers, content, key)
+            except ApiError as err:
+                if isinstance(err, ForbiddenError) and not refreshed and \
+                        is_expired_token_error(err):
+                    refreshed = True
+                    self._forget_token(op, prepared, options)
+                    attempt -= 1
+                    continue
+                delay = self.retry.delay(attempt=attempt, method=prepared.method,
+                                         failure=failure_of(None, status, resp.headers),
+                                         elapsed=time.monotonic() - started,
+                                         max_attempts=max_attempts, budget=budget)
+                if delay is None:
+                    raise
+                await asyncio.sleep(delay)
+
+    async def _token(self, op: Operation | None, prepared: Prepared, options: CallOptions
+                     ) -> str:
+        if options.restricted_data_token is not UNSET:
+            return str(options.restricted_data_token)
+        if op is not None and op.grantless_scope:
+            return await self.lwa.access_token_async(self._http, scope=op.grantless_scope)
+        if self._refresh_token is None:
+            what = op.key if op is not None else f"{prepared.method} {prepared.path}"
+            raise ConfigurationError(
+                f"{what} acts for a selling partner and needs their refresh token: pass "
+                "refresh_token= (or set SELLERKIT_REFRESH_TOKEN / SP_API_REFRESH_TOKEN)")
+        resource = self.rdt_resource(op, prepared, options) if op is not None else None
+        if resource is not None:
+            return await self._rdt(resource)
+        return await self.lwa.access_token_async(self._http, refresh_token=self._refresh_token)
+
+    async def _rdt(self, resource: tuple[str, str, tuple[str, ...]]) -> str:
+        from sellerkit.auth.rdt import parse_rdt_response, rdt_request_body
+
+        cached = self.rdt_cache.get(*resource)
+        if cached is not None:
+            return cached
+        lock = self._rdt_locks.setdefault(resource, asyncio.Lock())
+        async with lock:
+            cached = self.rdt_cache.get(*resource)
+            if cached is not None:
+                return cached
+            tokens_op = self.operation(TOKENS_KEY)
+            body_name = tokens_op.body_param.name if tokens_op.body_param else "body"
+            method, path, elements = resource
+            try:
+                resp = await self._call_op(
+                    tokens_op, {body_name: rdt_request_body(method, path, list(elements))}, None)
+            except ForbiddenError as err:
+                raise ForbiddenError(
+                    err.status, code=err.code, message=(
+                        f"{err.message} (getting a Restricted Data Token for {method} {path} "
+                        f"with data elements {list(elements)}; does the app have the roles "
+                        "for them? Pass options=CallOptions(rdt=False) to call without "
+                        "buyer data)"),
+                    details=err.details, errors=err.errors, request_id=err.request_id,
+                    body=err.body, headers=err.headers, operation=err.operation) from None
+            token, expires_in = parse_rdt_response(resp.payload)
+            self.rdt_cache.put(method, path, list(elements), token, expires_in)
+            return token
+
+    def _forget_token(self, op: Operation | None, prepared: Prepared, options: CallOptions
+                      ) -> None:
+        if op is not None and op.grantless_scope:
+            self.lwa.invalidate(scope=op.grantless_scope)
+        elif self._refresh_token is not None:
+            self.lwa.invalidate(refresh_token=self._refresh_token)
+
+    def _paging_target(self, target: str | Callable[..., Any], params: Mapping[str, Any]
+                       ) -> tuple[Operation, dict[str, Any]]:
+        if isinstance(target, str):
+            return self.operation(target), dict(params)
+        resource = getattr(target, "__self__", None)
+        api_key = getattr(resource, "api_key", None)
+        name = getattr(target, "__name__", "")
+        op = next((o for o in self.catalog.api_operations(api_key or "") if o.py_name == name),
+                  None)
+        if op is None:
+            raise ConfigurationError(
+                "paginate() takes an operation key or a resource method such as "
+                "sp.orders_v0.get_orders")
+        return op, values_from_python(op, params)
+
+
+def _next_values(op: Operation, values: Mapping[str, Any], token: str) -> dict[str, Any]:
+    assert op.pagination is not None
+    if op.pagination.mode == "token_only":
+        kept = {p.name: values[p.name] for p in op.params
+                if p.location == "path" and p.name in values}
+    else:
+        kept = dict(values)
+    kept[op.pagination.request] = token
+    return kept
+
+
+def _page_items(page: ApiResponse, items: bool | str) -> list[Any]:
+    data = page.data
+    if isinstance(items, str):
+        node = data.get(items) if isinstance(data, dict) else None
+        if node is None and isinstance(page.payload, dict):
+            node = page.payload.get(items)
+        return list(node or [])
+    if isinstance(data, list):
+        return data
+    if isinstance(data, dict):
+        lists = [v for k, v in data.items() if isinstance(v, list) and k != "errors"]
+        if len(lists) == 1:
+            return list(lists[0])
+        if not lists:
+            return []
+    raise ValidationError(page.operation or "paginate", [
+        f"cannot tell which list holds the items; pass items='<field name>' "
+        f"(fields: {', '.join(data) if isinstance(data, dict) else type(data).__name__})"])
+
+
+__all__ = ["AsyncSellingPartner"]

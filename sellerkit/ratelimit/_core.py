@@ -1,0 +1,217 @@
+"""The token-bucket math every backend shares, free of I/O, locks and clocks.
+
+A bucket is kept as a GCRA "theoretical arrival time" (``tat``): the moment the bucket would be
+full again if nothing else were taken. At time ``t`` it holds ``burst - (tat - t) * rate`` tokens
+(capped at ``burst``); a call may go at ``tat - tau`` where ``tau = (burst - 1) / rate``. Taking a
+token at time ``s`` moves ``tat`` to ``max(tat, s) + 1 / rate``. Because ``s`` may lie in the
+future, a caller *reserves* its slot under the lock and sleeps outside it: the waiters form a
+queue without polling, and a call that would wait longer than it may is refused before it takes
+anything. A call that needs several layers (seller, application, report type) reserves the same
+instant ``s`` in each, the latest of their earliest slots, so it takes one token from every layer.
+
+``margin`` (seconds) is subtracted from ``tau``: requests leave the client in the order of their
+slots but reach Amazon after a variable delay, and two requests whose delays differ by ``d``
+arrive ``d`` closer together than they were scheduled. Keeping ``margin`` of the burst in
+reserve absorbs that jitter; it costs one ``margin`` of delay once, not a lower rate.
+
+Learning (``observe_header``, ``observe_throttle``, ``observe_success``) only touches the layer
+keyed by seller and operation: ``x-amzn-RateLimit-Limit`` reports only that pair's rate. The Redis
+backend mirrors these rules in Lua (``_redis_scripts.py``); the shared tests in
+``tests/ratelimit`` run the same scenarios against both.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "EPS",
+    "MIN_FACTOR",
+    "MIN_RATE",
+    "Bucket",
+    "LayerSpec",
+    "Tuning",
+    "parse_rate_header",
+]
+
+#: Rates closer than this (relative) count as equal, so 0.0167 vs 0.016666 never flaps.
+EPS = 0.02
+#: Lowest rate a bucket may fall to; 1e-4 rps is one request every ~2.8 hours.
+MIN_RATE = 1e-4
+#: Each 429 at the believed plan halves the rate, down to this fraction of it.
+MIN_FACTOR = 1 / 16
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The knobs of the learning rules; both backends take the same values."""
+
+    margin: float = 0.02
+    confirm: int = 3
+    recover: float = 1.1
+    max_backoff: float = 60.0
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer a call must take a token from, with the plan it starts from."""
+
+    key: str
+    kind: str  # "seller" | "application" | "report"
+    operation: str
+    rate: float
+    burst: int
+    seller: str = ""
+    application: str = ""
+    region: str = ""
+    detail: str = ""  # the report type of a "report" layer
+
+    @property
+    def learns(self) -> bool:
+        return self.kind == "seller"
+
+    def describe(self) -> str:
+        plan = f"{_fmt_rate(self.rate)}, burst {self.burst}"
+        if self.kind == "seller":
+            return f"per-seller limit of {self.operation} ({plan})"
+        if self.kind == "application":
+            return f"per-application limit of {self.operation} ({plan})"
+        return f"per-application quota for report type {self.detail} ({plan})"
+
+
+def _fmt_rate(rate: float) -> str:
+    if rate >= 1:
+        return f"{rate:g} requests/s"
+    return f"1 request per {1 / rate:.0f}s"
+
+
+def parse_rate_header(value: str | None) -> float | None:
+    """``x-amzn-RateLimit-Limit`` as a positive finite float, or None when absent or odd."""
+    if value is None:
+        return None
+    try:
+        rate = float(str(value).strip())
+    except ValueError:
+        return None
+    if not math.isfinite(rate) or rate <= 0:
+        return None
+    return rate
+
+
+@dataclass
+class Bucket:
+    """The mutable state of one layer (in-process backend)."""
+
+    spec: LayerSpec
+    default_rate: float
+    burst: int
+    target: float
+    tat: float | None = None
+    factor: float = 1.0
+    ceiling: float = math.inf
+    pending: float = 0.0
+    pending_n: int = 0
+    streak: int = 0
+    last_header: float | None = None
+    learned: float | None = None
+    acquired: int = 0
+    waits: int = 0
+    wait_time: float = 0.0
+    throttles: int = 0
+    rejected: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, spec: LayerSpec) -> Bucket:
+        return cls(spec=spec, default_rate=spec.rate, burst=spec.burst, target=spec.rate)
+
+    @property
+    def rate(self) -> float:
+        return max(self.target * self.factor, MIN_RATE)
+
+    def tau(self, margin: float) -> float:
+        return max(0.0, (self.burst - 1) / self.rate - margin)
+
+    def allowed_at(self, now: float, margin: float) -> float:
+        """The earliest moment a token is free (may be <= now)."""
+        tat = now if self.tat is None else self.tat
+        return tat - self.tau(margin)
+
+    def take(self, at: float) -> None:
+        tat = at if self.tat is None else max(self.tat, at)
+        self.tat = tat + 1 / self.rate
+        self.acquired += 1
+
+    def tokens(self, now: float) -> float:
+        if self.tat is None or self.tat <= now:
+            return float(self.burst)
+        return max(0.0, self.burst - (self.tat - now) * self.rate)
+
+    def reseed(self, spec: LayerSpec) -> None:
+        """A caller brought a different default plan (e.g. another limiter config): follow it
+        unless we learned something ourselves."""
+        self.spec = spec
+        self.burst = spec.burst
+        if abs(self.default_rate - spec.rate) > EPS * spec.rate:
+            if self.target == self.default_rate:
+                self.target = spec.rate
+            self.default_rate = spec.rate
+
+    def _set_rate(self, now: float, target: float | None = None, factor: float | None = None
+                  ) -> None:
+        """Change the rate while keeping the tokens the bucket holds now."""
+        old = self.rate
+        if target is not None:
+            self.target = target
+        if factor is not None:
+            self.factor = factor
+        if self.tat is not None and self.tat > now:
+            owed = (self.tat - now) * old
+            self.tat = now + owed / self.rate
+
+    def observe_header(self, now: float, header: float, tuning: Tuning) -> None:
+        """Learn from ``x-amzn-RateLimit-Limit``: lower at once, raise only on agreement."""
+        self.last_header = header
+        if header <= self.target * (1 + EPS):
+            self.pending, self.pending_n = 0.0, 0
+            if header < self.target * (1 - EPS):
+                self._set_rate(now, target=header)
+            self.learned = self.target
+            return
+        if header >= self.ceiling * (1 - EPS):
+            # A 429 already showed that this rate is not what Amazon grants.
+            self.pending, self.pending_n = 0.0, 0
+            return
+        self.pending = header if self.pending_n == 0 else min(self.pending, header)
+        self.pending_n += 1
+        if self.pending_n >= tuning.confirm:
+            self._set_rate(now, target=self.pending)
+            self.learned = self.target
+            self.pending, self.pending_n = 0.0, 0
+
+    def observe_success(self, now: float, tuning: Tuning) -> None:
+        self.streak = 0
+        if self.factor < 1.0:
+            self._set_rate(now, factor=min(1.0, self.factor * tuning.recover))
+
+    def observe_throttle(self, now: float, rnd: float, tuning: Tuning) -> float:
+        """A 429: forget unconfirmed raises, slow down, drain the bucket and back off.
+
+        Returns the back-off in seconds (the time until the next token)."""
+        self.throttles += 1
+        self.streak += 1
+        self.pending, self.pending_n = 0.0, 0
+        if self.target > self.default_rate * (1 + EPS):
+            self.ceiling = min(self.ceiling, self.target)
+            self._set_rate(now, target=self.default_rate)
+            self.learned = None
+        else:
+            self._set_rate(now, factor=max(MIN_FACTOR, self.factor / 2))
+        interval = 1 / self.rate
+        backoff = max(interval, min(interval * 2 ** (self.streak - 1), tuning.max_backoff))
+        backoff *= 1 + 0.25 * rnd
+        drained = now + backoff + (self.burst - 1) * interval
+        self.tat = drained if self.tat is None else max(self.tat, drained)
+        return backoff

@@ -28,8 +28,8 @@ from sellerkit.ratelimit._base import (
     DEFAULT_UNKNOWN_PLAN,
     BucketState,
     CapacityWaitError,
-    LimiterBase,
     LimitContext,
+    LimiterBase,
 )
 from sellerkit.ratelimit._memory import RateLimiter
 from sellerkit.ratelimit._state import default_snapshot_path, read_snapshot

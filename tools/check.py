@@ -24,6 +24,7 @@ def main() -> None:
     extra = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
     py = sys.executable
     run(py, "tools/gen_catalog.py", "--check")
+    run(py, "tools/unasync.py", "--check")
     run(py, "-m", "ruff", "check", "sellerkit", "tests", "tools", "bench")
     run(py, "-m", "mypy")
     run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra)

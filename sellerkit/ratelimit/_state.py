@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sellerkit._files import write_private
 
 if TYPE_CHECKING:
     from sellerkit.ratelimit._base import BucketState
@@ -36,28 +37,13 @@ def default_snapshot_path() -> Path:
 def write_snapshot(states: Iterable[BucketState], path: str | Path | None = None, *,
                    backend: str = "") -> Path:
     target = Path(path) if path is not None else default_snapshot_path()
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     doc = {
         "version": 1,
         "saved_at": time.time(),
         "backend": backend,
         "buckets": [s.to_dict() for s in states],
     }
-    fd, tmp = tempfile.mkstemp(prefix=".limits-", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return target
+    return write_private(target, json.dumps(doc, indent=1) + "\n")
 
 
 def read_snapshot(path: str | Path | None = None) -> dict[str, Any] | None:

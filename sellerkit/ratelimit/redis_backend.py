@@ -108,7 +108,8 @@ class RedisRateLimiter(LimiterBase):
         """The (reserve, record) scripts bound to this event loop's client, or None to fall
         back to a worker thread."""
         client = self._given_async
-        if client is None and self._url is None:
+        url = self._url
+        if client is None and url is None:
             return None
         loop = asyncio.get_running_loop()
         entry = self._async.get(loop)
@@ -116,7 +117,8 @@ class RedisRateLimiter(LimiterBase):
             if client is None:
                 import redis.asyncio as aioredis
 
-                client = aioredis.Redis.from_url(self._url)
+                assert url is not None
+                client = aioredis.Redis.from_url(url)
             entry = (client, client.register_script(lua.RESERVE),
                      client.register_script(lua.RECORD))
             self._async[loop] = entry

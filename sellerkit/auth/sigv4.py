@@ -225,7 +225,7 @@ class SigV4Signer:
         if self._auth_cls is None:
             botocore = _botocore()
 
-            class _QuietSigV4Auth(botocore.auth.SigV4Auth):  # type: ignore[misc, name-defined]
+            class _QuietSigV4Auth(botocore.auth.SigV4Auth):  # type: ignore[name-defined]
                 """botocore's signer, with our timestamp and without its DEBUG dumps."""
 
                 def sign_at(self, request: Any, timestamp: str) -> None:

@@ -1,0 +1,102 @@
+"""``sellerkit limits [--json] [--file PATH] [--redis URL]``: the rate limiter's buckets.
+
+Without ``--redis`` it shows the snapshot the last run saved (clients save it when they close,
+to ``sellerkit.ratelimit.default_snapshot_path()``); with ``--redis`` it reads the live, shared
+buckets of a ``RedisRateLimiter``. Sellers and applications appear only as the short opaque
+hashes the client keys buckets by, never as credentials.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["register", "render_table"]
+
+
+def _short(value: str) -> str:
+    return value[:8] if value else "-"
+
+
+def _rate(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.4g}/s" if value >= 0.01 else f"1/{1 / value:.0f}s"
+
+
+def render_table(doc: dict[str, Any]) -> Any:
+    """A rich Table of a snapshot document."""
+    from rich.table import Table
+
+    saved = doc.get("saved_at")
+    when = (_dt.datetime.fromtimestamp(saved, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+            if isinstance(saved, int | float) else "now")
+    table = Table(title=f"rate-limit buckets ({doc.get('backend') or 'limiter'}, {when})")
+    for col, justify in (("operation", "left"), ("layer", "left"), ("seller", "left"),
+                         ("region", "left"), ("rate", "right"), ("burst", "right"),
+                         ("tokens", "right"), ("learned", "right"), ("calls", "right"),
+                         ("waits", "right"), ("waited s", "right"), ("429s", "right"),
+                         ("refused", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for b in doc.get("buckets", []):
+        layer = b.get("layer", "")
+        if layer == "report":
+            layer = f"report {b.get('detail', '')}"
+        table.add_row(
+            b.get("operation", ""), layer, _short(b.get("seller", "")), b.get("region") or "-",
+            _rate(b.get("rate")), str(b.get("burst", "")), f"{b.get('tokens', 0):.1f}",
+            _rate(b.get("learned_rate")), str(b.get("acquired", 0)), str(b.get("waits", 0)),
+            f"{b.get('wait_time', 0):.1f}", str(b.get("throttles", 0)),
+            str(b.get("rejected", 0)))
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("limits")
+    def limits(
+        as_json: bool = typer.Option(False, "--json", help="Print the buckets as JSON"),
+        file: Path | None = typer.Option(None, "--file",
+                                         help="Snapshot file (default: the state directory)"),
+        redis_url: str | None = typer.Option(None, "--redis",
+                                             help="Read the live buckets from this Redis"),
+        prefix: str = typer.Option("sellerkit:rl:", "--prefix",
+                                   help="Key prefix of the Redis buckets"),
+    ) -> None:
+        """Show the rate limiter's buckets: rate, burst, tokens, waits, 429s."""
+        from sellerkit.ratelimit import default_snapshot_path, read_snapshot
+
+        if redis_url:
+            from sellerkit.ratelimit.redis_backend import RedisRateLimiter
+
+            limiter = RedisRateLimiter(redis_url, prefix=prefix)
+            try:
+                doc: dict[str, Any] | None = {
+                    "version": 1, "saved_at": None, "backend": "RedisRateLimiter (live)",
+                    "buckets": [s.to_dict() for s in limiter.snapshot()]}
+            finally:
+                limiter.close()
+        else:
+            path = file or default_snapshot_path()
+            try:
+                doc = read_snapshot(path)
+            except ValueError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(2) from None
+            if doc is None:
+                if as_json:
+                    sys.stdout.write(json.dumps({"version": 1, "buckets": []}) + "\n")
+                    return
+                typer.echo(f"no rate-limit snapshot yet at {path}; it is written when a client "
+                           "closes (or by RateLimiter.save_snapshot())")
+                return
+        if as_json:
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+            return
+        from rich.console import Console
+
+        Console().print(render_table(doc))

@@ -94,6 +94,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"no rate-limit snapshot yet at {path}; it is written when a client "
                            "closes (or by RateLimiter.save_snapshot())")
                 return
+        assert doc is not None
         if as_json:
             sys.stdout.write(json.dumps(doc, indent=2) + "\n")
             return

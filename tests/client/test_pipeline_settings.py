@@ -1,0 +1,102 @@
+"""Network settings, logging and SigV4 as the pipeline applies them."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+
+from sellerkit import CallOptions, SellingPartner
+from sellerkit.errors import ConfigurationError
+
+from .fake import BASE, LWA, FakeSPAPI, ok
+from .test_client import CREDS
+
+
+def timeouts_seen(fake: FakeSPAPI) -> list[dict[str, float]]:
+    return [r.extensions["timeout"] for r in fake.requests]
+
+
+def test_every_request_has_a_timeout_and_calls_can_lower_it() -> None:
+    fake = FakeSPAPI()
+    fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport(),
+                        rate_limiter=False, timeout=12.0)
+    sp.sellers_v1.get_marketplace_participations()
+    sp.sellers_v1.get_marketplace_participations(options=CallOptions(timeout=2.0))
+    first, second = timeouts_seen(fake)
+    assert 11.0 < first["read"] <= 12.0 and first["connect"] <= 10.0
+    assert 1.0 < second["read"] <= 2.0 and second["connect"] <= 2.0
+
+
+def test_document_download_uses_the_client_settings() -> None:
+    import gzip
+
+    seen: list[httpx.Request] = []
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, content=gzip.compress(b"a\tb\n1\t2\n"))
+
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA,
+                        transport=httpx.MockTransport(handler), rate_limiter=False, timeout=7.0)
+    data = sp.download("https://example-bucket.s3.amazonaws.com/doc?sig=1", compression="GZIP")
+    assert data == b"a\tb\n1\t2\n"
+    assert "x-amz-access-token" not in seen[0].headers  # no SP-API token to the document host
+    assert seen[0].extensions["timeout"]["read"] == 7.0
+
+
+def test_missing_ca_bundle_is_a_clear_error(tmp_path) -> None:
+    with pytest.raises(ConfigurationError, match="ca_bundle"):
+        SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, rate_limiter=False,
+                       ca_bundle=str(tmp_path / "missing.pem"))
+
+
+def test_debug_log_has_call_facts_and_no_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    fake = FakeSPAPI()
+    fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport(),
+                        rate_limiter=False)
+    with caplog.at_level(logging.DEBUG, logger="sellerkit"):
+        sp.sellers_v1.get_marketplace_participations()
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "GET /sellers/v1/marketplaceParticipations -> 200 request_id=req-1" in text
+    for secret in ("topsecret", "refresh-secret", "Atza|"):
+        assert secret not in text
+    assert logging.getLogger().handlers == [] or all(
+        not isinstance(h, logging.StreamHandler) or h.__class__.__module__.startswith("_pytest")
+        for h in logging.getLogger().handlers)
+
+
+def test_sigv4_signs_when_enabled() -> None:
+    pytest.importorskip("botocore")
+    fake = FakeSPAPI()
+    fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport(),
+                        rate_limiter=False, sigv4=True, aws_access_key_id="AKIDEXAMPLE",
+                        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+    sp.sellers_v1.get_marketplace_participations()
+    h = fake.requests[-1].headers
+    assert h["authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-east-1/execute-api/aws4_request" in h["authorization"]
+    assert "x-amz-access-token" in h["authorization"]  # the LWA token header is signed too
+    assert "x-amz-date" in h
+    assert "EXAMPLEKEY" not in repr(sp.settings)
+
+
+def test_sigv4_off_by_default() -> None:
+    fake = FakeSPAPI()
+    fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport(),
+                        rate_limiter=False)
+    sp.sellers_v1.get_marketplace_participations()
+    assert "authorization" not in fake.requests[-1].headers
+
+
+def test_user_agent_with_app_name() -> None:
+    from sellerkit.client._base import user_agent
+
+    ua = user_agent("My/Tool", "2.0")
+    assert ua.startswith("sellerkit/") and ua.endswith(" My\\/Tool/2.0")
+    assert len(user_agent("x" * 600)) == 500

@@ -1,0 +1,27 @@
+"""API usage that mypy checks (CI runs mypy over this file): the typed surface must hold."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sellerkit import ApiResponse, AsyncSellingPartner, CallOptions, SellingPartner
+
+
+def sync_usage(sp: SellingPartner) -> list[str]:
+    r: ApiResponse = sp.orders_v0.get_orders(
+        marketplace_ids=["ATVPDKIKX0DER"],
+        created_after=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        options=CallOptions(timeout=5.0),
+    )
+    sp.orders.search_orders(fulfillment_statuses=["SHIPPED"], created_after="2026-01-01")
+    sp.reports_2021_06_30.create_report(body={"reportType": "GET_X", "marketplaceIds": ["A"]})
+    ids: list[str] = [o["orderId"] for o in sp.paginate(sp.orders.search_orders, items=True,
+                                                         created_after="2026-01-01")]
+    assert r.request_id is None or isinstance(r.request_id, str)
+    return ids
+
+
+async def async_usage(sp: AsyncSellingPartner) -> None:
+    r = await sp.orders_2026_01_01.get_order(order_id="1", included_data=["BUYER"])
+    async for page in sp.paginate("reports_2021_06_30.getReports", reportTypes=["GET_X"]):
+        print(page.status, r.status)

@@ -1,0 +1,34 @@
+"""mypy sees the generated signatures: a wrong call is a type error, not a runtime surprise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+BAD = '''
+from sellerkit import SellingPartner, AsyncSellingPartner
+
+def f(sp: SellingPartner) -> None:
+    sp.orders.search_orders(fulfillment_statuses=["NOPE"])
+    sp.orders_v0.get_orders(marketplace_id=["x"])
+    sp.orders_v0.get_orders()
+
+async def g(sp: AsyncSellingPartner) -> None:
+    r = await sp.sellers_v1.get_marketplace_participations()
+    r.no_such_attribute
+'''
+
+
+def test_mypy_flags_wrong_calls(tmp_path: Path) -> None:
+    api = pytest.importorskip("mypy.api")
+    f = tmp_path / "bad.py"
+    f.write_text(BAD)
+    out, _err, rc = api.run([str(f), "--no-error-summary", "--cache-dir",
+                             str(Path(__file__).resolve().parents[2] / ".mypy_cache")])
+    assert rc == 1
+    lines = [line for line in out.splitlines() if ": error:" in line]
+    assert any(":5:" in x and "NOPE" in x for x in lines), out
+    assert any(":6:" in x and '"marketplace_id"' in x for x in lines), out
+    assert any(":7:" in x and 'Missing named argument "marketplace_ids"' in x for x in lines), out
+    assert any(":11:" in x and "no_such_attribute" in x for x in lines), out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sellerkit import ApiResponse, AsyncSellingPartner, CallOptions, SellingPartner
 
@@ -10,7 +10,7 @@ from sellerkit import ApiResponse, AsyncSellingPartner, CallOptions, SellingPart
 def sync_usage(sp: SellingPartner) -> list[str]:
     r: ApiResponse = sp.orders_v0.get_orders(
         marketplace_ids=["ATVPDKIKX0DER"],
-        created_after=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        created_after=datetime(2026, 1, 1, tzinfo=UTC),
         options=CallOptions(timeout=5.0),
     )
     sp.orders.search_orders(fulfillment_statuses=["SHIPPED"], created_after="2026-01-01")

@@ -35,6 +35,7 @@ SUBS = [
     (r"\bASYNC_RESOURCES\b", "SYNC_RESOURCES"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
     (r"\bacquire_async\b", "acquire"),
+    (r"\brecord_async\b", "record"),
     (r"\baccess_token_async\b", "access_token"),
     (r"\basyncio\.sleep\b", "time.sleep"),
     (r"\basyncio\.Lock\b", "threading.Lock"),

@@ -192,8 +192,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                 continue
             status = resp.status_code
             if ctx is not None and self.limiter is not None:
-                self.limiter.record(ctx, status=status,
-                                    rate_limit_header=resp.headers.get("x-amzn-ratelimit-limit"))
+                await self.limiter.record_async(
+                    ctx, status=status, rate_limit_header=resp.headers.get("x-amzn-ratelimit-limit"))
             self.log_call(prepared.method, prepared.path, status,
                           resp.headers.get("x-amzn-requestid"), t0, attempt)
             try:

@@ -100,3 +100,22 @@ def test_user_agent_with_app_name() -> None:
     ua = user_agent("My/Tool", "2.0")
     assert ua.startswith("sellerkit/") and ua.endswith(" My\\/Tool/2.0")
     assert len(user_agent("x" * 600)) == 500
+
+
+def test_the_default_limiter_waits_instead_of_sending_into_a_429() -> None:
+    from sellerkit.errors import RateLimitWaitError
+
+    fake = FakeSPAPI()
+    fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport())
+    op = sp.catalog.operation("sellers_v1.getMarketplaceParticipations")
+    assert op.rate_limit is not None
+    burst = op.rate_limit[1]
+    for _ in range(burst):
+        sp.sellers_v1.get_marketplace_participations()
+    # the bucket is empty; the next token is ~1/rate seconds away, beyond this call's budget
+    with pytest.raises(RateLimitWaitError, match="sellers_v1.getMarketplaceParticipations"):
+        sp.sellers_v1.get_marketplace_participations(options=CallOptions(timeout=0.5))
+    assert len(fake.requests) == burst
+    states = [s for s in sp.limiter.snapshot() if s.operation == op.key]
+    assert states and states[0].tokens < 1

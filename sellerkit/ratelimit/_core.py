@@ -30,12 +30,15 @@ __all__ = [
     "EPS",
     "MIN_FACTOR",
     "MIN_RATE",
+    "TIME_EPS",
     "Bucket",
     "LayerSpec",
     "Tuning",
     "parse_rate_header",
 ]
 
+#: Waits shorter than this (seconds) are float noise, not waits.
+TIME_EPS = 1e-6
 #: Rates closer than this (relative) count as equal, so 0.0167 vs 0.016666 never flaps.
 EPS = 0.02
 #: Lowest rate a bucket may fall to; 1e-4 rps is one request every ~2.8 hours.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from sellerkit.ratelimit._base import BucketState, LimiterBase
-from sellerkit.ratelimit._core import Bucket, LayerSpec
+from sellerkit.ratelimit._core import TIME_EPS, Bucket, LayerSpec
 
 __all__ = ["RateLimiter"]
 
@@ -38,14 +38,14 @@ class RateLimiter(LimiterBase):
             own = [b.allowed_at(now, margin) for b in buckets]
             start, bind = now, 0
             for i, at in enumerate(own):
-                if at > start:
+                if at > start and at > now + TIME_EPS:
                     start, bind = at, i
             wait = start - now
             if wait > budget:
                 buckets[bind].rejected += 1
                 return False, wait, bind
             for b, at in zip(buckets, own, strict=True):
-                if at > now:
+                if at > now + TIME_EPS:
                     b.waits += 1
                     b.wait_time += wait
                 b.take(start)

@@ -13,6 +13,7 @@ _PRELUDE = """
 local EPS = 0.02
 local MIN_RATE = 1e-4
 local MIN_FACTOR = 1 / 16
+local TIME_EPS = 1e-6
 local function fmt(x) return string.format('%.17g', x) end
 local now = tonumber(ARGV[1])
 if not now then
@@ -55,7 +56,7 @@ for i = 1, n do
   tat[i] = tonumber(v[1]) or now
   local tau = math.max(0, (burst - 1) / rate[i] - margin)
   own[i] = tat[i] - tau
-  if own[i] > start then
+  if own[i] > start and own[i] > now + TIME_EPS then
     start = own[i]
     bind = i
   end
@@ -67,7 +68,7 @@ if wait > budget then
   return {0, fmt(wait), bind - 1, fmt(now)}
 end
 for i = 1, n do
-  if own[i] > now then
+  if own[i] > now + TIME_EPS then
     redis.call('HINCRBY', KEYS[i], 'waits', 1)
     redis.call('HINCRBYFLOAT', KEYS[i], 'wt', fmt(wait))
   end

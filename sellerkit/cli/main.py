@@ -1,0 +1,166 @@
+"""``sellerkit``: the command-line entry point (console script ``sellerkit.cli.main:main``).
+
+``app`` is the Typer application. Commands live in their own modules, each exposing
+``register(app)``; this module registers a fixed list of them (the optional ones only when they
+exist in this installation). Command modules import heavy things inside the command functions,
+so ``sellerkit --help`` only costs Typer and rich.
+
+Errors the user can fix (every ``SellerkitError``, unknown operation keys, bad arguments) end as one
+red line on stderr and exit status 2; a traceback means a bug in sellerkit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from sellerkit._version import __version__
+
+__all__ = ["app", "main"]
+
+# Always present, then those that exist only once their owners have written them.
+COMMAND_MODULES = ("sellerkit.cli.catalog_cmds",)
+OPTIONAL_COMMAND_MODULES = (
+    "sellerkit.cli.call_cmd",
+    "sellerkit.cli.emulator_cmd",
+    "sellerkit.cli.demo_cmd",
+    "sellerkit.cli.limits_cmd",
+)
+
+
+# Recent Typer releases vendor their own copy of click (typer._click), older ones use click
+# itself; take the exception classes from Typer's public BadParameter so both work.
+_CLICK_BASES = {cls.__name__: cls for cls in typer.BadParameter.__mro__}
+_UsageError: type[Exception] = _CLICK_BASES["UsageError"]
+_ClickException: type[Exception] = _CLICK_BASES["ClickException"]
+_NoArgsIsHelpError: type[Exception] | None = getattr(
+    sys.modules[_UsageError.__module__], "NoArgsIsHelpError", None)
+
+
+def _error_line(message: str, hint: str = "") -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    from sellerkit._log import redact
+
+    # Errors never carry secrets by design; redacting here is a second line of defence for
+    # messages that quote server responses.
+    first, _, rest = redact(message).strip().partition("\n")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    line = Text("error: ", style="bold red")
+    line.append(first, style="red")
+    if hint:
+        line.append(f" ({hint})", style="dim")
+    console.print(line)
+    if rest:  # e.g. the list of problems of a ValidationError
+        console.print(Text(rest))
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    from sellerkit.errors import SellerkitError
+
+    if isinstance(exc, SellerkitError):
+        return True
+    if "sellerkit.catalog" in sys.modules:
+        from sellerkit.catalog import UnknownOperationError
+
+        return isinstance(exc, UnknownOperationError)
+    return False
+
+
+def _report(exc: Exception) -> int:
+    """Print a user error as one line and return the exit status; re-raise anything else."""
+    ctx: Any = getattr(exc, "ctx", None)
+    if _NoArgsIsHelpError is not None and isinstance(exc, _NoArgsIsHelpError):
+        typer.echo(ctx.get_help() if ctx is not None else "")
+        return 0
+    if isinstance(exc, _UsageError):
+        hint = f"see '{ctx.command_path} --help'" if ctx is not None else ""
+        _error_line(exc.format_message(), hint)  # type: ignore[attr-defined]
+        return 2
+    if isinstance(exc, _ClickException):
+        _error_line(exc.format_message())  # type: ignore[attr-defined]
+        return int(getattr(exc, "exit_code", 1))
+    if _is_user_error(exc):
+        _error_line(str(exc))
+        return 2
+    raise exc
+
+
+class SellerkitGroup(TyperGroup):
+    """Runs the CLI in non-standalone mode and turns every failure a user can fix into one line.
+
+    Done in ``main`` rather than in ``main()`` below so that ``typer.testing.CliRunner`` (which
+    calls this method) sees exactly what a user sees.
+    """
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             windows_expand_args: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False,
+                                windows_expand_args=windows_expand_args, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
+        except typer.Abort:
+            _error_line("aborted")
+            sys.exit(1)
+        except Exception as exc:  # noqa: BLE001 - filtered right below, bugs are re-raised
+            sys.exit(_report(exc))
+        # Non-standalone click returns the exit code of typer.Exit / ctx.exit, or the command's
+        # return value; commands return None.
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+app = typer.Typer(
+    name="sellerkit",
+    cls=SellerkitGroup,
+    help="sellerkit: Amazon's Selling Partner API from the command line.",
+    add_completion=False,
+    # Locals in a traceback could hold tokens; a bug report never needs them.
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", is_eager=True,
+                                          help="Print the sellerkit version and exit.")] = False,
+) -> None:
+    """sellerkit: Amazon's Selling Partner API from the command line.
+
+    Every listing command takes --json for scripts.
+    """
+    if version:
+        typer.echo(f"sellerkit {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
+
+
+def _register_all(target: typer.Typer) -> list[str]:
+    registered = []
+    for name in COMMAND_MODULES + OPTIONAL_COMMAND_MODULES:
+        if name in OPTIONAL_COMMAND_MODULES and importlib.util.find_spec(name) is None:
+            continue
+        importlib.import_module(name).register(target)
+        registered.append(name)
+    return registered
+
+
+REGISTERED = _register_all(app)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point; exits with the command's status."""
+    app(args=list(argv) if argv is not None else None, prog_name="sellerkit")

@@ -567,3 +567,39 @@ def test_rotated_client_secret_is_used_for_the_next_request() -> None:
     with fake.client() as http:
         lwa.access_token(http, scope=SCOPE)
     assert fake.forms[0]["client_secret"] == "amzn1.oa2-cs.v1.NEW"
+
+
+def test_sync_call_inside_a_running_loop_does_not_deadlock_on_an_async_leader() -> None:
+    """A blocking access_token() on the loop thread cannot wait for that loop's own task."""
+    fake = FakeLwa(delay=0.2)
+    lwa, _ = make()
+    outcome: list[object] = []
+
+    async def scenario() -> None:
+        async with fake.async_client() as ahttp:
+            leader = asyncio.create_task(lwa.access_token_async(ahttp, scope=SCOPE))
+            await asyncio.sleep(0.05)  # the leader's request is in flight
+            with fake.client() as http:
+                outcome.append(lwa.access_token(http, scope=SCOPE))  # blocks the loop
+            outcome.append(await leader)
+
+    thread = threading.Thread(target=lambda: asyncio.run(scenario()), daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "deadlocked"
+    assert len(outcome) == 2 and fake.count == 2
+
+
+def test_public_names_and_lazy_heavy_imports() -> None:
+    import subprocess
+    import sys
+
+    import sellerkit.auth as auth
+
+    for name in auth.__all__:
+        assert getattr(auth, name) is not None
+    code = ("import sys, sellerkit.auth; "
+            "print(sorted(m for m in ('botocore', 'boto3', 'redis') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"

@@ -115,9 +115,14 @@ class Simulation:
         if handler is None:
             return error(501, "NotImplemented",
                          f"The simulation does not handle {req.operation.key}.")
+        from sellerkit.emulator.simulation.state import Reject
+
         with self._state.lock:
             self._state.advance()
-            return handler(self._state, req)
+            try:
+                return handler(self._state, req)
+            except Reject as exc:
+                return exc.response
 
     def document(self, document_id: str) -> SimResponse:
         """``GET /_emulator/documents/{document_id}``: a report or feed-result document."""

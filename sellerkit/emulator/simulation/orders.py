@@ -113,22 +113,22 @@ def _list_window(state: State, req: SimRequest, names: tuple[str, str, str, str]
     return kind, after, before
 
 
-def _page(state: State, req: SimRequest, *, token_param: str, size: int,
+def _page(state: State, req: SimRequest, *, param_name: str, size: int,
           filters: dict[str, Any], compute: Any) -> tuple[list[Any], str | None, dict[str, Any]]:
     """Shared token logic: a token carries the filters, the snapshot time and the offset.
 
     With a token, the caller either repeats the original filters (as Amazon asks) or sends
     none of them; different filters are an error rather than a silent mix."""
-    token = req.params.get(token_param)
+    token = req.params.get(param_name)
     snap: dict[str, Any]
     if token:
-        t = state.unsign(str(token), token_param)
+        t = state.unsign(str(token), param_name)
         if t.get("op") != req.operation.key or t.get("s") != req.seller_id:
-            raise invalid(f"Invalid {token_param}.", "The token belongs to another request.")
+            raise invalid(f"Invalid {param_name}.", "The token belongs to another request.")
         given = {k: v for k, v in filters.items() if v not in (None, [], "")}
         only_mps = set(given) <= {"mps"} and given.get("mps") == t["f"].get("mps")
         if given and given != t["f"] and not only_mps:
-            raise invalid(f"Invalid {token_param}: the request parameters differ from the "
+            raise invalid(f"Invalid {param_name}: the request parameters differ from the "
                           "request that returned this token.")
         snap, offset = t["f"], int(t["o"])
         snapshot_at = float(t["t"])
@@ -330,7 +330,7 @@ def get_orders(state: State, req: SimRequest) -> SimResponse:
             rows = [o for o in rows if o["buyer"]["email"] == f["email"]]
         return rows
 
-    page, token, meta = _page(state, req, token_param="NextToken", size=size, filters=filters,
+    page, token, meta = _page(state, req, param_name="NextToken", size=size, filters=filters,
                               compute=compute)
     at = meta["snapshot"]
     elements = _elements(req)
@@ -539,7 +539,7 @@ def search_orders(state: State, req: SimRequest) -> SimResponse:
                        after=f["after"] if f.get("after") is not None else float("-inf"),
                        before=f.get("before"))
 
-    page, token, meta = _page(state, req, token_param="paginationToken", size=size,
+    page, token, meta = _page(state, req, param_name="paginationToken", size=size,
                               filters=filters, compute=compute)
     at = meta["snapshot"]
     included = set(as_list(p.get("includedData")))

@@ -1,0 +1,612 @@
+"""The emulator's Starlette application: LWA, the consent page, documents, and every SP-API
+operation routed through one pipeline.
+
+For an SP-API request the pipeline is::
+
+    route (catalog.match)  -> 404 / 405
+    faults (--faults)      -> injected 5xx/429, dropped connection, latency
+    body (size cap)        -> 413
+    SigV4 (--require-sigv4), access token, grantless scope, RDT coverage -> 403
+    rate limit             -> 429 QuotaExceeded
+    content type, UTF-8, JSON      -> 415 / 400
+    static sandbox case (--models) -> the case's status and body
+    parameters and body schema     -> 400 InvalidInput naming every problem
+    answer: Tokens API (here) | simulation | a schema-conformant generated response
+
+Every response carries ``x-amzn-RequestId``; successful ones (and 400/404) carry
+``x-amzn-RateLimit-Limit`` with the (scaled) rate of the operation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, unquote
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from sellerkit.catalog import Operation, get_catalog
+from sellerkit.catalog.validation import check_params, parse_wire
+from sellerkit.emulator.config import EmulatorConfig
+from sellerkit.emulator.consent import (
+    ConsentError,
+    check_consent,
+    consent_page,
+    error_page,
+    redirect_location,
+)
+from sellerkit.emulator.faults import FaultPlan, parse_faults
+from sellerkit.emulator.generator import generate_for
+from sellerkit.emulator.ratelimit import RateLimiter
+from sellerkit.emulator.sandbox import NO_BODY, StaticSandbox
+from sellerkit.emulator.tokens import AccessToken, LwaFailure, RdtResource, TokenStore
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["ConnectionDropped", "Emulator"]
+
+log = logging.getLogger("sellerkit.emulator")
+
+RDT_OPERATION = "tokens_2021_03_01.createRestrictedDataToken"
+ABORT_EXTENSION = "sellerkit.abort"
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+_DENIED = "Access to requested resource is denied."
+_ERROR_TEXT = {
+    500: ("InternalFailure", "We encountered an internal error. Please try again."),
+    502: ("InternalFailure", "Bad gateway. Please try again."),
+    503: ("ServiceUnavailable", "Service is temporarily unavailable. Please try again."),
+    504: ("InternalFailure", "Gateway timeout. Please try again."),
+    429: ("QuotaExceeded", "You exceeded your quota for the requested resource."),
+    400: ("InvalidInput", "Invalid input."),
+    403: ("Unauthorized", _DENIED),
+    404: ("NotFound", "Resource not found."),
+}
+_RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 207, 400, 404})
+
+
+class ConnectionDropped(Exception):  # noqa: N818 - it is an event, not an error of the caller
+    """Raised by the in-process app when a ``reset`` fault drops the connection; the emulator's
+    transports turn it into ``httpx.ReadError``."""
+
+
+def _json_bytes(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _errors(code: str, message: str, details: str | None = None) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        err["details"] = details
+    return {"errors": [err]}
+
+
+class _Reject(Exception):  # noqa: N818 - control flow inside the pipeline
+    """Stop the pipeline with this error response."""
+
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None,
+                 rate_header: bool = False) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.rate_header = rate_header
+
+
+class _Drop(Response):
+    """A "response" that drops the connection instead of answering."""
+
+    def __init__(self) -> None:
+        super().__init__(b"", 500)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        abort = (scope.get("extensions") or {}).get(ABORT_EXTENSION)
+        if abort is None:
+            raise ConnectionDropped("the emulator dropped the connection (reset fault)")
+        abort()
+        # let the server notice the closed transport before the app returns, so it does not
+        # try to send a 500 on a connection that is gone
+        await anyio.sleep(0)
+        await anyio.sleep(0)
+
+
+def _default_seller_ids(n: int) -> list[str]:
+    return [f"A2SIMSELLER{i + 1:04d}" for i in range(n)]
+
+
+class Emulator:
+    """A local SP-API: ``.app`` is the Starlette app; transports run it in-process.
+
+    >>> emu = Emulator(EmulatorConfig(rate_limits=False))
+    >>> import httpx
+    >>> client = httpx.Client(transport=emu.sync_transport(), base_url="http://emulator")
+    """
+
+    def __init__(self, config: EmulatorConfig | None = None, *, simulation: Any = None) -> None:
+        self.config = config or EmulatorConfig()
+        cfg = self.config
+        self.catalog = get_catalog()
+        self.clock: Callable[[], float] = cfg.clock
+        saved: dict[str, Any] | None = None
+        if cfg.state_file is not None and cfg.state_file.exists():
+            saved = json.loads(cfg.state_file.read_text(encoding="utf-8"))
+        self.simulation = simulation if simulation is not None else self._make_simulation(saved)
+        self.seller_ids: list[str] = (list(self.simulation.seller_ids) if self.simulation
+                                      is not None else _default_seller_ids(cfg.sellers))
+        self.tokens = TokenStore(cfg, self.seller_ids, self.clock)
+        if saved:
+            self.tokens.load(saved.get("lwa") or {})
+        self.limiter = RateLimiter(scale=cfg.rate_scale, enabled=cfg.rate_limits,
+                                   clock=self.clock)
+        self.faults: FaultPlan = parse_faults(cfg.faults, seed=cfg.seed)
+        self.sandbox = (StaticSandbox.from_dir(cfg.models, self.catalog)
+                        if cfg.models is not None else None)
+        self._validators: dict[str, Any] = {}
+        self._generated: dict[str, tuple[int, bytes | None, str]] = {}
+        self.app = Starlette(routes=[
+            Route("/auth/o2/token", self._lwa, methods=["POST"]),
+            Route("/apps/authorize/consent", self._consent, methods=["GET", "POST"]),
+            Route("/_emulator/documents/{document_id}", self._document, methods=["GET"]),
+            Route("/_emulator/uploads/{document_id}", self._upload, methods=["PUT"]),
+            Route("/_emulator/health", self._health, methods=["GET"]),
+            Route("/{path:path}", self._sp_api, methods=_METHODS),
+        ])
+
+    # ------------------------------------------------------------------ setup
+
+    def _make_simulation(self, saved: dict[str, Any] | None) -> Any:
+        cfg = self.config
+        try:
+            from sellerkit.emulator.simulation import Simulation
+        except ImportError:  # the simulation package is optional while it is being written
+            return None
+        kw: dict[str, Any] = {"clock": self.clock, "report_seconds": cfg.report_seconds,
+                              "feed_seconds": cfg.feed_seconds}
+        if saved and "simulation" in saved and hasattr(Simulation, "load"):
+            return Simulation.load(saved["simulation"], **kw)
+        return Simulation(seed=cfg.seed, orders=cfg.orders, sellers=cfg.sellers, **kw)
+
+    def set_faults(self, spec: str | None) -> None:
+        """Replace the fault spec (``None`` or ``""`` for none); the sequence restarts from
+        the seed, so a test that sets the same spec sees the same faults."""
+        self.faults = parse_faults(spec, seed=self.config.seed)
+
+    def refresh_token(self, seller_index: int = 0) -> str:
+        """The configured refresh token of the i-th simulated seller."""
+        base = self.config.refresh_token
+        return base if seller_index == 0 else f"{base}-{seller_index}"
+
+    def save_state(self, path: Path | None = None) -> Path | None:
+        """Write the simulation and the minted refresh tokens as JSON (atomically, mode 0600).
+        Returns the path, or None when there is nowhere to write or nothing to dump."""
+        target = Path(path) if path is not None else self.config.state_file
+        if target is None or self.simulation is None or not hasattr(self.simulation, "dump"):
+            return None
+        data = {"version": 1, "simulation": self.simulation.dump(), "lwa": self.tokens.dump()}
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".emulator-state-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    # ------------------------------------------------------------------ transports
+
+    def async_transport(self) -> httpx.AsyncBaseTransport:
+        """An httpx transport that runs the app in the caller's event loop."""
+        from sellerkit.emulator.transport import EmulatorAsyncTransport
+
+        return EmulatorAsyncTransport(self.app)
+
+    def sync_transport(self) -> httpx.BaseTransport:
+        """An httpx transport that runs the app on a private event loop thread."""
+        from sellerkit.emulator.transport import EmulatorSyncTransport
+
+        return EmulatorSyncTransport(self.app)
+
+    # ------------------------------------------------------------------ small routes
+
+    async def _health(self, request: Request) -> Response:
+        return Response(_json_bytes({"status": "ok", "sellers": self.seller_ids}),
+                        media_type="application/json")
+
+    async def _lwa(self, request: Request) -> Response:
+        headers = {"Cache-Control": "no-store", "Pragma": "no-cache",
+                   "x-amzn-RequestId": str(uuid.uuid4())}
+        raw = await request.body()
+        form: dict[str, str] = {}
+        try:
+            ctype = request.headers.get("content-type", "").lower()
+            if "json" in ctype:
+                data = json.loads(raw.decode("utf-8")) if raw else {}
+                if not isinstance(data, dict):
+                    raise ValueError("not an object")
+                form = {str(k): str(v) for k, v in data.items() if v is not None}
+            else:
+                form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
+                                      errors="strict"))
+            body = self.tokens.grant(form)
+            status = 200
+        except LwaFailure as exc:
+            body, status = exc.body(), exc.status
+        except ValueError:  # includes UnicodeDecodeError
+            body = {"error": "invalid_request",
+                    "error_description": "The request body could not be parsed."}
+            status = 400
+        return Response(_json_bytes(body), status, headers, media_type="application/json")
+
+    async def _consent(self, request: Request) -> Response:
+        headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+        try:
+            params = dict(request.query_params)
+            if request.method == "POST":
+                raw = await request.body()
+                try:
+                    params = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
+                                            errors="strict"))
+                except ValueError:
+                    raise ConsentError("MD9000", "The form could not be read.") from None
+            req = check_consent(self.config, params)
+            if request.method == "GET":
+                return HTMLResponse(consent_page(req, self.seller_ids, "sellerkit emulator app"),
+                                    headers=headers)
+            seller = params.get("selling_partner_id") or self.seller_ids[0]
+            if seller not in self.seller_ids:
+                raise ConsentError("MD9000", "Unknown selling account.")
+            code = self.tokens.issue_code(seller, req.redirect_uri)
+            return RedirectResponse(redirect_location(req, code, seller), 302, headers=headers)
+        except ConsentError as err:
+            return HTMLResponse(error_page(err), err.status, headers=headers)
+
+    async def _document(self, request: Request) -> Response:
+        if self.simulation is None:
+            return self._json(404, _errors("NotFound", "No such document."), str(uuid.uuid4()))
+        sim = self.simulation.document(request.path_params["document_id"])
+        return self._sim_response(sim, str(uuid.uuid4()), None)
+
+    async def _upload(self, request: Request) -> Response:
+        rid = str(uuid.uuid4())
+        if self.simulation is None:
+            return self._json(404, _errors("NotFound", "No such upload destination."), rid)
+        data = await request.body()
+        if len(data) > self.config.max_body_bytes:
+            return self._json(413, _errors("RequestEntityTooLarge",
+                                           "The upload is too large."), rid)
+        sim = self.simulation.upload(request.path_params["document_id"],
+                                     request.headers.get("content-type"), data)
+        return self._sim_response(sim, rid, None)
+
+    # ------------------------------------------------------------------ SP-API
+
+    def _json(self, status: int, body: Any, rid: str, headers: dict[str, str] | None = None,
+              content_type: str = "application/json") -> Response:
+        h = {"x-amzn-RequestId": rid}
+        if headers:
+            h.update(headers)
+        if body is None or status == 204:
+            return Response(b"", status, h)
+        content = body if isinstance(body, bytes) else _json_bytes(body)
+        return Response(content, status, h, media_type=content_type)
+
+    def _sim_response(self, sim: Any, rid: str, rate: str | None) -> Response:
+        headers = dict(sim.headers or {})
+        if rate is not None and sim.status in _RATE_HEADER_STATUSES:
+            headers["x-amzn-RateLimit-Limit"] = rate
+        body = sim.body
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        return self._json(sim.status, body, rid, headers, sim.content_type or "application/json")
+
+    async def _sp_api(self, request: Request) -> Response:
+        rid = str(uuid.uuid4())
+        try:
+            return await self._pipeline(request, rid)
+        except _Reject as rej:
+            return self._json(rej.status, rej.body, rid, rej.headers)
+        except Exception:  # noqa: BLE001 - a bug must still answer like SP-API, not crash
+            log.exception("emulator: internal error answering %s %s", request.method,
+                          request.url.path)
+            return self._json(500, _errors(*_ERROR_TEXT[500]), rid)
+
+    def _route(self, request: Request) -> tuple[Operation, dict[str, str], str]:
+        scope = request.scope
+        method = request.method
+        raw_path: bytes | None = scope.get("raw_path")
+        try:
+            encoded = raw_path.decode("ascii") if raw_path else scope["path"]
+        except UnicodeDecodeError:
+            raise _Reject(400, _errors("InvalidInput", "The request path is not valid.")) from None
+        encoded = encoded.split("?", 1)[0]
+        found = self.catalog.match(method, encoded)
+        if found is None and encoded != scope["path"]:
+            found = self.catalog.match(method, scope["path"])
+        try:
+            path = unquote(encoded, errors="strict")
+        except UnicodeDecodeError:
+            raise _Reject(400, _errors("InvalidInput",
+                                       "The request path is not valid UTF-8.")) from None
+        if found is None:
+            allowed = self.catalog.paths_for(path)
+            if allowed:
+                raise _Reject(405, _errors(
+                    "MethodNotAllowed", f"{method} is not allowed on {path[:200]}; use "
+                                        f"{', '.join(allowed)}."), {"Allow": ", ".join(allowed)})
+            raise _Reject(404, _errors("NotFound", f"No SP-API operation serves {method} "
+                                                   f"{path[:200]}."))
+        op, raw_params = found
+        params: dict[str, str] = {}
+        for name, value in raw_params.items():
+            try:
+                params[name] = unquote(value, errors="strict")
+            except UnicodeDecodeError:
+                raise _Reject(400, _errors("InvalidInput", f"Path parameter {name} is not valid "
+                                                           "UTF-8.", name)) from None
+        return op, params, path
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        declared = request.headers.get("content-length")
+        too_large = _errors("RequestEntityTooLarge",
+                            f"The request body is larger than {limit} bytes.")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise _Reject(413, too_large)
+            except ValueError:
+                raise _Reject(400, _errors("InvalidInput", "Content-Length is not a number.")
+                              ) from None
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _Reject(413, too_large)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _authorize(self, request: Request, op: Operation, path: str) -> tuple[AccessToken, Any]:
+        token = request.headers.get("x-amz-access-token")
+        if not token:
+            raise _Reject(403, _errors("Unauthorized", _DENIED,
+                                       "The request is missing the x-amz-access-token header."))
+        rec = self.tokens.lookup(token)
+        if rec is None:
+            raise _Reject(403, _errors("Unauthorized", _DENIED, "The access token you provided "
+                                                                "is revoked, malformed or invalid."))
+        if rec.expires_at <= self.clock():
+            raise _Reject(403, _errors("Unauthorized", _DENIED,
+                                       "The access token you provided has expired."))
+        grant = None
+        if op.grantless_scope:
+            if rec.kind != "grantless" or op.grantless_scope not in rec.scope.split():
+                raise _Reject(403, _errors(
+                    "Unauthorized", _DENIED, f"{op.operation_id} is a grantless operation: call "
+                    f"it with a client_credentials token of scope {op.grantless_scope}."))
+        elif rec.kind == "grantless":
+            raise _Reject(403, _errors(
+                "Unauthorized", _DENIED, f"{op.operation_id} needs a selling partner's "
+                "authorization (a refresh_token access token), not a grantless token."))
+        elif rec.kind == "rdt":
+            covering = next((r for r in rec.resources if r.covers(request.method, path)), None)
+            if covering is None:
+                raise _Reject(403, _errors(
+                    "Unauthorized", _DENIED, "The restricted data token does not cover "
+                    f"{request.method} {path[:200]}."))
+            from sellerkit.emulator.simulation import RdtGrant
+
+            grant = RdtGrant(data_elements=covering.data_elements)
+        return rec, grant
+
+    def _parse_body(self, request: Request, body: bytes) -> Any:
+        if not body:
+            return NO_BODY
+        ctype = request.headers.get("content-type")
+        if ctype:
+            media = ctype.split(";", 1)[0].strip().lower()
+            if not (media == "application/json" or media.endswith("+json")):
+                raise _Reject(415, _errors(
+                    "UnsupportedMediaType", f"Content-Type {media[:80]!r} is not supported; "
+                    "send application/json."), rate_header=False)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _Reject(400, _errors("InvalidInput",
+                                       "The request body is not valid UTF-8.")) from None
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _Reject(400, _errors("InvalidInput", f"The request body is not valid JSON: "
+                                                       f"{exc.msg} at position {exc.pos}.")
+                          ) from None
+
+    def _validator(self, op: Operation) -> Any:
+        validator = self._validators.get(op.key)
+        if validator is None and op.body_param is not None and op.body_param.schema:
+            from jsonschema import Draft4Validator
+
+            schema = {**op.body_param.schema, "definitions": self.catalog.schemas(op.api_key)}
+            validator = self._validators[op.key] = Draft4Validator(schema)
+        return validator
+
+    def _validate(self, op: Operation, query: dict[str, list[str]], path: dict[str, str],
+                  request: Request, body: Any) -> dict[str, Any]:
+        values, problems = parse_wire(op, query, path, request.headers)
+        problems += check_params(op, values, body_present=body is not NO_BODY)
+        errors = [{"code": "InvalidInput", "message": str(p), "details": p.param}
+                  for p in problems]
+        if body is not NO_BODY:
+            validator = self._validator(op)
+            if validator is not None:
+                name = op.body_param.name if op.body_param else "body"
+                for err in sorted(validator.iter_errors(body), key=lambda e: list(e.path))[:20]:
+                    where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}"
+                                    for p in err.path)
+                    message = err.message if len(err.message) <= 300 else err.message[:297] + "..."
+                    errors.append({"code": "InvalidInput", "message": f"{name}{where}: {message}",
+                                   "details": f"{name}{where}"})
+        if errors:
+            raise _Reject(400, {"errors": errors}, rate_header=True)
+        return values
+
+    async def _pipeline(self, request: Request, rid: str) -> Response:
+        op, path_params, path = self._route(request)
+
+        if self.faults.active:
+            fault = self.faults.draw()
+            if fault.delay > 0:
+                await anyio.sleep(fault.delay)
+            if fault.reset:
+                return _Drop()
+            if fault.status is not None:
+                code, message = _ERROR_TEXT.get(fault.status, ("InternalFailure",
+                                                               "Injected fault."))
+                return self._json(fault.status, _errors(code, message), rid)
+
+        raw_body = await self._read_body(request)
+        if self.config.require_sigv4:
+            self._check_sigv4(request, raw_body)
+        rec, rdt = self._authorize(request, op, path)
+        if not self.limiter.acquire(op, rec.application_id, rec.seller_id):
+            return self._json(429, _errors(*_ERROR_TEXT[429]), rid)
+        rate = self.limiter.plan(op)[2]
+        rate_headers = {"x-amzn-RateLimit-Limit": rate}
+        try:
+            body = self._parse_body(request, raw_body)
+            query: dict[str, list[str]] = {}
+            qs = request.scope.get("query_string") or b""
+            if qs:
+                for k, v in parse_qsl(qs.decode("utf-8"), keep_blank_values=True,
+                                      errors="strict"):
+                    query.setdefault(k, []).append(v)
+        except UnicodeDecodeError:
+            return self._json(400, _errors("InvalidInput", "The query string is not valid "
+                                                           "UTF-8."), rid, rate_headers)
+        except _Reject as rej:
+            return self._json(rej.status, rej.body, rid,
+                              rate_headers if rej.status in _RATE_HEADER_STATUSES else None)
+
+        if self.sandbox is not None:
+            case = self.sandbox.match(op, query, path_params, request.headers, body)
+            if case is not None:
+                headers = rate_headers if case.status in _RATE_HEADER_STATUSES else None
+                resp = case.response
+                if resp == "" or resp is None:
+                    return self._json(case.status, None, rid, headers)
+                return self._json(case.status, resp, rid, headers)
+
+        try:
+            values = self._validate(op, query, path_params, request, body)
+        except _Reject as rej:
+            return self._json(rej.status, rej.body, rid, rate_headers)
+
+        parsed = None if body is NO_BODY else body
+        if op.key == RDT_OPERATION:
+            status, payload = self._create_rdt(rec, parsed)
+            return self._json(status, payload, rid, rate_headers)
+        sim = self.simulation
+        if sim is not None and sim.handles(op.key):
+            from sellerkit.emulator.simulation import SimRequest
+
+            sim_req = SimRequest(
+                operation=op, params=values, body=parsed, raw_body=raw_body,
+                content_type=request.headers.get("content-type"), seller_id=rec.seller_id,
+                application_id=rec.application_id, rdt=rdt,
+                base_url=str(request.base_url).rstrip("/"))
+            return self._sim_response(sim.handle(sim_req), rid, rate)
+        status, content, ctype = self._generated_response(op)
+        return self._json(status, content, rid, rate_headers, ctype)
+
+    def _generated_response(self, op: Operation) -> tuple[int, bytes | None, str]:
+        cached = self._generated.get(op.key)
+        if cached is None:
+            status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed)
+            ctype = op.produces[0] if op.produces else "application/json"
+            cached = (status, None if body is None else _json_bytes(body), ctype)
+            self._generated[op.key] = cached
+        return cached
+
+    def _check_sigv4(self, request: Request, body: bytes) -> None:
+        from sellerkit.emulator.sigv4 import verify_sigv4
+
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        problem = verify_sigv4(request.method, str(request.url), headers, body,
+                               access_key=self.config.aws_access_key,
+                               secret_key=self.config.aws_secret_key, now=self.clock())
+        if problem is not None:
+            code = "InvalidSignature" if "signature" in problem.lower() else "Unauthorized"
+            raise _Reject(403, _errors(code, _DENIED, problem))
+
+    def _create_rdt(self, rec: AccessToken, body: Any) -> tuple[int, Any]:
+        if rec.kind != "seller":
+            return 403, _errors("Unauthorized", _DENIED,
+                                "Restricted data tokens are issued for a seller access token.")
+        resources = body.get("restrictedResources") or []
+        if not resources:
+            return 400, _errors("InvalidInput", "restrictedResources must list at least one "
+                                                "resource.", "restrictedResources")
+        if len(resources) > 50:
+            return 400, _errors("InvalidInput", "restrictedResources takes at most 50 "
+                                                "resources.", "restrictedResources")
+        built: list[RdtResource] = []
+        for i, res in enumerate(resources):
+            where = f"restrictedResources[{i}]"
+            method, rpath = str(res["method"]).upper(), str(res["path"])
+            elements = [str(e) for e in res.get("dataElements") or ()]
+            found = self.catalog.match(method, rpath.split("?", 1)[0])
+            if found is None:
+                return 400, _errors("InvalidInput", f"{where}: {method} {rpath[:200]} is not an "
+                                                    "SP-API operation.", where)
+            target = found[0]
+            if not target.restricted:
+                return 400, _errors("InvalidInput", f"{where}: {target.operation_id} is not a "
+                                                    "restricted operation.", where)
+            bad = [e for e in elements if e not in target.restricted_data_elements]
+            if bad:
+                allowed = ", ".join(target.restricted_data_elements) or "none"
+                return 400, _errors("InvalidInput", f"{where}: data element(s) {', '.join(bad)} "
+                                                    f"not valid for {target.operation_id} "
+                                                    f"(valid: {allowed}).", where)
+            if target.key == "reports_2021_06_30.getReportDocument" and "{" in rpath:
+                return 400, _errors("InvalidInput", f"{where}: getReportDocument needs a specific "
+                                                    "path (the reportDocumentId), not a template.",
+                                    where)
+            built.append(RdtResource.build(method, rpath, frozenset(elements)))
+        app = str(body.get("targetApplication") or rec.application_id)
+        token = self.tokens.issue_rdt(app, rec.seller_id, tuple(built))
+        return 200, {"restrictedDataToken": token, "expiresIn": self.config.rdt_lifetime}
+
+    # ------------------------------------------------------------------ helpers for tests
+
+    def access_token(self, seller_index: int = 0) -> str:
+        """An access token for a simulated seller, without going through LWA."""
+        return self.tokens.grant({"grant_type": "refresh_token", "client_id": self.config.client_id,
+                                  "client_secret": self.config.client_secret,
+                                  "refresh_token": self.refresh_token(seller_index)}
+                                 )["access_token"]
+
+    def grantless_token(self, scope: str) -> str:
+        """A client_credentials access token for ``scope``, without going through LWA."""
+        return self.tokens.grant({"grant_type": "client_credentials", "scope": scope,
+                                  "client_id": self.config.client_id,
+                                  "client_secret": self.config.client_secret})["access_token"]
+
+    def close(self) -> None:
+        """Nothing to release today; kept so callers can treat the emulator as a resource."""

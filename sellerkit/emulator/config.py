@@ -1,0 +1,101 @@
+"""Settings of the local SP-API emulator and the documented demo credentials.
+
+The defaults are the emulator's *demo application*: anyone may use them against a local
+emulator, they are printed when it starts, and they never work against Amazon. Flags of
+``sellerkit emulator`` (and fields of :class:`EmulatorConfig`) override them.
+
+Refresh tokens: the configured ``refresh_token`` belongs to the first simulated seller; seller
+``i > 0`` uses ``f"{refresh_token}-{i}"``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT_APPLICATION_ID",
+    "DEFAULT_AWS_ACCESS_KEY",
+    "DEFAULT_AWS_SECRET_KEY",
+    "DEFAULT_CLIENT_ID",
+    "DEFAULT_CLIENT_SECRET",
+    "DEFAULT_REDIRECT_URIS",
+    "DEFAULT_REFRESH_TOKEN",
+    "EmulatorConfig",
+]
+
+DEFAULT_CLIENT_ID = "amzn1.application-oa2-client.emulator"
+DEFAULT_CLIENT_SECRET = "amzn1.oa2-cs.v1.emulator-secret"  # noqa: S105 - documented demo value
+DEFAULT_REFRESH_TOKEN = "Atzr|emulator-refresh-token"  # noqa: S105 - documented demo value
+DEFAULT_APPLICATION_ID = "amzn1.sp.solution.emulator"
+DEFAULT_REDIRECT_URIS = (
+    "http://127.0.0.1:8000/callback",
+    "http://localhost:8000/callback",
+)
+DEFAULT_AWS_ACCESS_KEY = "AKIAEMULATOR00000000"
+DEFAULT_AWS_SECRET_KEY = "emulator/aws/secret/key/0000000000000000"  # noqa: S105 - demo value
+
+# Operations whose usage plan the models do not give (or give as ``n | n``) get this plan.
+DEFAULT_RATE = 1.0
+DEFAULT_BURST = 5
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes one emulator instance.
+
+    ``rate_scale`` multiplies every rate (``x-amzn-RateLimit-Limit`` reports the scaled rate);
+    ``rate_limits=False`` turns throttling off. ``faults`` is a spec such as
+    ``"500:0.05,503:0.02,429:0.05,reset:0.01,latency:20ms"``. ``models`` is a directory of
+    Amazon's model files whose static sandbox cases are served first.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8787
+    seed: int = 0
+    orders: int = 100
+    sellers: int = 1
+    models: Path | None = None
+    rate_scale: float = 1.0
+    rate_limits: bool = True
+    faults: str | None = None
+    require_sigv4: bool = False
+    client_id: str = DEFAULT_CLIENT_ID
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    refresh_token: str = DEFAULT_REFRESH_TOKEN
+    application_id: str = DEFAULT_APPLICATION_ID
+    redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS
+    aws_access_key: str = DEFAULT_AWS_ACCESS_KEY
+    aws_secret_key: str = DEFAULT_AWS_SECRET_KEY
+    token_lifetime: int = 3600
+    rdt_lifetime: int = 3600
+    code_lifetime: int = 300
+    max_body_bytes: int = MAX_BODY_BYTES
+    state_file: Path | None = None
+    report_seconds: float = 3.0
+    feed_seconds: float = 3.0
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.rate_scale <= 0:
+            raise ValueError(f"rate_scale must be positive, got {self.rate_scale}")
+        if self.sellers < 1:
+            raise ValueError(f"sellers must be at least 1, got {self.sellers}")
+        if self.models is not None:
+            self.models = Path(self.models)
+        if self.state_file is not None:
+            self.state_file = Path(self.state_file)
+        self.redirect_uris = tuple(self.redirect_uris)
+
+    def __repr__(self) -> str:
+        # the secrets of a config are demo values more often than not, but a user may pass real
+        # looking ones: keep them out of reprs all the same
+        return (f"EmulatorConfig(host={self.host!r}, port={self.port}, seed={self.seed}, "
+                f"orders={self.orders}, sellers={self.sellers}, models={self.models}, "
+                f"rate_scale={self.rate_scale}, rate_limits={self.rate_limits}, "
+                f"faults={self.faults!r}, require_sigv4={self.require_sigv4}, "
+                f"client_id={self.client_id!r})")

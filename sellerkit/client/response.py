@@ -8,13 +8,17 @@ cross process boundaries (multiprocessing, Celery).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
-class ApiResponse:
+class ApiResponse(Generic[T]):
     """A successful SP-API response.
 
-    ``payload``: the decoded JSON body (``None`` for an empty body).
+    ``payload``: the decoded JSON body (``None`` for an empty body). Type checkers see it as the
+    operation's response shape (a ``TypedDict`` generated from Amazon's model, all keys
+    optional); at run time it is the plain dict Amazon sent, so nothing is enforced.
     ``status``, ``headers`` (lower-case names), ``request_id`` (``x-amzn-RequestId``),
     ``rate_limit`` (``x-amzn-RateLimit-Limit`` as a float, when Amazon sent it),
     ``operation`` (the operation key), ``content`` (raw bytes of a non-JSON body).
@@ -23,7 +27,9 @@ class ApiResponse:
     __slots__ = ("status", "headers", "payload", "content", "operation", "request_id",
                  "rate_limit")
 
-    def __init__(self, status: int, headers: Mapping[str, str], payload: Any,
+    payload: T
+
+    def __init__(self, status: int, headers: Mapping[str, str], payload: T,
                  content: bytes = b"", operation: str | None = None) -> None:
         self.status = status
         self.headers = {k.lower(): v for k, v in headers.items()}

@@ -25,3 +25,9 @@ async def async_usage(sp: AsyncSellingPartner) -> None:
     r = await sp.orders_2026_01_01.get_order(order_id="1", included_data=["BUYER"])
     async for page in sp.paginate("reports_2021_06_30.getReports", reportTypes=["GET_X"]):
         print(page.status, r.status)
+
+
+def typed_payload(sp: SellingPartner) -> str | None:
+    r = sp.orders_v0.get_order(order_id="1")
+    payload = r.payload.get("payload") or {}
+    return payload.get("OrderStatus")

@@ -17,6 +17,9 @@ def f(sp: SellingPartner) -> None:
 async def g(sp: AsyncSellingPartner) -> None:
     r = await sp.sellers_v1.get_marketplace_participations()
     r.no_such_attribute
+
+def h(sp: SellingPartner) -> int:
+    return sp.orders_v0.get_order(order_id="1").payload["payload"]["OrderTotal"]
 '''
 
 
@@ -32,3 +35,5 @@ def test_mypy_flags_wrong_calls(tmp_path: Path) -> None:
     assert any(":6:" in x and '"marketplace_id"' in x for x in lines), out
     assert any(":7:" in x and 'Missing named argument "marketplace_ids"' in x for x in lines), out
     assert any(":11:" in x and "no_such_attribute" in x for x in lines), out
+    # the payload is typed from the model: OrderTotal is a Money dict, not an int
+    assert any(":14:" in x and "Money" in x for x in lines), out

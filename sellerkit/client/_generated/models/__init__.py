@@ -1,0 +1,1 @@
+"""Generated TypedDicts, one module per API version."""

@@ -390,3 +390,17 @@ def test_toml_emitter_round_trips() -> None:
     data = {"top": 1, "profiles": {"a": {"s": "x\ny", "f": 0.5, "b": False, "l": [1, "two"]},
                                    "b-2": {}}}
     assert tomllib.loads(dumps_toml(data)) == data
+
+
+def test_the_documented_config_example_loads(tmp_path: Path) -> None:
+    import re
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    block = re.search(r"```toml\n(.*?)```", docs.read_text(), re.S)
+    assert block is not None
+    path = write(tmp_path / "config.toml", block.group(1))
+    bases = {name: load(path, profile=name).resolve_endpoint().base_url
+             for name in ("default", "eu-shop", "emulator")}
+    assert bases == {"default": "https://sellingpartnerapi-na.amazon.com",
+                     "eu-shop": "https://sellingpartnerapi-eu.amazon.com",
+                     "emulator": "http://127.0.0.1:8787"}

@@ -65,7 +65,7 @@ def _botocore() -> Any:
         import botocore.auth
         import botocore.awsrequest
         import botocore.credentials
-    except ImportError as exc:  # pragma: no cover - depends on the environment
+    except ImportError as exc:
         raise ConfigurationError(_INSTALL_HINT) from exc
     return botocore
 
@@ -182,6 +182,7 @@ class AssumeRoleCredentials:
                                   "DurationSeconds": self.duration_seconds}
         if self.external_id:
             params["ExternalId"] = self.external_id
+        _botocore()
         from botocore.exceptions import BotoCoreError, ClientError
 
         self.sts_calls += 1

@@ -216,7 +216,7 @@ class RedisTokenStore:
                  clock: Callable[[], float] = time.time) -> None:
         try:
             import redis
-        except ImportError as exc:  # pragma: no cover - depends on the environment
+        except ImportError as exc:
             from sellerkit.errors import ConfigurationError
 
             raise ConfigurationError(

@@ -274,3 +274,12 @@ def test_assume_role_failure_is_an_auth_error_without_secrets() -> None:
     with pytest.raises(AuthError, match="AccessDenied") as info:
         provider.get_credentials()
     assert ROLE in str(info.value) and SECRET not in str(info.value)
+
+
+def test_missing_botocore_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    for name in ("botocore", "botocore.auth", "botocore.awsrequest", "botocore.credentials"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'sellerkit\[aws\]'"):
+        SigV4Signer("us-east-1", StaticCredentials(ACCESS, SECRET)).sign("GET", URL, {}, b"")

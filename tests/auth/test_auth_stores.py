@@ -241,3 +241,13 @@ def test_redis_store_with_lwa_keeps_working_when_redis_is_down() -> None:
     with httpx.Client(transport=httpx.MockTransport(fake.handler)) as http:
         assert lwa.access_token(http, scope="s") == lwa.access_token(http, scope="s")
     assert fake.count == 1
+
+
+def test_missing_redis_package_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from sellerkit.errors import ConfigurationError
+
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'sellerkit\[redis\]'"):
+        RedisTokenStore("redis://127.0.0.1:6379/15")

@@ -207,8 +207,8 @@ class _Origin:
     def error(self, name: str, value: Any, problem: str) -> ConfigurationError:
         if _KINDS.get(name) == "secret":
             shown = "'***'"  # never echo a secret, not even a malformed one
-        elif name in ("proxy", "token_store") and isinstance(value, str):
-            shown = repr(_mask_userinfo(value))
+        elif isinstance(value, str) and "://" in value:
+            shown = repr(_mask_userinfo(value))  # URLs may embed a password
         else:
             shown = repr(value)
         return ConfigurationError(f"{self.label}={shown}{self.suffix} {problem}")

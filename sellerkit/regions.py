@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -170,6 +171,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _without_password(url: str) -> str:
+    # Error messages quote the URL; a password in it must not travel along.
+    return re.sub(r"(?<=://)([^/@:]*):[^/@]*@", r"\1:***@", url)
+
+
 def check_url(url: str, what: str) -> str:
     """Return ``url`` without a trailing slash if it is safe to send credentials to.
 
@@ -177,26 +183,27 @@ def check_url(url: str, what: str) -> str:
     which is where the emulator listens. Anything else raises ConfigurationError naming ``what``.
     """
     text = str(url).strip()
+    shown = _without_password(text)
     try:
         parts = urlsplit(text)
         host = parts.hostname or ""
         _ = parts.port  # raises ValueError for a malformed port
     except ValueError as exc:
-        raise ConfigurationError(f"{what} {text!r} is not a valid URL: {exc}") from None
+        raise ConfigurationError(f"{what} {shown!r} is not a valid URL: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https") or not host:
         raise ConfigurationError(
-            f"{what} {text!r} is not an http(s) URL; expected something like "
+            f"{what} {shown!r} is not an http(s) URL; expected something like "
             "https://sellingpartnerapi-na.amazon.com or http://127.0.0.1:8787")
     if parts.query or parts.fragment:
-        raise ConfigurationError(f"{what} {text!r} must not have a query string or fragment")
+        raise ConfigurationError(f"{what} {shown!r} must not have a query string or fragment")
     if parts.username or parts.password:
         raise ConfigurationError(
             f"{what} must not carry a user name or password in the URL; "
             "credentials are configured separately")
     if scheme == "http" and not _is_loopback(host):
         raise ConfigurationError(
-            f"{what} {text!r} uses plain http to a non-loopback host ({host}); access tokens and "
+            f"{what} {shown!r} uses plain http to a non-loopback host ({host}); access tokens and "
             "client secrets would cross the network unencrypted. Use https, or http only to "
             "127.0.0.1/::1/localhost (e.g. the local emulator)")
     return text.rstrip("/")

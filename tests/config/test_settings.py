@@ -329,6 +329,15 @@ def test_bad_secret_value_is_not_echoed(cfg: Path) -> None:
     assert "client_secret='***'" in str(info.value)
 
 
+def test_password_in_a_bad_url_is_not_echoed(cfg: Path) -> None:
+    for var in ("SELLERKIT_ENDPOINT", "SELLERKIT_LWA_ENDPOINT", "SELLERKIT_PROXY",
+                "SELLERKIT_TOKEN_STORE"):
+        with pytest.raises(ConfigurationError) as info:
+            load(cfg, {var: "ftp://bob:hunter2@10.0.0.1:21"})
+        assert "hunter2" not in str(info.value)
+        assert var in str(info.value)
+
+
 def test_direct_construction_converts() -> None:
     s = Settings(client_secret=CLIENT_SECRET, timeout=3, region="eu")  # type: ignore[arg-type]
     assert isinstance(s.client_secret, Secret)

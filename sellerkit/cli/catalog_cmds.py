@@ -109,14 +109,13 @@ def register(app: typer.Typer) -> None:
 
         table = Table(title=f"{len(ops)} operation{'s' if len(ops) != 1 else ''}",
                       title_justify="left")
-        table.add_column("operation", no_wrap=True)
-        table.add_column("method")
-        table.add_column("path", overflow="fold")
-        table.add_column("rate/s", justify="right")
-        table.add_column("burst", justify="right")
-        table.add_column("notes")
+        table.add_column("operation", overflow="fold", ratio=3)
+        table.add_column("request", overflow="fold", ratio=4)
+        table.add_column("rate/s", justify="right", no_wrap=True)
+        table.add_column("burst", justify="right", no_wrap=True)
+        table.add_column("notes", ratio=2)
         for op in ops:
-            table.add_row(op.key, op.method, op.path, _rate(op),
+            table.add_row(op.key, f"{op.method} {op.path}", _rate(op),
                           "" if op.burst is None else str(op.burst), _flags(op))
         console = Console()
         console.print(table)

@@ -115,7 +115,7 @@ class FileTokenStore:
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time
                  ) -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self._clock = clock
         self._lock = threading.Lock()
 
@@ -209,11 +209,12 @@ class RedisTokenStore:
 
     ``url_or_client`` is a ``redis://`` URL or an existing ``redis.Redis`` client. Each token is one
     key (``prefix + key``) holding JSON, set with a PX expiry so Redis drops it when Amazon would.
-    Redis errors are logged and treated as a cache miss.
+    Redis errors are logged and treated as a cache miss. A client made from a URL gives up on an
+    unresponsive server after ``timeout`` seconds, so a hung Redis delays a call, never blocks it.
     """
 
     def __init__(self, url_or_client: Any, prefix: str = "sellerkit:lwa:", *,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, timeout: float = 2.0) -> None:
         try:
             import redis
         except ImportError as exc:
@@ -224,7 +225,8 @@ class RedisTokenStore:
             ) from exc
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         if isinstance(url_or_client, str):
-            self._redis = redis.Redis.from_url(url_or_client)
+            self._redis = redis.Redis.from_url(url_or_client, socket_timeout=timeout,
+                                               socket_connect_timeout=timeout)
             self._where = _redact_url(url_or_client)
         else:
             self._redis = url_or_client

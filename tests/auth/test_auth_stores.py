@@ -251,3 +251,29 @@ def test_missing_redis_package_gives_an_install_hint(monkeypatch: pytest.MonkeyP
     monkeypatch.setitem(sys.modules, "redis", None)
     with pytest.raises(ConfigurationError, match=r"pip install 'sellerkit\[redis\]'"):
         RedisTokenStore("redis://127.0.0.1:6379/15")
+
+
+def test_file_store_expands_the_home_directory(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    FileTokenStore("~/state/tokens.json").set("k", CachedToken("t", FAR))
+    assert (tmp_path / "state" / "tokens.json").exists()
+
+
+def test_hung_redis_times_out_into_a_cache_miss(caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+    import time
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # accepts connections, never answers
+    port = server.getsockname()[1]
+    try:
+        store = RedisTokenStore(f"redis://127.0.0.1:{port}/0", timeout=0.2)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, "sellerkit.auth"):
+            assert store.get("k") is None
+        assert time.monotonic() - started < 3
+        assert "GET failed" in caplog.text
+    finally:
+        server.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -61,6 +62,7 @@ log = logging.getLogger("sellerkit.emulator")
 
 RDT_OPERATION = "tokens_2021_03_01.createRestrictedDataToken"
 ABORT_EXTENSION = "sellerkit.abort"
+SANDBOX_STATUS_HEADER = "x-emulator-sandbox-status"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 _DENIED = "Access to requested resource is denied."
 _ERROR_TEXT = {
@@ -73,6 +75,7 @@ _ERROR_TEXT = {
     403: ("Unauthorized", _DENIED),
     404: ("NotFound", "Resource not found."),
 }
+_EMPTY_SEGMENT = re.compile(r"/(?=/|$)")
 _RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 207, 400, 404})
 
 
@@ -338,6 +341,13 @@ class Emulator:
         found = self.catalog.match(method, encoded)
         if found is None and encoded != scope["path"]:
             found = self.catalog.match(method, scope["path"])
+        if found is None and ("//" in encoded or encoded.endswith("/")):
+            # an empty path parameter (".../items/" for an empty asin): match it so the request
+            # gets a 400 naming the parameter rather than a 404
+            hole = _EMPTY_SEGMENT.sub("/\x00", encoded)
+            found = self.catalog.match(method, hole)
+            if found is not None:
+                found = (found[0], {k: v.replace("\x00", "") for k, v in found[1].items()})
         try:
             path = unquote(encoded, errors="strict")
         except UnicodeDecodeError:
@@ -504,7 +514,10 @@ class Emulator:
                               rate_headers if rej.status in _RATE_HEADER_STATUSES else None)
 
         if self.sandbox is not None:
-            case = self.sandbox.match(op, query, path_params, request.headers, body)
+            prefer = request.headers.get(SANDBOX_STATUS_HEADER)
+            case = self.sandbox.match(op, query, path_params, request.headers, body,
+                                      prefer_status=int(prefer) if prefer and prefer.isdigit()
+                                      else None)
             if case is not None:
                 headers = rate_headers if case.status in _RATE_HEADER_STATUSES else None
                 resp = case.response

@@ -18,7 +18,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["generate", "generate_for"]
+__all__ = ["generate", "generate_for", "sample_string"]
 
 _TOKEN_NAME = re.compile(r"(?i)^(next|previous|prev)_?(page)?_?token$|^nexttoken$|^pagetoken$")
 _BUDGET = 1500  # nodes per response before only required members are filled in
@@ -44,7 +44,8 @@ _PATTERN_SAMPLES: dict[str, str] = {
     "^[0-9]{4}$": "2026",
     "^[a-zA-Z0-9]+$": "emulator1",
 }
-_FALLBACK_STRINGS = ("emulator", "US", "ABC123", "en_US", "1", "2026-01-15", "x")
+_FALLBACK_STRINGS = ("emulator", "US", "ABC123", "en_US", "1", "2026-01-15", "x",
+                     "0f8fad5b-d9cb-469f-a165-70867728950e")
 _BASE_TIME = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -206,6 +207,11 @@ class _Gen:
         return min(max(v, lo), hi)
 
 
+def sample_string(schema: dict[str, Any], name: str = "", seed: int = 0) -> str:
+    """A string that satisfies ``schema`` (format, pattern, lengths)."""
+    return _Gen({}, random.Random(seed)).string(schema, name)
+
+
 def generate(schema: dict[str, Any], definitions: dict[str, Any], rng: random.Random) -> Any:
     """A value that validates against ``schema`` (whose ``$ref`` point into ``definitions``)."""
     return _Gen(definitions, rng).value(schema)
@@ -213,7 +219,8 @@ def generate(schema: dict[str, Any], definitions: dict[str, Any], rng: random.Ra
 
 def generate_for(op: Any, definitions: dict[str, Any], seed: int) -> tuple[int, Any]:
     """(status, body) of a generated success response of a catalog operation; 204 -> None."""
-    status_text = op.success_status or "200"
+    status_text = op.success_status or min(
+        (s for s in op.responses if s.startswith("2")), default="200")
     status = int(status_text)
     schema = op.responses.get(status_text)
     if status == 204 or not schema:

@@ -9,6 +9,10 @@ in model order), so ``CreatedAfter=TEST_CASE_400`` beats a catch-all success cas
 
 Values are compared as the wire carries them: scalars by their string form (numbers by value),
 arrays item by item after splitting the wire value, bodies as parsed JSON.
+
+Amazon's cases are not always distinguishable: sellers and shipping ``getAccount`` have a 200
+and a 400 case that both list no parameters. The first wins, as in Amazon's sandbox; the
+emulator-only request header ``x-emulator-sandbox-status: 400`` selects the other.
 """
 
 from __future__ import annotations
@@ -131,12 +135,18 @@ class StaticSandbox:
         return sum(len(v) for v in self.cases.values())
 
     def match(self, op: Operation, query: Mapping[str, Sequence[str]], path: Mapping[str, str],
-              headers: Mapping[str, str], body: Any) -> SandboxCase | None:
+              headers: Mapping[str, str], body: Any, *, prefer_status: int | None = None
+              ) -> SandboxCase | None:
+        """The case this request selects. ``prefer_status`` (the ``x-emulator-sandbox-status``
+        header) picks among matching cases by status: a few operations have a success and an
+        error case with the same (or no) parameters, which no request could tell apart."""
+        found = [case for case in self.cases.get(op.key, ())
+                 if all(self._matches(op, name, want, query, path, headers, body)
+                        for name, want in case.params)]
+        if prefer_status is not None:
+            found = [c for c in found if c.status == prefer_status] or found
         best: SandboxCase | None = None
-        for case in self.cases.get(op.key, ()):
-            if not all(self._matches(op, name, want, query, path, headers, body)
-                       for name, want in case.params):
-                continue
+        for case in found:
             if best is None or case.specificity > best.specificity:
                 best = case
         return best

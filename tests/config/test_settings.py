@@ -176,6 +176,11 @@ def test_missing_default_profile_and_file_are_fine(tmp_path: Path,
     assert load(write(tmp_path / "empty.toml", "")).profile is None
 
 
+def test_dev_null_disables_profiles() -> None:
+    s = load_settings(env={"SELLERKIT_CONFIG": "/dev/null", "SELLERKIT_REGION": "EU"})
+    assert (s.region, s.profile) == ("EU", None)
+
+
 def test_named_file_must_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="absent.toml does not exist"):
         load(tmp_path / "absent.toml")

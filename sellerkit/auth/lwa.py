@@ -269,11 +269,17 @@ class LwaClient:
 
     # -- single-flight bookkeeping ------------------------------------------------------------
 
+    def _margin(self, token: CachedToken) -> float:
+        if token.issued_at is None:
+            return self.refresh_margin
+        # A token that lives less than twice the margin is refreshed at half its life instead.
+        return min(self.refresh_margin, max(0.0, token.expires_at - token.issued_at) / 2)
+
     def _fresh(self, token: CachedToken, now: float) -> bool:
-        return now < token.expires_at - self.refresh_margin
+        return now < token.expires_at - self._margin(token)
 
     def _usable(self, token: CachedToken, now: float) -> bool:
-        return now < token.expires_at - min(_MIN_VALIDITY, self.refresh_margin)
+        return now < token.expires_at - min(_MIN_VALIDITY, self._margin(token))
 
     def _lookup(self, key: str) -> CachedToken | None:
         local = self._local.get(key)
@@ -532,11 +538,11 @@ class LwaClient:
 
     def _fetch_sync(self, http: httpx.Client, grant: _Grant) -> CachedToken:
         result, issued = self._request_sync(http, grant)
-        return CachedToken(result.access_token, issued + result.expires_in)
+        return CachedToken(result.access_token, issued + result.expires_in, issued)
 
     async def _fetch_async(self, http: httpx.AsyncClient, grant: _Grant) -> CachedToken:
         result, issued = await self._request_async(http, grant)
-        return CachedToken(result.access_token, issued + result.expires_in)
+        return CachedToken(result.access_token, issued + result.expires_in, issued)
 
     def _after_code(self, result: tuple[TokenGrant, float]) -> TokenGrant:
         grant, issued = result
@@ -544,7 +550,7 @@ class LwaClient:
             raise LwaError("invalid_response",
                            "the authorization_code response has no refresh_token")
         key = self._grant_for(grant.refresh_token, None).key
-        self._remember(key, CachedToken(grant.access_token, issued + grant.expires_in))
+        self._remember(key, CachedToken(grant.access_token, issued + grant.expires_in, issued))
         return grant
 
 

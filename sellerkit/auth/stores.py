@@ -42,16 +42,25 @@ log = logging.getLogger("sellerkit.auth")
 
 @dataclass(frozen=True, slots=True)
 class CachedToken:
-    """An access token and the epoch second at which Amazon stops accepting it."""
+    """An access token and the epoch second at which Amazon stops accepting it.
+
+    ``issued_at`` (optional) lets the client scale its early-refresh margin down for short-lived
+    tokens (emulators, tests), so a 30-second token is not refreshed on every call.
+    """
 
     access_token: str = field(repr=False)
     expires_at: float
+    issued_at: float | None = None
 
     def __repr__(self) -> str:
-        return f"CachedToken(access_token='**********', expires_at={self.expires_at!r})"
+        return (f"CachedToken(access_token='**********', expires_at={self.expires_at!r}, "
+                f"issued_at={self.issued_at!r})")
 
     def to_json(self) -> dict[str, Any]:
-        return {"access_token": self.access_token, "expires_at": self.expires_at}
+        data: dict[str, Any] = {"access_token": self.access_token, "expires_at": self.expires_at}
+        if self.issued_at is not None:
+            data["issued_at"] = self.issued_at
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> CachedToken | None:
@@ -62,7 +71,10 @@ class CachedToken:
         if not isinstance(token, str) or not token or isinstance(expires, bool) \
                 or not isinstance(expires, int | float):
             return None
-        return cls(token, float(expires))
+        issued = data.get("issued_at")
+        if isinstance(issued, bool) or not isinstance(issued, int | float):
+            issued = None
+        return cls(token, float(expires), float(issued) if issued is not None else None)
 
 
 @runtime_checkable

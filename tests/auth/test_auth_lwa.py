@@ -603,3 +603,16 @@ def test_public_names_and_lazy_heavy_imports() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_short_lived_tokens_refresh_at_half_life_not_on_every_call() -> None:
+    clock = FakeClock()
+    fake = FakeLwa(lambda n, form: token_response(n, form, expires_in=30))  # e.g. an emulator
+    lwa, _ = make(clock, refresh_margin=60)
+    with fake.client() as http:
+        lwa.access_token(http, scope=SCOPE)
+        clock.advance(14)
+        assert lwa.access_token(http, scope=SCOPE) == "Atza|token-1"
+        clock.advance(2)
+        assert lwa.access_token(http, scope=SCOPE) == "Atza|token-2"
+    assert fake.count == 2

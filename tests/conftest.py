@@ -14,6 +14,15 @@ REDIS_URL = os.environ.get("SELLERKIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/1
 POSTGRES_URL = os.environ.get("SELLERKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's real credentials, profile or environment."""
+    for name in list(os.environ):
+        if name.startswith(("SELLERKIT_", "LWA_", "SP_API_")) and not name.startswith("SELLERKIT_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SELLERKIT_CONFIG", os.devnull)
+
+
 def _reachable(url: str, default_port: int) -> bool:
     u = urlparse(url)
     try:

@@ -15,12 +15,14 @@ POSTGRES_URL = os.environ.get("SELLERKIT_TEST_POSTGRES_URL", "postgresql://postg
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's real credentials, profile or environment."""
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test reads the developer's real credentials, profile or environment, or writes state
+    (rate-limit snapshots) into their home directory."""
     for name in list(os.environ):
         if name.startswith(("SELLERKIT_", "LWA_", "SP_API_")) and not name.startswith("SELLERKIT_TEST_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("SELLERKIT_CONFIG", os.devnull)
+    monkeypatch.setenv("SELLERKIT_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
 def _reachable(url: str, default_port: int) -> bool:

@@ -1,0 +1,194 @@
+"""``sellerkit emulator``: serve the local SP-API (LWA, consent page, all operations) with uvicorn.
+
+It prints its base URL and the demo application's credentials, then serves until Ctrl-C. The
+emulator itself lives in ``sellerkit.emulator`` and is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register", "serve"]
+
+
+def _banner(emulator: object, base_url: str, defaults: dict[str, bool]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from sellerkit.emulator.app import Emulator
+
+    assert isinstance(emulator, Emulator)
+    cfg = emulator.config
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"[bold]sellerkit emulator[/bold] listening on [cyan]{base_url}[/cyan]")
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+
+    def shown(value: str, is_default: bool, flag: str) -> str:
+        # demo defaults are public and printed on purpose; values given on the command line
+        # may be someone's real-looking secrets, so they are not echoed back
+        return value if is_default else f"(as given with {flag})"
+
+    table.add_row("endpoint", base_url)
+    table.add_row("lwa_endpoint", f"{base_url}/auth/o2/token")
+    table.add_row("client_id", cfg.client_id)
+    table.add_row("client_secret", shown(cfg.client_secret, defaults["client_secret"],
+                                         "--client-secret"))
+    table.add_row("refresh_token", shown(cfg.refresh_token, defaults["refresh_token"],
+                                         "--refresh-token")
+                  + (f"  (seller i>0: <token>-i, {len(emulator.seller_ids)} sellers)"
+                     if len(emulator.seller_ids) > 1 else ""))
+    table.add_row("sellers", ", ".join(emulator.seller_ids[:3])
+                  + (" ..." if len(emulator.seller_ids) > 3 else ""))
+    table.add_row("application_id", cfg.application_id)
+    limits = ("off" if not cfg.rate_limits else
+              "Amazon's default plans" + (f" x{cfg.rate_scale:g}" if cfg.rate_scale != 1 else ""))
+    table.add_row("rate limits", limits)
+    if cfg.faults:
+        table.add_row("faults", cfg.faults)
+    if emulator.sandbox is not None:
+        table.add_row("static sandbox", f"{len(emulator.sandbox)} cases from {cfg.models}")
+    if cfg.require_sigv4:
+        table.add_row("sigv4", f"required (access key {cfg.aws_access_key})")
+    if cfg.state_file is not None:
+        table.add_row("state", str(cfg.state_file))
+    console.print(table)
+    console.print(f"consent page: {base_url}/apps/authorize/consent?application_id="
+                  f"{cfg.application_id}&state=xyz&version=beta", markup=False)
+    console.print("[dim]Ctrl-C stops it.[/dim]")
+    sys.stdout.flush()
+
+
+def serve(config: object, *, log_level: str = "warning", access_log: bool = False) -> None:
+    """Run the emulator in the foreground until Ctrl-C (or SIGTERM)."""
+    import uvicorn
+
+    from sellerkit.emulator.app import Emulator
+    from sellerkit.emulator.config import (
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_REFRESH_TOKEN,
+        EmulatorConfig,
+    )
+    from sellerkit.emulator.server import uvicorn_config
+
+    assert isinstance(config, EmulatorConfig)
+    emulator = Emulator(config)
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((config.host, config.port))
+    except OSError as exc:
+        from sellerkit.errors import ConfigurationError
+
+        raise ConfigurationError(f"cannot listen on {config.host}:{config.port}: {exc.strerror}; "
+                                 "pick another --port (0 picks a free one)") from None
+    sock.listen(512)
+    port = sock.getsockname()[1]
+    host = config.host if ":" not in config.host else f"[{config.host}]"
+    base_url = f"http://{host}:{port}"
+    _banner(emulator, base_url, {"client_secret": config.client_secret == DEFAULT_CLIENT_SECRET,
+                                 "refresh_token": config.refresh_token == DEFAULT_REFRESH_TOKEN})
+    server = uvicorn.Server(uvicorn_config(emulator, config.host, port, log_level=log_level,
+                                           access_log=access_log))
+
+    @contextlib.contextmanager
+    def capture_signals() -> Iterator[None]:
+        # uvicorn's own handler re-raises the signal after shutting down, which would kill the
+        # process before the state is saved; stop gracefully and return instead
+        handled = [signal.SIGINT, signal.SIGTERM]
+        original = {sig: signal.signal(sig, server.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+    if threading.current_thread() is threading.main_thread():
+        server.capture_signals = capture_signals  # type: ignore[method-assign]
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        saved = emulator.save_state()
+        if saved is not None:
+            typer.echo(f"state saved to {saved}")
+    typer.echo("emulator stopped")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("emulator")
+    def emulator_cmd(
+        host: Annotated[str, typer.Option(help="Interface to listen on (loopback by default).")
+                        ] = "127.0.0.1",
+        port: Annotated[int, typer.Option(help="Port; 0 picks a free one.")] = 8787,
+        models: Annotated[Path | None, typer.Option(
+            help="Directory of Amazon's model files: serve their static sandbox cases first.",
+            exists=True, file_okay=False)] = None,
+        seed: Annotated[int, typer.Option(help="Seed of the simulation, generated responses "
+                                               "and faults.")] = 0,
+        orders: Annotated[int, typer.Option(help="Orders per simulated seller.")] = 100,
+        sellers: Annotated[int, typer.Option(help="Number of simulated sellers.")] = 1,
+        rate_scale: Annotated[float, typer.Option(
+            help="Multiply every rate limit (the x-amzn-RateLimit-Limit header follows).")
+        ] = 1.0,
+        no_rate_limits: Annotated[bool, typer.Option("--no-rate-limits",
+                                                     help="Never throttle.")] = False,
+        faults: Annotated[str | None, typer.Option(
+            help='Inject faults, e.g. "500:0.05,503:0.02,429:0.05,reset:0.01,latency:20ms".')
+        ] = None,
+        require_sigv4: Annotated[bool, typer.Option(
+            "--require-sigv4", help="Reject requests without a valid AWS SigV4 signature.")
+        ] = False,
+        aws_access_key: Annotated[str | None, typer.Option(
+            help="Access key id expected in SigV4 signatures.")] = None,
+        aws_secret_key: Annotated[str | None, typer.Option(
+            help="Secret key SigV4 signatures are checked with.")] = None,
+        client_id: Annotated[str | None, typer.Option(help="LWA client id of the app.")] = None,
+        client_secret: Annotated[str | None, typer.Option(
+            help="LWA client secret of the app.")] = None,
+        refresh_token: Annotated[str | None, typer.Option(
+            help="Refresh token of the first seller (seller i>0: <token>-i).")] = None,
+        redirect_uri: Annotated[list[str] | None, typer.Option(
+            help="Registered OAuth redirect URI (repeatable; replaces the defaults).")] = None,
+        state: Annotated[Path | None, typer.Option(
+            help="Load the simulation from this JSON file if it exists; save it on exit.")
+        ] = None,
+        log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    ) -> None:
+        """Serve a local SP-API + LWA + consent page to build against before Amazon says yes."""
+        from sellerkit.emulator.config import EmulatorConfig
+        from sellerkit.emulator.faults import parse_faults
+        from sellerkit.errors import ConfigurationError
+
+        if rate_scale <= 0:
+            raise ConfigurationError(f"--rate-scale must be positive, got {rate_scale}")
+        if sellers < 1 or orders < 0:
+            raise ConfigurationError("--sellers must be at least 1 and --orders at least 0")
+        parse_faults(faults, seed=seed)  # a bad spec fails here, before anything starts
+        kw: dict[str, object] = {}
+        for name, value in (("client_id", client_id), ("client_secret", client_secret),
+                            ("refresh_token", refresh_token), ("aws_access_key", aws_access_key),
+                            ("aws_secret_key", aws_secret_key)):
+            if value is not None:
+                kw[name] = value
+        if redirect_uri:
+            kw["redirect_uris"] = tuple(redirect_uri)
+        config = EmulatorConfig(
+            host=host, port=port, seed=seed, orders=orders, sellers=sellers, models=models,
+            rate_scale=rate_scale, rate_limits=not no_rate_limits, faults=faults,
+            require_sigv4=require_sigv4, state_file=state, **kw)  # type: ignore[arg-type]
+        serve(config, log_level=log_level, access_log=access_log)

@@ -1,7 +1,303 @@
-"""feeds (filled in below)."""
+"""Feeds API 2021-06-30: feed documents, uploads, feeds that progress with the clock, and
+``JSON_LISTINGS_FEED`` messages applied to the seller's listings.
+
+Flow (as at Amazon): ``createFeedDocument {contentType}`` gives a document id and an upload URL
+(``/_emulator/uploads/<token>``, valid five minutes); the PUT must carry exactly that
+Content-Type, otherwise it fails like a presigned S3 URL (403 ``SignatureDoesNotMatch``) and
+nothing is stored. ``createFeed`` then needs an uploaded document. A feed is ``IN_QUEUE`` for a
+third of ``feed_seconds``, ``IN_PROGRESS`` until ``feed_seconds`` have passed, then:
+
+* ``JSON_LISTINGS_FEED``: ``DONE``; each message is validated and applied to the listings
+  (UPDATE, PARTIAL_UPDATE, PATCH, DELETE, with the rules of
+  :mod:`sellerkit.emulator.simulation.listings`); invalid messages become issues in the
+  processing report (``listings-feed-processing-report-schema-v2`` shape) and change nothing.
+  A document that is not JSON, or whose header names another seller, ends ``FATAL`` with a
+  processing report that says why.
+* any other feed type: ``FATAL`` with a processing report explaining that the simulation does not
+  process it (Amazon stopped the legacy XML/flat-file listings feeds on 2025-07-31).
+
+Result documents are plain JSON (no ``compressionAlgorithm``).
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
-HANDLERS: dict[str, Any] = {}
+from sellerkit.emulator.simulation import SimRequest, SimResponse
+from sellerkit.emulator.simulation import data as gen
+from sellerkit.emulator.simulation import listings as li
+from sellerkit.emulator.simulation.reports import RETENTION, list_page
+from sellerkit.emulator.simulation.state import State, invalid, not_found
+
+JSON_CT = "application/json; charset=UTF-8"
+OPERATIONS = ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE")
+REPORT_DATA = ("summaries", "attributes", "issues", "offers", "fulfillmentAvailability",
+               "procurement", "relationships", "productTypes")
+
+
+def _document_id(state: State) -> str:
+    return "amzn1.tortuga.4.na." + gen.uuid_from(state.rng("feedDocument"))
+
+
+def create_feed_document(state: State, req: SimRequest) -> SimResponse:
+    seller = state.seller(req)
+    body = req.body if isinstance(req.body, dict) else {}
+    ct = body.get("contentType")
+    if not isinstance(ct, str) or not ct.strip():
+        raise invalid("contentType is required.")
+    doc_id = _document_id(state)
+    state.d["documents"][doc_id] = {"seller": seller["id"], "kind": "input",
+                                    "contentType": ct, "data": None, "uploaded": None,
+                                    "created": state.now()}
+    token = state.presign(doc_id, "upload")
+    return SimResponse(201, {"feedDocumentId": doc_id,
+                             "url": f"{req.base_url}/_emulator/uploads/{token}"})
+
+
+def create_feed(state: State, req: SimRequest) -> SimResponse:
+    seller = state.seller(req)
+    body = req.body if isinstance(req.body, dict) else {}
+    ftype = body.get("feedType")
+    if not isinstance(ftype, str) or not ftype:
+        raise invalid("feedType is required.")
+    mps = body.get("marketplaceIds")
+    if not isinstance(mps, list) or not mps:
+        raise invalid("marketplaceIds is required and must not be empty.")
+    state.check_marketplaces(seller, mps, "marketplaceIds")
+    doc_id = body.get("inputFeedDocumentId")
+    doc = state.d["documents"].get(str(doc_id))
+    if not doc_id or doc is None or doc["seller"] != seller["id"] or doc["kind"] != "input":
+        raise invalid(f"inputFeedDocumentId {doc_id!r} is not a feed document of this seller.")
+    if doc.get("data") is None:
+        raise invalid(f"inputFeedDocumentId {doc_id!r} has no uploaded content; upload the "
+                      "feed to the document's url first.")
+    options = body.get("feedOptions") or {}
+    if not isinstance(options, dict):
+        raise invalid("feedOptions must be an object of string values.")
+    now = state.now()
+    fid = state.next_number("feed", 50_000_000_000)
+    state.d["feeds"][fid] = {
+        "id": fid, "seller": seller["id"], "type": ftype, "mps": list(mps), "created": now,
+        "input": doc_id, "options": options, "status": "IN_QUEUE",
+        "started": now + state.feed_seconds / 3, "done": now + state.feed_seconds,
+        "resultId": None,
+    }
+    return SimResponse(202, {"feedId": fid})
+
+
+def _view(state: State, f: dict[str, Any]) -> dict[str, Any]:
+    now = state.now()
+    status = f["status"]
+    if status == "IN_QUEUE" and now >= f["started"]:
+        status = "IN_PROGRESS"
+    out: dict[str, Any] = {"feedId": f["id"], "feedType": f["type"],
+                           "marketplaceIds": list(f["mps"]),
+                           "createdTime": gen.iso_offset(f["created"]),
+                           "processingStatus": status}
+    if status != "IN_QUEUE" and not f.get("cancelledInQueue"):
+        out["processingStartTime"] = gen.iso_offset(f["started"])
+    if status in ("DONE", "CANCELLED", "FATAL"):
+        out["processingEndTime"] = gen.iso_offset(f.get("ended", f["done"]))
+    if f.get("resultId"):
+        out["resultFeedDocumentId"] = f["resultId"]
+    return out
+
+
+def _own_feed(state: State, req: SimRequest) -> dict[str, Any]:
+    state.seller(req)
+    fid = str(req.params.get("feedId", ""))
+    f = state.d["feeds"].get(fid)
+    if f is None or f["seller"] != req.seller_id or f["created"] < state.now() - RETENTION:
+        raise not_found(f"Feed {fid} was not found.")
+    return f
+
+
+def get_feed(state: State, req: SimRequest) -> SimResponse:
+    return SimResponse(200, _view(state, _own_feed(state, req)))
+
+
+def cancel_feed(state: State, req: SimRequest) -> SimResponse:
+    f = _own_feed(state, req)
+    if _view(state, f)["processingStatus"] != "IN_QUEUE":
+        raise invalid("Only feeds with processingStatus IN_QUEUE can be cancelled.")
+    f["status"] = "CANCELLED"
+    f["ended"] = state.now()
+    f["cancelledInQueue"] = True
+    return SimResponse(200, None)
+
+
+def get_feeds(state: State, req: SimRequest) -> SimResponse:
+    state.seller(req)
+    p = req.params
+    others = [k for k in ("feedTypes", "processingStatuses", "marketplaceIds", "pageSize",
+                          "createdSince", "createdUntil") if p.get(k) not in (None, [], "")]
+    return list_page(state, req, items=state.d["feeds"], type_param="feedTypes",
+                     token=p.get("nextToken"), others=others, view=_view, key="feeds")
+
+
+def get_feed_document(state: State, req: SimRequest) -> SimResponse:
+    state.seller(req)
+    doc_id = str(req.params.get("feedDocumentId", ""))
+    doc = state.d["documents"].get(doc_id)
+    if doc is None or doc["seller"] != req.seller_id or not doc_id.startswith("amzn1.tortuga."):
+        raise not_found(f"Feed document {doc_id} was not found.")
+    token = state.presign(doc_id, "download")
+    out: dict[str, Any] = {"feedDocumentId": doc_id,
+                           "url": f"{req.base_url}/_emulator/documents/{token}"}
+    if doc.get("gzip"):
+        out["compressionAlgorithm"] = "GZIP"
+    return SimResponse(200, out)
+
+
+# processing -----------------------------------------------------------------------------
+
+
+def _report(seller_id: str, feed_id: str, issues: list[dict[str, Any]], processed: int,
+            accepted: int, invalid_count: int, included: list[str] | None,
+            items: list[dict[str, Any]] | None) -> dict[str, Any]:
+    header: dict[str, Any] = {"sellerId": seller_id, "version": "2.0", "feedId": feed_id}
+    if included:
+        header["report"] = {"includedData": included, "apiVersion": "2021-08-01"}
+    out: dict[str, Any] = {
+        "header": header,
+        "issues": issues,
+        "summary": {
+            "errors": sum(1 for i in issues if i["severity"] == "ERROR"),
+            "warnings": sum(1 for i in issues if i["severity"] == "WARNING"),
+            "messagesProcessed": processed, "messagesAccepted": accepted,
+            "messagesInvalid": invalid_count,
+        },
+    }
+    if items is not None:
+        out["items"] = items
+    return out
+
+
+def _fatal(state: State, f: dict[str, Any], message: str) -> None:
+    _store_result(state, f, _report(f["seller"], f["id"], [
+        {"code": "FATAL", "severity": "ERROR", "message": message}], 0, 0, 0, None, None))
+    f["status"] = "FATAL"
+
+
+def _store_result(state: State, f: dict[str, Any], report: dict[str, Any]) -> None:
+    doc_id = _document_id(state)
+    state.add_document(doc_id, seller_id=f["seller"],
+                       content=json.dumps(report, indent=2, sort_keys=False),
+                       content_type=JSON_CT, gzip_it=False)
+    f["resultId"] = doc_id
+
+
+def _message_problem(m: Any) -> str | None:
+    if not isinstance(m, dict):
+        return "A message must be an object."
+    mid = m.get("messageId")
+    if not isinstance(mid, int) or isinstance(mid, bool) or not 1 <= mid <= 2147483647:
+        return "messageId must be an integer between 1 and 2147483647."
+    if not isinstance(m.get("sku"), str) or not m["sku"]:
+        return "sku is required."
+    op = m.get("operationType")
+    if op not in OPERATIONS:
+        return f"operationType must be one of {', '.join(OPERATIONS)}."
+    if op == "DELETE":
+        extra = [k for k in ("requirements", "attributes", "productType", "patches") if k in m]
+        if extra:
+            return f"{', '.join(extra)} must not be given for DELETE."
+        return None
+    if not isinstance(m.get("productType"), str) or not m["productType"]:
+        return f"productType is required for {op}."
+    if op == "PATCH":
+        if "attributes" in m or "requirements" in m:
+            return "attributes and requirements must not be given for PATCH."
+        if not isinstance(m.get("patches"), list) or not m["patches"]:
+            return "patches is required for PATCH."
+    else:
+        if "patches" in m:
+            return f"patches must not be given for {op}."
+        if op == "PARTIAL_UPDATE" and "requirements" in m:
+            return "requirements must not be given for PARTIAL_UPDATE."
+        if not isinstance(m.get("attributes"), dict) or not m["attributes"]:
+            return f"attributes is required for {op}."
+    if m.get("requirements") not in (None, "LISTING", "LISTING_PRODUCT_ONLY",
+                                     "LISTING_OFFER_ONLY"):
+        return "requirements must be LISTING, LISTING_PRODUCT_ONLY or LISTING_OFFER_ONLY."
+    return None
+
+
+def finish(state: State, f: dict[str, Any]) -> None:
+    """Called by ``State.advance`` once the feed's processing time has passed."""
+    if f["type"] != "JSON_LISTINGS_FEED":
+        _fatal(state, f, f"The simulation does not process {f['type']} feeds; only "
+                         "JSON_LISTINGS_FEED is applied to the simulated listings.")
+        return
+    doc = state.d["documents"][f["input"]]
+    try:
+        feed = json.loads(base64.b64decode(doc["data"] or "").decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        _fatal(state, f, "The feed document is not valid UTF-8 JSON.")
+        return
+    header = feed.get("header") if isinstance(feed, dict) else None
+    messages = feed.get("messages") if isinstance(feed, dict) else None
+    if not isinstance(header, dict) or header.get("version") != "2.0":
+        _fatal(state, f, "The feed header is missing or its version is not \"2.0\".")
+        return
+    if header.get("sellerId") != f["seller"]:
+        _fatal(state, f, "The sellerId in the feed header does not match the selling partner "
+                         "that submitted the feed.")
+        return
+    if not isinstance(messages, list) or not 1 <= len(messages) <= 25000:
+        _fatal(state, f, "messages must be a list of 1 to 25,000 messages.")
+        return
+    issues: list[dict[str, Any]] = []
+    accepted = invalid_count = 0
+    touched: list[str] = []
+    for m in messages:
+        problem = _message_problem(m)
+        if problem:
+            invalid_count += 1
+            issue: dict[str, Any] = {"code": "4000001", "severity": "ERROR", "message": problem}
+            if isinstance(m, dict):
+                if isinstance(m.get("messageId"), int) and m["messageId"] >= 1:
+                    issue["messageId"] = m["messageId"]
+                if isinstance(m.get("sku"), str) and m["sku"]:
+                    issue["sku"] = m["sku"]
+            issues.append(issue)
+            continue
+        status, found, _ = li.submit(
+            state, f["seller"], m["sku"], operation=m["operationType"],
+            product_type=m.get("productType"), attributes=m.get("attributes"),
+            patches=m.get("patches"), requirements=m.get("requirements"))
+        for i in found:
+            row = {"messageId": m["messageId"], "sku": m["sku"], "code": i["code"],
+                   "severity": i["severity"], "message": i["message"]}
+            if i.get("attributeNames"):
+                row["attributeName"] = i["attributeNames"][0]
+            issues.append(row)
+        if status == "ACCEPTED":
+            accepted += 1
+            if m["sku"] not in touched and m["operationType"] != "DELETE":
+                touched.append(m["sku"])
+        else:
+            invalid_count += 1
+    included = None
+    items = None
+    rep = header.get("report")
+    if isinstance(rep, dict) and isinstance(rep.get("includedData"), list):
+        included = [x for x in rep["includedData"] if x in REPORT_DATA] or ["summaries"]
+        store = state.d["listings"].get(f["seller"], {})
+        items = [li.item_view(state, f["seller"], store[s], f["mps"], included)
+                 for s in touched if s in store]
+    _store_result(state, f, _report(f["seller"], f["id"], issues, len(messages), accepted,
+                                    invalid_count, included, items))
+    f["status"] = "DONE"
+
+
+HANDLERS = {
+    "feeds_2021_06_30.createFeedDocument": create_feed_document,
+    "feeds_2021_06_30.createFeed": create_feed,
+    "feeds_2021_06_30.getFeed": get_feed,
+    "feeds_2021_06_30.getFeeds": get_feeds,
+    "feeds_2021_06_30.cancelFeed": cancel_feed,
+    "feeds_2021_06_30.getFeedDocument": get_feed_document,
+}

@@ -1,7 +1,236 @@
-"""notifications (filled in below)."""
+"""Notifications API v1: destinations (per application) and subscriptions (per application,
+selling partner and notification type).
+
+Destinations are an SQS queue ARN (``arn:aws:sqs:<region>:<account>:<name>``) or an EventBridge
+account and region; an EventBridge destination reports the partner event source name
+``aws.partner/sellingpartnerapi.amazon.com/<account>/<application id>``. A second destination
+for the same queue or account+region, or a second subscription to the same notification type
+for the same selling partner, answers 409 ``Conflict``; so does deleting a destination that
+subscriptions still use. The simulation stores settings only; it does not deliver notifications.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-HANDLERS: dict[str, Any] = {}
+from sellerkit.emulator.simulation import SimRequest, SimResponse, error
+from sellerkit.emulator.simulation import data as gen
+from sellerkit.emulator.simulation.state import Reject, State, as_list, invalid
+
+SQS_ARN = re.compile(r"^arn:aws:sqs:\S+:\S+:\S+")
+NOTIFICATION_TYPES = frozenset({
+    "ACCOUNT_STATUS_CHANGED", "ANY_OFFER_CHANGED", "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
+    "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY", "B2B_ANY_OFFER_CHANGED",
+    "BRANDED_ITEM_CONTENT_CHANGE", "DATA_KIOSK_QUERY_PROCESSING_FINISHED",
+    "DETAIL_PAGE_TRAFFIC_EVENT", "EXTERNAL_FULFILLMENT_SHIPMENT_STATUS_CHANGE",
+    "FBA_INVENTORY_AVAILABILITY_CHANGES", "FBA_OUTBOUND_SHIPMENT_STATUS",
+    "FEED_PROCESSING_FINISHED", "FEE_PROMOTION", "FULFILLMENT_ORDER_STATUS",
+    "ITEM_INVENTORY_EVENT_CHANGE", "ITEM_PRODUCT_TYPE_CHANGE", "ITEM_SALES_EVENT_CHANGE",
+    "LISTINGS_ITEM_ISSUES_CHANGE", "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
+    "LISTINGS_ITEM_STATUS_CHANGE", "MFN_ORDER_STATUS_CHANGE", "ORDER_CHANGE",
+    "ORDER_STATUS_CHANGE", "PRICING_HEALTH", "PRODUCT_TYPE_DEFINITIONS_CHANGE",
+    "REPORT_PROCESSING_FINISHED", "TRANSACTION_UPDATE",
+})
+
+
+def _conflict(message: str) -> Reject:
+    return Reject(error(409, "Conflict", message))
+
+
+def _missing(message: str) -> Reject:
+    return Reject(error(404, "NotFound", message))
+
+
+# destinations ---------------------------------------------------------------------------
+
+
+def _destination_view(d: dict[str, Any]) -> dict[str, Any]:
+    return {"destinationId": d["id"], "name": d["name"], "resource": d["resource"]}
+
+
+def create_destination(state: State, req: SimRequest) -> SimResponse:
+    body = req.body if isinstance(req.body, dict) else {}
+    name = body.get("name")
+    spec = body.get("resourceSpecification")
+    if not isinstance(name, str) or not name:
+        raise invalid("name is required.")
+    if not isinstance(spec, dict) or len([k for k in ("sqs", "eventBridge") if spec.get(k)]) != 1:
+        raise invalid("resourceSpecification must contain exactly one of sqs or eventBridge.")
+    mine = [d for d in state.d["destinations"].values() if d["app"] == req.application_id]
+    if spec.get("sqs"):
+        arn = spec["sqs"].get("arn") if isinstance(spec["sqs"], dict) else None
+        if not isinstance(arn, str) or not SQS_ARN.match(arn) or len(arn) > 1000:
+            raise invalid("resourceSpecification.sqs.arn is not a valid SQS queue ARN.")
+        if any(d["resource"].get("sqs", {}).get("arn") == arn for d in mine):
+            raise _conflict(f"A destination for the SQS queue {arn} already exists.")
+        resource: dict[str, Any] = {"sqs": {"arn": arn}}
+    else:
+        eb = spec["eventBridge"]
+        if not isinstance(eb, dict) or not eb.get("accountId") or not eb.get("region"):
+            raise invalid("resourceSpecification.eventBridge needs accountId and region.")
+        account, region = str(eb["accountId"]), str(eb["region"])
+        if not re.fullmatch(r"\d{12}", account):
+            raise invalid("resourceSpecification.eventBridge.accountId must be a 12-digit AWS "
+                          "account id.")
+        if any(d["resource"].get("eventBridge", {}).get("accountId") == account
+               and d["resource"]["eventBridge"].get("region") == region for d in mine):
+            raise _conflict(f"An EventBridge destination for account {account} in {region} "
+                            "already exists.")
+        resource = {"eventBridge": {
+            "name": f"aws.partner/sellingpartnerapi.amazon.com/{account}/{req.application_id}",
+            "region": region, "accountId": account}}
+    did = gen.uuid_from(state.rng("destination"))
+    state.d["destinations"][did] = {"id": did, "app": req.application_id, "name": name,
+                                    "resource": resource}
+    return SimResponse(200, {"payload": _destination_view(state.d["destinations"][did])})
+
+
+def _own_destination(state: State, req: SimRequest) -> dict[str, Any]:
+    did = str(req.params.get("destinationId", ""))
+    d = state.d["destinations"].get(did)
+    if d is None or d["app"] != req.application_id:
+        raise _missing(f"Destination {did} was not found.")
+    return d
+
+
+def get_destinations(state: State, req: SimRequest) -> SimResponse:
+    return SimResponse(200, {"payload": [
+        _destination_view(d) for d in state.d["destinations"].values()
+        if d["app"] == req.application_id]})
+
+
+def get_destination(state: State, req: SimRequest) -> SimResponse:
+    return SimResponse(200, {"payload": _destination_view(_own_destination(state, req))})
+
+
+def delete_destination(state: State, req: SimRequest) -> SimResponse:
+    d = _own_destination(state, req)
+    if any(s["destinationId"] == d["id"] for s in state.d["subscriptions"].values()):
+        raise _conflict("The destination has subscriptions; delete them first.")
+    del state.d["destinations"][d["id"]]
+    return SimResponse(200, {})
+
+
+# subscriptions --------------------------------------------------------------------------
+
+
+def _type(req: SimRequest) -> str:
+    t = str(req.params.get("notificationType", ""))
+    if t not in NOTIFICATION_TYPES:
+        raise invalid(f"Invalid notificationType {t!r}.")
+    return t
+
+
+def _subscription_view(s: dict[str, Any]) -> dict[str, Any]:
+    out = {"subscriptionId": s["id"], "payloadVersion": s["payloadVersion"],
+           "destinationId": s["destinationId"]}
+    if s.get("processingDirective"):
+        out["processingDirective"] = s["processingDirective"]
+    return out
+
+
+def create_subscription(state: State, req: SimRequest) -> SimResponse:
+    ntype = _type(req)
+    body = req.body if isinstance(req.body, dict) else {}
+    version = body.get("payloadVersion")
+    did = body.get("destinationId")
+    if not isinstance(version, str) or not version:
+        raise invalid("payloadVersion is required.")
+    if not isinstance(did, str) or not did:
+        raise invalid("destinationId is required.")
+    d = state.d["destinations"].get(did)
+    if d is None or d["app"] != req.application_id:
+        raise invalid(f"destinationId {did} does not name a destination of this application.")
+    directive = body.get("processingDirective")
+    if directive is not None:
+        if not isinstance(directive, dict):
+            raise invalid("processingDirective must be an object.")
+        if directive.get("eventFilter") and directive.get("filterExpression"):
+            raise invalid("eventFilter and filterExpression cannot be used together.")
+    for s in state.d["subscriptions"].values():
+        if (s["app"], s["seller"], s["type"]) == (req.application_id, req.seller_id, ntype):
+            raise _conflict(f"A subscription to {ntype} already exists for this application "
+                            "and selling partner.")
+    sid = gen.uuid_from(state.rng("subscription"))
+    rec = {"id": sid, "app": req.application_id, "seller": req.seller_id, "type": ntype,
+           "payloadVersion": version, "destinationId": did,
+           "processingDirective": directive or None}
+    state.d["subscriptions"][sid] = rec
+    return SimResponse(200, {"payload": _subscription_view(rec)})
+
+
+def _mine(state: State, req: SimRequest, ntype: str) -> list[dict[str, Any]]:
+    return [s for s in state.d["subscriptions"].values()
+            if s["app"] == req.application_id and s["seller"] == req.seller_id
+            and s["type"] == ntype]
+
+
+def get_subscription(state: State, req: SimRequest) -> SimResponse:
+    ntype = _type(req)
+    version = req.params.get("payloadVersion")
+    subs = [s for s in _mine(state, req, ntype)
+            if version is None or s["payloadVersion"] == version]
+    if not subs:
+        raise _missing(f"No subscription to {ntype} exists for this selling partner.")
+    return SimResponse(200, {"payload": _subscription_view(subs[0])})
+
+
+def get_subscriptions(state: State, req: SimRequest) -> SimResponse:
+    p = req.params
+    types = as_list(p.get("notificationTypes"))
+    if len(types) != 1:
+        raise invalid("notificationTypes must name exactly one notification type.")
+    if types[0] not in NOTIFICATION_TYPES:
+        raise invalid(f"Invalid notificationType {types[0]!r}.")
+    size = int(p.get("pageSize") or 30)
+    if not 30 <= size <= 100:
+        raise invalid("pageSize must be between 30 and 100.")
+    version = p.get("payloadVersion")
+    subs = [s for s in _mine(state, req, types[0])
+            if version is None or s["payloadVersion"] == version]
+    subs.sort(key=lambda s: s["id"])
+    offset = 0
+    if p.get("nextToken"):
+        t = state.unsign(str(p["nextToken"]), "nextToken")
+        if t.get("op") != req.operation.key or t.get("t") != types[0]:
+            raise invalid("Invalid nextToken.")
+        offset = int(t["o"])
+    payload: dict[str, Any] = {"subscriptions": [_subscription_view(s)
+                                                 for s in subs[offset:offset + size]]}
+    if offset + size < len(subs):
+        payload["nextToken"] = state.sign({"op": req.operation.key, "t": types[0],
+                                           "o": offset + size})
+    return SimResponse(200, {"payload": payload})
+
+
+def _by_id(state: State, req: SimRequest) -> dict[str, Any]:
+    ntype = _type(req)
+    sid = str(req.params.get("subscriptionId", ""))
+    s = state.d["subscriptions"].get(sid)
+    if s is None or s["app"] != req.application_id or s["type"] != ntype:
+        raise _missing(f"Subscription {sid} for {ntype} was not found.")
+    return s
+
+
+def get_subscription_by_id(state: State, req: SimRequest) -> SimResponse:
+    return SimResponse(200, {"payload": _subscription_view(_by_id(state, req))})
+
+
+def delete_subscription_by_id(state: State, req: SimRequest) -> SimResponse:
+    s = _by_id(state, req)
+    del state.d["subscriptions"][s["id"]]
+    return SimResponse(200, {})
+
+
+HANDLERS = {
+    "notifications_v1.createDestination": create_destination,
+    "notifications_v1.getDestinations": get_destinations,
+    "notifications_v1.getDestination": get_destination,
+    "notifications_v1.deleteDestination": delete_destination,
+    "notifications_v1.createSubscription": create_subscription,
+    "notifications_v1.getSubscription": get_subscription,
+    "notifications_v1.getSubscriptions": get_subscriptions,
+    "notifications_v1.getSubscriptionById": get_subscription_by_id,
+    "notifications_v1.deleteSubscriptionById": delete_subscription_by_id,
+}

@@ -56,6 +56,7 @@ class State:
                  feed_seconds: float = 3.0, _data: dict[str, Any] | None = None) -> None:
         self.lock = threading.RLock()
         self.clock = clock
+        self._now_override: float | None = None
         self.report_seconds = float(report_seconds)
         self.feed_seconds = float(feed_seconds)
         if _data is None:
@@ -123,6 +124,10 @@ class State:
     # shared helpers -----------------------------------------------------------------------
 
     def now(self) -> float:
+        # While a report or feed finishes, "now" is the moment its processing ended, so the
+        # listings it changes and the rows it reads carry that time, however late it is noticed.
+        if self._now_override is not None:
+            return self._now_override
         return float(self.clock())
 
     def rng(self, purpose: str) -> random.Random:
@@ -252,11 +257,15 @@ class State:
         for fid, f in self.d["feeds"].items():
             if f["status"] in ("IN_QUEUE", "IN_PROGRESS") and now >= f["done"]:
                 due.append((f["done"], "feed", fid))
-        for _, kind, key in sorted(due):
-            if kind == "report":
-                reports.finish(self, self.d["reports"][key])
-            else:
-                feeds.finish(self, self.d["feeds"][key])
+        for at, kind, key in sorted(due):
+            self._now_override = at
+            try:
+                if kind == "report":
+                    reports.finish(self, self.d["reports"][key])
+                else:
+                    feeds.finish(self, self.d["feeds"][key])
+            finally:
+                self._now_override = None
 
 
 def s3_error(status: int, code: str, message: str) -> SimResponse:

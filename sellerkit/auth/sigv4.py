@@ -252,13 +252,36 @@ class SigV4Signer:
             creds.access_key, creds.secret_key.reveal(),
             creds.session_token.reveal() if creds.session_token else None)
         request = botocore.awsrequest.AWSRequest(method=method.upper(), url=url,
-                                                 headers=dict(headers), data=body or b"")
+                                                 headers=dict(headers), data=body or b"",
+                                                 params=_query_pairs(url))
         timestamp = datetime.datetime.fromtimestamp(self._clock(), datetime.UTC)
         auth_cls(boto_creds, self.service, self.aws_region).sign_at(
             request, timestamp.strftime("%Y%m%dT%H%M%SZ"))
         before = {k.lower(): v for k, v in headers.items()}
         return {name: value for name, value in request.headers.items()
                 if before.get(name.lower()) != value}
+
+
+def _query_pairs(url: str) -> list[tuple[str, str]]:
+    """The URL's query as decoded pairs, for botocore to encode the SigV4 way.
+
+    botocore takes a query string from the URL as it is, which is right only when every
+    character is already encoded exactly as SigV4 wants (``%3A`` for ``:``...). Handing it the
+    decoded pairs makes it encode them itself (RFC 3986, unreserved characters kept), as it does
+    for the requests it builds. A ``+`` stays a literal plus (``%2B``): encode spaces as ``%20``.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    query = urlsplit(url).query
+    if not query:
+        return []
+    pairs = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        pairs.append((unquote(key), unquote(value)))
+    return pairs
 
 
 def _mask_key(access_key: str | None) -> str:

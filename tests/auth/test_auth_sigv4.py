@@ -283,3 +283,73 @@ def test_missing_botocore_gives_an_install_hint(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setitem(sys.modules, name, None)
     with pytest.raises(ConfigurationError, match=r"pip install 'sellerkit\[aws\]'"):
         SigV4Signer("us-east-1", StaticCredentials(ACCESS, SECRET)).sign("GET", URL, {}, b"")
+
+
+# -- an independent check: the request httpx actually sends verifies under the SigV4 spec ---------
+
+def _spec_verify(request: Any, secret: str, region: str) -> bool:
+    """SigV4 recomputed from the wire request with hashlib/hmac only (no botocore)."""
+    import hashlib
+    import hmac
+    import re
+    from urllib.parse import quote, unquote
+
+    auth = request.headers["authorization"]
+    m = re.fullmatch(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request, "
+                     r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})", auth)
+    assert m, auth
+    _key, day, scope_region, service, signed, signature = m.groups()
+    assert scope_region == region and service == "execute-api"
+    amz_date = request.headers["x-amz-date"]
+    assert amz_date.startswith(day)
+    raw_path, _, raw_query = request.url.raw_path.decode().partition("?")
+    canonical_uri = quote(raw_path, safe="/~")  # the wire path, encoded once more (non-S3 rule)
+    pairs = []
+    for part in filter(None, raw_query.split("&")):
+        k, _, v = part.partition("=")
+        pairs.append((quote(unquote(k), safe="-_.~"), quote(unquote(v), safe="-_.~")))
+    canonical_query = "&".join(f"{k}={v}" for k, v in sorted(pairs))
+    names = signed.split(";")
+    canonical_headers = "".join(
+        f"{n}:{' '.join(request.headers[n].split())}\n" for n in names)
+    canonical = "\n".join([request.method, canonical_uri, canonical_query, canonical_headers,
+                           signed, hashlib.sha256(request.content).hexdigest()])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, f"{day}/{region}/execute-api/aws4_request",
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    k = hmac.new(f"AWS4{secret}".encode(), day.encode(), hashlib.sha256).digest()
+    for part in (region, "execute-api", "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(k, to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, signature)
+
+
+@pytest.mark.parametrize(("method", "url", "params", "body"), [
+    ("GET", "https://sellingpartnerapi-na.amazon.com/orders/v0/orders",
+     {"MarketplaceIds": "ATVPDKIKX0DER,A2EUQ1WTGCTBG2", "CreatedAfter": "2026-01-01T00:00:00Z"},
+     b""),
+    # a raw ':' the caller did not encode: signed as %3A, the way AWS canonicalizes it
+    ("GET", "https://sellingpartnerapi-na.amazon.com/orders/v0/orders"
+     "?CreatedAfter=2026-01-01T00:00:00Z&MarketplaceIds=ATVPDKIKX0DER", None, b""),
+    ("PUT", "https://sellingpartnerapi-eu.amazon.com/listings/2021-08-01/items/A1/SKU%20caf%C3%A9",
+     {"marketplaceIds": "A1PA6795UKMFR9"}, b'{"productType":"SHIRT","patches":[]}'),
+    ("POST", "http://127.0.0.1:8787/reports/2021-06-30/reports", None, b'{"reportType":"X"}'),
+])
+def test_the_request_httpx_sends_verifies_against_the_spec(
+        method: str, url: str, params: dict[str, str] | None, body: bytes) -> None:
+    import httpx
+
+    region = "eu-west-1" if "-eu." in url else "us-east-1"
+    s = SigV4Signer(region, StaticCredentials(ACCESS, SECRET, SESSION))
+    seen: list[bool] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(_spec_verify(request, SECRET, region))
+        return httpx.Response(200)
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as http:
+        base = {"user-agent": "sellerkit/0.1.0", "x-amz-access-token": "Atza|t",
+                "content-type": "application/json"}
+        request = http.build_request(method, url, params=params, headers=base, content=body)
+        base.update(s.sign(method, str(request.url), base, body))
+        http.request(method, request.url, headers=base, content=body)
+    assert seen == [True]

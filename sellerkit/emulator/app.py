@@ -38,7 +38,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from sellerkit.catalog import Operation, get_catalog
-from sellerkit.catalog.validation import check_params, parse_wire
+from sellerkit.catalog.validation import Problem, check_params, parse_wire
 from sellerkit.emulator.config import EmulatorConfig
 from sellerkit.emulator.consent import (
     ConsentError,
@@ -250,7 +250,7 @@ class Emulator:
             status = 200
         except LwaFailure as exc:
             body, status = exc.body(), exc.status
-        except ValueError:  # includes UnicodeDecodeError
+        except (ValueError, RecursionError):  # includes UnicodeDecodeError
             body = {"error": "invalid_request",
                     "error_description": "The request body could not be parsed."}
             status = 400
@@ -442,6 +442,9 @@ class Emulator:
                                        "The request body is not valid UTF-8.")) from None
         try:
             return json.loads(text)
+        except RecursionError:
+            raise _Reject(400, _errors("InvalidInput", "The request body nests too deeply.")
+                          ) from None
         except json.JSONDecodeError as exc:
             raise _Reject(400, _errors("InvalidInput", f"The request body is not valid JSON: "
                                                        f"{exc.msg} at position {exc.pos}.")
@@ -460,6 +463,7 @@ class Emulator:
                   request: Request, body: Any) -> dict[str, Any]:
         values, problems = parse_wire(op, query, path, request.headers)
         problems += check_params(op, values, body_present=body is not NO_BODY)
+        problems += [Problem(name, "must not be empty") for name, v in path.items() if v == ""]
         errors = [{"code": "InvalidInput", "message": str(p), "details": p.param}
                   for p in problems]
         if body is not NO_BODY:

@@ -201,7 +201,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
                 if isinstance(err, ForbiddenError) and not refreshed and \
                         is_expired_token_error(err):
                     refreshed = True
-                    self._forget_token(op, prepared, options)
+                    self._forget_token(op, prepared, options, token)
                     attempt -= 1
                     continue
                 delay = self.retry.delay(attempt=attempt, method=prepared.method,
@@ -258,12 +258,18 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             self.rdt_cache.put(method, path, list(elements), token, expires_in)
             return token
 
-    def _forget_token(self, op: Operation | None, prepared: Prepared, options: CallOptions
-                      ) -> None:
-        if op is not None and op.grantless_scope:
-            self.lwa.invalidate(scope=op.grantless_scope)
+    def _forget_token(self, op: Operation | None, prepared: Prepared, options: CallOptions,
+                      token: str) -> None:
+        """Drop the token a 403 called expired. Only that token: when many calls fail with it
+        at once, the first refreshes and the others keep the new one."""
+        resource = self.rdt_resource(op, prepared, options) if op is not None else None
+        if resource is not None:
+            if self.rdt_cache.get(*resource) == token:
+                self.rdt_cache.invalidate(*resource)
+        elif op is not None and op.grantless_scope:
+            self.lwa.invalidate(scope=op.grantless_scope, token=token)
         elif self._refresh_token is not None:
-            self.lwa.invalidate(refresh_token=self._refresh_token)
+            self.lwa.invalidate(refresh_token=self._refresh_token, token=token)
 
     def _paging_target(self, target: str | Callable[..., Any], params: Mapping[str, Any]
                        ) -> tuple[Operation, dict[str, Any]]:

@@ -429,3 +429,16 @@ def test_every_operation_has_a_typed_method() -> None:
                 assert p.py_name in sig.parameters, (op.key, p.py_name)
                 assert (sig.parameters[p.py_name].default is inspect.Parameter.empty) == p.required
     assert len(cat) == 370
+
+
+def test_expired_token_403_refreshes_once_and_retries(fake: FakeSPAPI, sp: SellingPartner) -> None:
+    fake.on("GET", "/sellers/v1/marketplaceParticipations",
+            err(403, "Unauthorized", "Access to requested resource is denied.",),
+            ok({"payload": []}))
+    fake.routes[("GET", "/sellers/v1/marketplaceParticipations")][0] = lambda req: httpx.Response(
+        403, json={"errors": [{"code": "Unauthorized", "message": "denied",
+                               "details": "The access token you provided has expired."}]})
+    assert sp.sellers_v1.get_marketplace_participations().status == 200
+    tokens = [r.headers["x-amz-access-token"] for r in fake.requests]
+    assert tokens == ["Atza|refresh_token-1", "Atza|refresh_token-2"]
+    assert len(fake.lwa_requests) == 2

@@ -113,7 +113,7 @@ def _list_window(state: State, req: SimRequest, names: tuple[str, str, str, str]
     return kind, after, before
 
 
-def _page(state: State, req: SimRequest, *, param_name: str, size: int,
+def _page(state: State, req: SimRequest, *, param_name: str, size: int | None,
           filters: dict[str, Any], compute: Any) -> tuple[list[Any], str | None, dict[str, Any]]:
     """Shared token logic: a token carries the filters, the snapshot time and the offset.
 
@@ -132,16 +132,19 @@ def _page(state: State, req: SimRequest, *, param_name: str, size: int,
                           "request that returned this token.")
         snap, offset = t["f"], int(t["o"])
         snapshot_at = float(t["t"])
+        if size is None:  # a page size sent with the first request carries over
+            size = int(t.get("n", 100))
     else:
         snap = {k: v for k, v in filters.items() if v not in (None, [], "")}
         offset = 0
         snapshot_at = state.now() - LAG
+    size = size or 100
     rows = compute(snap, snapshot_at)
     page = rows[offset:offset + size]
     next_token = None
     if offset + size < len(rows):
         next_token = state.sign({"op": req.operation.key, "s": req.seller_id, "f": snap,
-                                 "o": offset + size, "t": snapshot_at})
+                                 "o": offset + size, "t": snapshot_at, "n": size})
     return page, next_token, {"snapshot": snapshot_at, "filters": snap}
 
 
@@ -172,9 +175,9 @@ def _select(state: State, seller_id: str, f: dict[str, Any], at: float, *,
     return [r[2] for r in rows]
 
 
-def _page_size(value: Any, name: str) -> int:
+def _page_size(value: Any, name: str) -> int | None:
     if value is None:
-        return 100
+        return None
     n = int(value)
     if not 1 <= n <= 100:
         raise invalid(f"Invalid {name}: must be between 1 and 100.")

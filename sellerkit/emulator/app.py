@@ -529,10 +529,13 @@ class Emulator:
                     return self._json(case.status, None, rid, headers)
                 return self._json(case.status, resp, rid, headers)
 
-        try:
-            values = self._validate(op, query, path_params, request, body)
-        except _Reject as rej:
-            return self._json(rej.status, rej.body, rid, rate_headers)
+        if self.config.validate:
+            try:
+                values = self._validate(op, query, path_params, request, body)
+            except _Reject as rej:
+                return self._json(rej.status, rej.body, rid, rate_headers)
+        else:
+            values = parse_wire(op, query, path_params, request.headers)[0]
 
         parsed = None if body is NO_BODY else body
         if op.key == RDT_OPERATION:

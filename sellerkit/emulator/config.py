@@ -51,7 +51,8 @@ class EmulatorConfig:
     ``rate_scale`` multiplies every rate (``x-amzn-RateLimit-Limit`` reports the scaled rate);
     ``rate_limits=False`` turns throttling off. ``faults`` is a spec such as
     ``"500:0.05,503:0.02,429:0.05,reset:0.01,latency:20ms"``. ``models`` is a directory of
-    Amazon's model files whose static sandbox cases are served first.
+    Amazon's model files whose static sandbox cases are served first. ``validate=False`` skips
+    the parameter and body-schema checks (for benchmarks; parameters are still parsed).
     """
 
     host: str = "127.0.0.1"
@@ -64,6 +65,7 @@ class EmulatorConfig:
     rate_limits: bool = True
     faults: str | None = None
     require_sigv4: bool = False
+    validate: bool = True
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
     refresh_token: str = DEFAULT_REFRESH_TOKEN

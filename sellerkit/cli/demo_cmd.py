@@ -1,0 +1,47 @@
+"""``sellerkit demo``: run the client against a throwaway local emulator and summarize.
+
+The work is in ``sellerkit.demo``; this module only registers the command.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    def demo_cmd(
+        orders: Annotated[int, typer.Option(help="Orders the emulated seller has.")] = 300,
+        seed: Annotated[int, typer.Option(help="Seed of the emulated data.")] = 0,
+        rate_scale: Annotated[float, typer.Option(
+            help="Speed the emulator's rate limits up by this factor.")] = 1000.0,
+        page_size: Annotated[int, typer.Option(help="Orders per page (MaxResultsPerPage).")
+                             ] = 25,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
+                           ] = False,
+    ) -> None:
+        """Start the emulator, pull every order through the client (LWA, RDT, pagination,
+        rate limits) and print what it saw. No Amazon account needed."""
+        from rich.console import Console
+
+        from sellerkit.demo import render, run_demo
+        from sellerkit.errors import ConfigurationError
+
+        if rate_scale <= 0 or orders < 0 or not 1 <= page_size <= 100:
+            raise ConfigurationError("--rate-scale must be positive, --orders at least 0 and "
+                                     "--page-size between 1 and 100")
+        if as_json:
+            summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
+                               page_size=page_size)
+            typer.echo(json.dumps(summary.to_dict(), indent=2))
+            return
+        console = Console()
+        with console.status("starting the emulator and pulling orders..."):
+            summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
+                               page_size=page_size)
+        console.print(render(summary))

@@ -1,0 +1,47 @@
+"""``sellerkit demo``: the real client against the emulator over loopback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from rich.console import Console
+from typer.testing import CliRunner
+
+pytest.importorskip("sellerkit.client")
+
+from sellerkit.cli.demo_cmd import register  # noqa: E402
+from sellerkit.demo import render, run_demo  # noqa: E402
+
+
+def test_demo_pulls_every_order_with_buyer_data() -> None:
+    summary = run_demo(orders=60, seed=3, page_size=10)
+    assert summary.orders == 60
+    assert len(summary.marketplaces) >= 1
+    for m in summary.marketplaces:
+        assert m.with_buyer_info == m.orders  # the RDT reached the simulation
+        assert m.pages == max(1, -(-m.orders // 10))
+        assert sum(m.statuses.values()) == m.orders
+    assert summary.requests >= 2 + sum(m.pages for m in summary.marketplaces)
+    assert summary.seconds < 30
+    console = Console(record=True, width=120)
+    console.print(render(summary))
+    text = console.export_text()
+    assert "60 orders" in text
+    assert "@" not in text  # buyer e-mails are counted, never shown
+
+
+def test_demo_command_json() -> None:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def noop() -> None:
+        """keeps Typer in multi-command mode"""
+
+    result = CliRunner().invoke(app, ["demo", "--orders", "20", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["orders"] == 20
+    assert data["requests_per_second"] > 0

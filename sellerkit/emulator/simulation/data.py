@@ -328,15 +328,25 @@ def person(rng: random.Random, country: str) -> dict[str, Any]:
 
 
 def orders(rng: random.Random, seller_rec: dict[str, Any], seller_listings: dict[str, Any],
-           catalog: dict[str, Any], count: int, anchor: float) -> list[dict[str, Any]]:
-    """``count`` orders created over the 30 days before ``anchor``; about a tenth in the last
-    two hours, so their status visibly moves (Pending -> Unshipped -> Shipped) as time passes."""
+           catalog: dict[str, Any], count: int, anchor: float, *,
+           window: tuple[float, float] | None = None,
+           taken: set[str] | frozenset[str] = frozenset()) -> list[dict[str, Any]]:
+    """``count`` orders created over the 30 days before ``anchor``, about a tenth in the last
+    two hours so their status visibly moves (Pending -> Unshipped -> Shipped) as time passes;
+    or, with ``window``, spread over that interval (orders that arrive later). ``taken`` holds
+    order ids already in use."""
     skus = sorted(seller_listings)
     out: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    if not skus:
+        return out
+    seen: set[str] = set(taken)
     for _ in range(count):
-        recent = rng.random() < 0.1
-        created = anchor - (rng.uniform(0, 2 * 3600) if recent else rng.uniform(0, 30 * DAY))
+        if window is not None:
+            created = rng.uniform(*window)
+        elif rng.random() < 0.1:
+            created = anchor - rng.uniform(0, 2 * 3600)
+        else:
+            created = anchor - rng.uniform(0, 30 * DAY)
         created = float(int(created))
         mp = rng.choice(seller_rec["marketplaces"])
         info = MARKETPLACES[mp]

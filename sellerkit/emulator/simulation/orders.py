@@ -46,7 +46,7 @@ def _own_order(state: State, req: SimRequest) -> dict[str, Any]:
     state.seller(req)
     oid = str(req.params.get("orderId", ""))
     hit = state.order_index.get(oid)
-    if hit is None or hit[0] != req.seller_id:
+    if hit is None or hit[0] != req.seller_id or hit[1]["created"] > state.now():
         raise not_found(f"Order {oid!r} was not found.")
     return hit[1]
 

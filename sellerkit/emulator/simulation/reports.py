@@ -12,6 +12,10 @@ and ``GET_FBA_MYI_ALL_INVENTORY_DATA``. Every other report type is accepted and 
 ``CANCELLED`` (no data), so a client's polling and status handling still runs, but no made-up
 columns are served for formats the simulation does not know.
 
+Schedules (``createReportSchedule``...) create a report every period from
+``nextReportCreationTime`` on, covering the period just ended; a new schedule for the same type and
+marketplaces replaces the old one, as at Amazon.
+
 Download URLs stand in for presigned S3 URLs: unguessable, valid five minutes, gzip-compressed.
 """
 
@@ -261,13 +265,7 @@ def create_report(state: State, req: SimRequest) -> SimResponse:
     options = body.get("reportOptions") or {}
     if not isinstance(options, dict):
         raise invalid("reportOptions must be an object of string values.")
-    rid = state.next_number("report", 50_000_000_000)
-    state.d["reports"][rid] = {
-        "id": rid, "seller": seller["id"], "type": rtype, "mps": list(mps), "created": now,
-        "start": start, "end": end, "options": options, "status": "IN_QUEUE",
-        "started": now + state.report_seconds / 3, "done": now + state.report_seconds,
-        "docId": None,
-    }
+    rid = _new_report(state, seller["id"], rtype, mps, now, options, start, end)
     return SimResponse(202, {"reportId": rid})
 
 
@@ -367,7 +365,115 @@ def get_report_document(state: State, req: SimRequest) -> SimResponse:
                              "compressionAlgorithm": "GZIP"})
 
 
+# schedules ------------------------------------------------------------------------------
+
+PERIODS = {"PT5M": 300, "PT15M": 900, "PT30M": 1800, "PT1H": 3600, "PT2H": 7200,
+           "PT4H": 14400, "PT8H": 28800, "PT12H": 43200, "P1D": 86400, "P2D": 172800,
+           "P3D": 259200, "PT84H": 302400, "P7D": 604800, "P14D": 1209600, "P15D": 1296000,
+           "P18D": 1555200, "P30D": 2592000, "P1M": 2592000}
+
+
+def _new_report(state: State, seller_id: str, rtype: str, mps: list[str], at: float,
+                options: dict[str, Any], start: float | None, end: float | None,
+                schedule_id: str | None = None) -> str:
+    rid = state.next_number("report", 50_000_000_000)
+    state.d["reports"][rid] = {
+        "id": rid, "seller": seller_id, "type": rtype, "mps": list(mps), "created": at,
+        "start": start, "end": end, "options": options, "status": "IN_QUEUE",
+        "started": at + state.report_seconds / 3, "done": at + state.report_seconds,
+        "docId": None, "scheduleId": schedule_id,
+    }
+    return rid
+
+
+def run_schedules(state: State, now: float) -> None:
+    """Create the reports that schedules owe up to ``now`` (at most ten per schedule and call,
+    so a long pause does not flood the seller with catch-up reports)."""
+    for sched in state.d.get("schedules", {}).values():
+        made = 0
+        while sched["next"] <= now and made < 10:
+            at = sched["next"]
+            _new_report(state, sched["seller"], sched["type"], sched["mps"], at,
+                        sched["options"], at - PERIODS[sched["period"]], at, sched["id"])
+            sched["next"] = at + PERIODS[sched["period"]]
+            made += 1
+        if sched["next"] <= now:  # skip what is left of a long pause
+            periods = int((now - sched["next"]) // PERIODS[sched["period"]]) + 1
+            sched["next"] += periods * PERIODS[sched["period"]]
+
+
+def _schedule_view(sched: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"reportScheduleId": sched["id"], "reportType": sched["type"],
+                           "marketplaceIds": list(sched["mps"]), "period": sched["period"],
+                           "nextReportCreationTime": gen.iso_offset(sched["next"])}
+    if sched["options"]:
+        out["reportOptions"] = dict(sched["options"])
+    return out
+
+
+def create_report_schedule(state: State, req: SimRequest) -> SimResponse:
+    seller = state.seller(req)
+    body = req.body if isinstance(req.body, dict) else {}
+    rtype, mps, period = body.get("reportType"), body.get("marketplaceIds"), body.get("period")
+    if not isinstance(rtype, str) or not rtype:
+        raise invalid("reportType is required.")
+    if not isinstance(mps, list) or not mps:
+        raise invalid("marketplaceIds is required and must not be empty.")
+    state.check_marketplaces(seller, mps, "marketplaceIds")
+    if period not in PERIODS:
+        raise invalid(f"Invalid period {period!r}.")
+    now = state.now()
+    first = time_param(body, "nextReportCreationTime")
+    options = body.get("reportOptions") or {}
+    if not isinstance(options, dict):
+        raise invalid("reportOptions must be an object of string values.")
+    schedules = state.d.setdefault("schedules", {})
+    # A new schedule for the same report type and marketplaces replaces the old one.
+    for sid, old in list(schedules.items()):
+        if (old["seller"], old["type"], sorted(old["mps"])) == (seller["id"], rtype, sorted(mps)):
+            del schedules[sid]
+    sid = state.next_number("reportSchedule", 50_000_000_000)
+    schedules[sid] = {"id": sid, "seller": seller["id"], "type": rtype, "mps": list(mps),
+                      "period": period, "options": options,
+                      "next": first if first is not None and first > now
+                      else now + PERIODS[period]}
+    return SimResponse(201, {"reportScheduleId": sid})
+
+
+def _own_schedule(state: State, req: SimRequest) -> dict[str, Any]:
+    state.seller(req)
+    sid = str(req.params.get("reportScheduleId", ""))
+    sched = state.d.get("schedules", {}).get(sid)
+    if sched is None or sched["seller"] != req.seller_id:
+        raise not_found(f"Report schedule {sid} was not found.")
+    return sched
+
+
+def get_report_schedule(state: State, req: SimRequest) -> SimResponse:
+    return SimResponse(200, _schedule_view(_own_schedule(state, req)))
+
+
+def cancel_report_schedule(state: State, req: SimRequest) -> SimResponse:
+    sched = _own_schedule(state, req)
+    del state.d["schedules"][sched["id"]]
+    return SimResponse(200, None)
+
+
+def get_report_schedules(state: State, req: SimRequest) -> SimResponse:
+    state.seller(req)
+    types = as_list(req.params.get("reportTypes"))
+    if not types:
+        raise invalid("reportTypes is required.")
+    rows = [_schedule_view(s) for s in state.d.get("schedules", {}).values()
+            if s["seller"] == req.seller_id and s["type"] in types]
+    return SimResponse(200, {"reportSchedules": rows})
+
+
 HANDLERS = {
+    "reports_2021_06_30.createReportSchedule": create_report_schedule,
+    "reports_2021_06_30.getReportSchedule": get_report_schedule,
+    "reports_2021_06_30.getReportSchedules": get_report_schedules,
+    "reports_2021_06_30.cancelReportSchedule": cancel_report_schedule,
     "reports_2021_06_30.createReport": create_report,
     "reports_2021_06_30.getReport": get_report,
     "reports_2021_06_30.getReports": get_reports,

@@ -67,6 +67,7 @@ class State:
         self.seller_ids: list[str] = list(self.d["sellerIds"])
         self._key = hashlib.sha256(f"sellerkit-simulation:{self.seed}".encode()).digest()
         self._reindex()
+        self._arrivals(self.d["anchor"])
 
     # generation ---------------------------------------------------------------------------
 
@@ -81,6 +82,7 @@ class State:
             "anchor": anchor, "sellerIds": [], "sellers": {}, "catalog": catalog,
             "listings": {}, "orders": {}, "reports": {}, "feeds": {}, "documents": {},
             "urls": {}, "destinations": {}, "subscriptions": {}, "counters": {},
+            "arrivalDays": {}, "schedules": {},
         }
         for i in range(sellers):
             s = gen.seller(rng(f"seller:{i}"), i)
@@ -91,6 +93,31 @@ class State:
             d["orders"][sid] = gen.orders(rng(f"orders:{i}"), s, d["listings"][sid], catalog,
                                           orders, anchor)
         return d
+
+    def _arrivals(self, now: float) -> None:
+        """Keep orders arriving after the start at the backlog's rate (``orders`` per 30 days),
+        one seeded batch per simulated day, generated when that day begins."""
+        d = self.d
+        rate = d["ordersPerSeller"] / 30.0
+        if rate <= 0:
+            return
+        today = int((now - d["anchor"]) // gen.DAY)
+        for i, sid in enumerate(d["sellerIds"]):
+            done = d["arrivalDays"].get(sid, -1)
+            # a dump loaded long after it was written catches up on at most 90 days
+            for day in range(max(done + 1, today - 89), today + 1):
+                rng = random.Random(f"{self.seed}:orders:{i}:day:{day}")
+                count = int(rate * rng.uniform(0.6, 1.4) + rng.random())
+                start = d["anchor"] + day * gen.DAY
+                batch = gen.orders(rng, d["sellers"][sid], d["listings"][sid], d["catalog"],
+                                   count, d["anchor"], window=(start, start + gen.DAY),
+                                   taken=set(self.order_index))
+                d["orders"][sid].extend(batch)
+                for o in batch:
+                    self.order_index[o["id"]] = (sid, o)
+            if today > done:
+                d["arrivalDays"][sid] = today
+                d["orders"][sid].sort(key=lambda o: (o["created"], o["id"]))
 
     def _reindex(self) -> None:
         self.order_index: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -246,10 +273,13 @@ class State:
     # time passing -------------------------------------------------------------------------
 
     def advance(self) -> None:
-        """Finish the reports and feeds whose processing time has passed, oldest first."""
+        """Bring the state up to the clock: new orders of the day, scheduled reports, and the
+        reports and feeds whose processing time has passed (oldest first)."""
         from sellerkit.emulator.simulation import feeds, reports
 
         now = self.now()
+        self._arrivals(now)
+        reports.run_schedules(self, now)
         due: list[tuple[float, str, str]] = []
         for rid, r in self.d["reports"].items():
             if r["status"] in ("IN_QUEUE", "IN_PROGRESS") and now >= r["done"]:

@@ -9,7 +9,7 @@ import pytest
 
 from sellerkit.emulator.simulation import RdtGrant
 
-from .conftest import CA, PII, START, US, iso
+from .conftest import CA, PII, START, US, Caller, Clock, iso
 
 MONTH_AGO = iso(START - 31 * 86400)
 
@@ -146,7 +146,7 @@ def test_status_moves_pending_unshipped_shipped_with_the_clock(call: Any, sim: A
     seller = sim.seller_ids[0]
     pending = [o for o in state.d["orders"][seller]
                if o["unshipped"] is not None and o["shipped"] is not None
-               and o["unshipped"] > START]
+               and o["created"] <= START < o["unshipped"]]
     assert pending, "seed 7 should have an order still pending at the start"
     o = pending[0]
     seen = [call("orders_v0.getOrder", orderId=o["id"]).body["payload"]["OrderStatus"]]
@@ -292,3 +292,21 @@ def test_confirm_shipment(call: Any, sim: Any) -> None:
     assert again.status == 400
     pkg = call("orders_2026_01_01.getOrder", orderId=o["id"], includedData=["PACKAGES"])
     assert pkg.body["order"]["packages"][0]["trackingNumber"] == "1ZTEST"
+
+
+def test_new_orders_keep_arriving_and_are_hidden_until_placed(call: Any, sim: Any,
+                                                              sim_clock: Any) -> None:
+    seller = sim.seller_ids[0]
+    future = [o for o in sim._state.d["orders"][seller] if o["created"] > START]
+    assert future, "the first day's arrivals are generated up front"
+    assert call("orders_v0.getOrder", orderId=future[0]["id"]).status == 404
+    sim_clock.advance(3 * 86400)
+    new = all_v0(call, MarketplaceIds=[US, CA, "A1AM78C64UM0Y8"], CreatedAfter=iso(START))
+    assert len(new) >= 3  # about orders/30 a day
+    assert call("orders_v0.getOrder", orderId=future[0]["id"]).status == 200
+    ids = {o["AmazonOrderId"] for o in new}
+    clock = Clock()
+    again = Caller(type(sim)(seed=7, orders=60, sellers=2, clock=clock))
+    clock.advance(3 * 86400)
+    same = all_v0(again, MarketplaceIds=[US, CA, "A1AM78C64UM0Y8"], CreatedAfter=iso(START))
+    assert {o["AmazonOrderId"] for o in same} == ids  # the same seed gives the same arrivals

@@ -181,3 +181,26 @@ def test_create_report_validation(call: Any) -> None:
         "reportType": ORDERS, "marketplaceIds": [US], "dataStartTime": iso(START - 10),
         "dataEndTime": iso(START - 100)})
     assert r.status == 400 and "dataEndTime" in r.body["errors"][0]["message"]
+
+
+def test_schedules_create_reports_each_period(call: Any, sim_clock: Any) -> None:
+    body = {"reportType": LISTINGS, "marketplaceIds": [US], "period": "PT1H"}
+    sid = call("reports_2021_06_30.createReportSchedule", body=body).body["reportScheduleId"]
+    sched = call("reports_2021_06_30.getReportSchedule", reportScheduleId=sid).body
+    assert sched["period"] == "PT1H" and sched["nextReportCreationTime"] == iso(
+        START + 3600).replace("Z", "+00:00")
+    sim_clock.advance(3 * 3600 + 10)
+    made = call("reports_2021_06_30.getReports", reportTypes=[LISTINGS]).body["reports"]
+    assert len(made) == 3 and {r["reportScheduleId"] for r in made} == {sid}
+    assert all(r["processingStatus"] == "DONE" for r in made)
+    # a new schedule for the same type and marketplaces replaces the old one
+    sid2 = call("reports_2021_06_30.createReportSchedule",
+                body={**body, "period": "P1D"}).body["reportScheduleId"]
+    listed = call("reports_2021_06_30.getReportSchedules", reportTypes=[LISTINGS]).body
+    assert [s["reportScheduleId"] for s in listed["reportSchedules"]] == [sid2]
+    assert call("reports_2021_06_30.cancelReportSchedule", reportScheduleId=sid2).status == 200
+    sim_clock.advance(3 * 86400)
+    assert len(call("reports_2021_06_30.getReports",
+                    reportTypes=[LISTINGS]).body["reports"]) == 3
+    bad = call("reports_2021_06_30.createReportSchedule", body={**body, "period": "PT7M"})
+    assert bad.status == 400

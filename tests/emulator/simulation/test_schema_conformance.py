@@ -61,6 +61,13 @@ def test_every_handled_operation_conforms(sim: Any, sim_clock: Any) -> None:
     call("reports_2021_06_30.getReports", reportTypes=["GET_MERCHANT_LISTINGS_ALL_DATA"])
     call("reports_2021_06_30.getReportDocument", reportDocumentId=doc)
     assert call("reports_2021_06_30.getReportDocument", reportDocumentId="nope").status == 404
+    sid = call("reports_2021_06_30.createReportSchedule", body={
+        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [US],
+        "period": "PT1H"}).body["reportScheduleId"]
+    call("reports_2021_06_30.getReportSchedule", reportScheduleId=sid)
+    call("reports_2021_06_30.getReportSchedules", reportTypes=["GET_MERCHANT_LISTINGS_ALL_DATA"])
+    call("reports_2021_06_30.cancelReportSchedule", reportScheduleId=sid)
+    assert call("reports_2021_06_30.getReportSchedule", reportScheduleId=sid).status == 404
 
     d = call("feeds_2021_06_30.createFeedDocument", body={"contentType": "application/json"})
     sim.upload(d.body["url"].rsplit("/", 1)[1], "application/json",

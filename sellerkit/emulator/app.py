@@ -234,8 +234,13 @@ class Emulator:
     async def _lwa(self, request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache",
                    "x-amzn-RequestId": str(uuid.uuid4())}
-        raw = await request.body()
         form: dict[str, str] = {}
+        try:
+            raw = await self._read_body(request)
+        except _Reject:
+            return Response(_json_bytes({"error": "invalid_request",
+                                         "error_description": "The request is too large."}),
+                            413, headers, media_type="application/json")
         try:
             ctype = request.headers.get("content-type", "").lower()
             if "json" in ctype:
@@ -257,11 +262,15 @@ class Emulator:
         return Response(_json_bytes(body), status, headers, media_type="application/json")
 
     async def _consent(self, request: Request) -> Response:
-        headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+        headers = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+                   "x-amzn-RequestId": str(uuid.uuid4())}
         try:
             params = dict(request.query_params)
             if request.method == "POST":
-                raw = await request.body()
+                try:
+                    raw = await self._read_body(request)
+                except _Reject:
+                    raise ConsentError("MD9000", "The form is too large.", 413) from None
                 try:
                     params = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
                                             errors="strict"))

@@ -135,3 +135,12 @@ def test_configured_credentials_replace_the_defaults() -> None:
         old = c.post("/auth/o2/token", data={"grant_type": "refresh_token",
                                              "refresh_token": "rt", **CREDS})
         assert old.status_code == 401
+
+
+def test_huge_token_request_is_413() -> None:
+    emu = Emulator(EmulatorConfig(max_body_bytes=100, orders=1))
+    with httpx.Client(transport=emu.sync_transport(), base_url="http://e") as c:
+        r = c.post("/auth/o2/token", data={"grant_type": "refresh_token", "refresh_token": "x" * 200,
+                                           **CREDS})
+        assert r.status_code == 413
+        assert r.json()["error"] == "invalid_request"

@@ -8,6 +8,11 @@ Lists (``getOrders``, ``searchOrders``) are a snapshot taken two minutes before 
 default ``CreatedBefore``/``LastUpdatedBefore``, as at Amazon); the snapshot time travels in the
 pagination token, so later pages are consistent with the first one even while orders move.
 
+``includedData`` blocks of 2026-01-01 the simulation fills: BUYER, RECIPIENT, PROCEEDS,
+FULFILLMENT, PACKAGES (shipped MFN orders), TAX (US marketplace-facilitator collection) and
+CANCELLATION (canceled orders); EXPENSE, PROMOTION, PAYMENT and FULFILLMENT_ORDERS are accepted
+and left out, as for an order without such data.
+
 PII: v0 returns buyer fields only when the call carries an RDT whose data elements include
 ``buyerInfo``, and the restricted parts of the shipping address (name, lines, phone, address
 type) only with ``shippingAddress``. Orders 2026-01-01 gates PII by role rather than RDT; the
@@ -151,7 +156,10 @@ def _page(state: State, req: SimRequest, *, param_name: str, size: int | None,
 def _select(state: State, seller_id: str, f: dict[str, Any], at: float, *,
             kind: str, after: float, before: float | None) -> list[dict[str, Any]]:
     upper = before if before is not None else at
-    rows = []
+    rows: list[tuple[float, str, dict[str, Any]]] = []
+    if f.get("none"):
+        return []
+    delivery = f.get("delivery") or {}
     for o in state.d["orders"].get(seller_id, []):
         if o["created"] > at:
             continue
@@ -170,9 +178,21 @@ def _select(state: State, seller_id: str, f: dict[str, Any], at: float, *,
             continue
         if f.get("payment") and "Other" not in f["payment"]:
             continue
+        if delivery:
+            _, _, ed, ld = _ship_window(o)
+            if not _within(ed, delivery.get("EarliestDeliveryDateAfter"),
+                           delivery.get("EarliestDeliveryDateBefore")):
+                continue
+            if not _within(ld, delivery.get("LatestDeliveryDateAfter"),
+                           delivery.get("LatestDeliveryDateBefore")):
+                continue
         rows.append((key, o["id"], o))
     rows.sort(key=lambda r: (r[0], r[1]))
     return [r[2] for r in rows]
+
+
+def _within(t: float, lo: float | None, hi: float | None) -> bool:
+    return (lo is None or t >= lo) and (hi is None or t <= hi)
 
 
 def _page_size(value: Any, name: str) -> int | None:
@@ -260,7 +280,7 @@ def order_v0(o: dict[str, Any], at: float, elements: frozenset[str]) -> dict[str
 def _item_v0(o: dict[str, Any], i: dict[str, Any], at: float) -> dict[str, Any]:
     st = status_of(o, at)
     cur = o["currency"]
-    return {
+    out: dict[str, Any] = {
         "ASIN": i["asin"],
         "SellerSKU": i["sku"],
         "OrderItemId": i["id"],
@@ -281,6 +301,10 @@ def _item_v0(o: dict[str, Any], i: dict[str, Any], at: float) -> dict[str, Any]:
         "IsTransparency": False,
         "SerialNumberRequired": False,
     }
+    if MARKETPLACES[o["marketplaceId"]]["countryCode"] == "US":
+        out["TaxCollection"] = {"Model": "MarketplaceFacilitator",
+                                "ResponsibleParty": "Amazon Services, Inc."}
+    return out
 
 
 # v0 handlers ----------------------------------------------------------------------------
@@ -323,6 +347,15 @@ def get_orders(state: State, req: SimRequest) -> SimResponse:
         "sellerOrderId": p.get("SellerOrderId"),
         "payment": sorted(as_list(p.get("PaymentMethods"))) or None,
         "email": p.get("BuyerEmail"),
+        # Simulated orders are never Easy Ship, in-store pickup, store-chain or e-invoiced
+        # orders, so asking for those finds nothing (as it would for such a seller).
+        "none": bool(as_list(p.get("EasyShipShipmentStatuses"))
+                     or as_list(p.get("ElectronicInvoiceStatuses")) or p.get("IsISPU") is True
+                     or p.get("StoreChainStoreId") or p.get("ActualFulfillmentSupplySourceId"))
+        or None,
+        "delivery": {n: time_param(p, n) for n in (
+            "EarliestDeliveryDateBefore", "EarliestDeliveryDateAfter",
+            "LatestDeliveryDateBefore", "LatestDeliveryDateAfter") if p.get(n)} or None,
     }
 
     def compute(f: dict[str, Any], at: float) -> list[dict[str, Any]]:
@@ -498,6 +531,13 @@ def order_2026(o: dict[str, Any], at: float, included: set[str]) -> dict[str, An
                                              cur),
                 "breakdowns": [{"type": "ITEM", "subtotal": _money_2026(i["unit"] * i["qty"],
                                                                           cur)}]}
+        if "TAX" in included and info["countryCode"] == "US":
+            item["tax"] = {"taxCollections": [{"model": "MarketplaceFacilitator",
+                                               "responsibleParty": "Amazon Services, Inc."}]}
+        if "CANCELLATION" in included and st == "Canceled":
+            # illustrative values: the model leaves the vocabulary open
+            item["cancellation"] = {"cancellationExecution": {"cancelledBy": "BUYER",
+                                                              "cancelReason": "BUYER_CANCELED"}}
         if "FULFILLMENT" in included:
             done = i["qty"] if st == "Shipped" else 0
             item["fulfillment"] = {"quantityFulfilled": done,

@@ -310,3 +310,22 @@ def test_new_orders_keep_arriving_and_are_hidden_until_placed(call: Any, sim: An
     clock.advance(3 * 86400)
     same = all_v0(again, MarketplaceIds=[US, CA, "A1AM78C64UM0Y8"], CreatedAfter=iso(START))
     assert {o["AmazonOrderId"] for o in same} == ids  # the same seed gives the same arrivals
+
+
+def test_filters_for_order_kinds_the_simulation_lacks_find_nothing(call: Any) -> None:
+    base = {"MarketplaceIds": [US], "CreatedAfter": MONTH_AGO}
+    assert all_v0(call, **base)
+    assert all_v0(call, **base, EasyShipShipmentStatuses=["PendingPickUp"]) == []
+    assert all_v0(call, **base, IsISPU=True) == []
+    assert all_v0(call, **base, IsISPU=False) == all_v0(call, **base)
+
+
+def test_delivery_date_filters(call: Any) -> None:
+    base = {"MarketplaceIds": [US], "CreatedAfter": MONTH_AGO}
+    cut = iso(START - 10 * 86400)
+    early = all_v0(call, **base, LatestDeliveryDateBefore=cut)
+    late = all_v0(call, **base, LatestDeliveryDateAfter=cut)
+    assert early and late
+    assert all(o["LatestDeliveryDate"] <= cut for o in early)
+    assert all(o["LatestDeliveryDate"] >= cut for o in late)
+    assert len(early) + len(late) >= len(all_v0(call, **base))

@@ -77,6 +77,7 @@ def create_feed(state: State, req: SimRequest) -> SimResponse:
     if not isinstance(options, dict):
         raise invalid("feedOptions must be an object of string values.")
     now = state.now()
+    doc["locked"] = True
     fid = state.next_number("feed", 50_000_000_000)
     state.d["feeds"][fid] = {
         "id": fid, "seller": seller["id"], "type": ftype, "mps": list(mps), "created": now,

@@ -322,6 +322,9 @@ def submit(state: State, seller_id: str, sku: str, *, operation: str, product_ty
         product = gen.new_product(state.rng("newAsin"), _first_value(attrs, "item_name"),
                                   _first_value(attrs, "brand"), product_type,
                                   datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d"))
+        while product["asin"] in state.d["catalog"]:
+            product = gen.new_product(state.rng("newAsin"), product["title"], product["brand"],
+                                      product_type, product["releaseDate"])
         state.d["catalog"][product["asin"]] = product
         asin = product["asin"]
     rec = existing or {

@@ -142,6 +142,10 @@ class State:
         kw.setdefault("feed_seconds", d.pop("feedSeconds", 3.0))
         d.pop("reportSeconds", None)
         d.pop("feedSeconds", None)
+        # The seed and sizes are fixed by the dump; a caller that passes its configuration
+        # along unchanged is not wrong, so those keywords are accepted and ignored.
+        for fixed in ("seed", "orders", "sellers"):
+            kw.pop(fixed, None)
         allowed = {"clock", "report_seconds", "feed_seconds"}
         unknown = set(kw) - allowed
         if unknown:
@@ -222,8 +226,12 @@ class State:
 
     def presign(self, doc_id: str, kind: str) -> str:
         """A fresh unguessable URL token for a download (``document``) or an upload."""
+        now = self.now()
+        urls = self.d["urls"]
+        for old in [t for t, u in urls.items() if u["expires"] < now]:
+            del urls[old]
         token = secrets.token_urlsafe(24)
-        self.d["urls"][token] = {"doc": doc_id, "kind": kind,
+        urls[token] = {"doc": doc_id, "kind": kind,
                                  "expires": self.now() + URL_LIFETIME}
         return token
 
@@ -257,7 +265,8 @@ class State:
         if isinstance(u, SimResponse):
             return u
         doc = self.d["documents"].get(u["doc"])
-        if doc is None or doc["kind"] != "input":
+        if doc is None or doc["kind"] != "input" or doc.get("locked"):
+            # a document a feed was created from can no longer be replaced
             return s3_error(403, "AccessDenied", "Access Denied")
         if (content_type or "").strip() != doc["contentType"].strip():
             # The presigned URL signs the Content-Type given to createFeedDocument, so S3

@@ -30,6 +30,8 @@ def submit(call: Any, sim: Any, feed: Any, *, feed_type: str = "JSON_LISTINGS_FE
     r = call("feeds_2021_06_30.createFeed", body={
         "feedType": feed_type, "marketplaceIds": [US], "inputFeedDocumentId": doc_id})
     assert r.status == 202, r.body
+    # once a feed uses the document, it cannot be swapped underneath it
+    assert sim.upload(token, JSON_CT, b"{}").status == 403
     return str(r.body["feedId"])
 
 

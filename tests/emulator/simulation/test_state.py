@@ -81,7 +81,9 @@ def test_load_rejects_unknown_versions_and_keywords() -> None:
     with pytest.raises(ValueError):
         Simulation.load({**data, "version": 99})
     with pytest.raises(TypeError):
-        Simulation.load(data, seed=4)
+        Simulation.load(data, colour="blue")
+    # the seed and sizes come from the dump; passing them along is harmless
+    assert Simulation.load(data, seed=4, orders=9).dump()["seed"] == 1
 
 
 def test_handles_only_known_operations() -> None:

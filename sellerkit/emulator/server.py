@@ -51,12 +51,15 @@ def protocol_class() -> type[asyncio.Protocol]:
 
 
 def uvicorn_config(emulator: Emulator, host: str, port: int, *, log_level: str = "warning",
-                   access_log: bool = False) -> Any:
+                   access_log: bool = False, configure_logging: bool = True) -> Any:
+    """uvicorn settings; ``configure_logging=False`` leaves the process's logging alone (a
+    library must not reconfigure loggers it does not own)."""
     import uvicorn
 
+    extra: dict[str, Any] = {} if configure_logging else {"log_config": None}
     return uvicorn.Config(emulator.app, host=host, port=port, http=protocol_class(),
                           log_level=log_level, access_log=access_log, lifespan="off",
-                          ws="none", timeout_keep_alive=30)
+                          ws="none", timeout_keep_alive=30, **extra)
 
 
 class EmulatorServer:
@@ -96,7 +99,7 @@ class EmulatorServer:
         sock.listen(512)
         self._sock = sock
         self.port = sock.getsockname()[1]
-        config = uvicorn_config(self.emulator, self.host, self.port)
+        config = uvicorn_config(self.emulator, self.host, self.port, configure_logging=False)
         server = uvicorn.Server(config)
         self._server = server
 

@@ -98,13 +98,11 @@ def _errors(code: str, message: str, details: str | None = None) -> dict[str, An
 class _Reject(Exception):  # noqa: N818 - control flow inside the pipeline
     """Stop the pipeline with this error response."""
 
-    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None,
-                 rate_header: bool = False) -> None:
+    def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(status)
         self.status = status
         self.body = body
         self.headers = headers or {}
-        self.rate_header = rate_header
 
 
 class _Drop(Response):
@@ -443,7 +441,7 @@ class Emulator:
             if not (media == "application/json" or media.endswith("+json")):
                 raise _Reject(415, _errors(
                     "UnsupportedMediaType", f"Content-Type {media[:80]!r} is not supported; "
-                    "send application/json."), rate_header=False)
+                    "send application/json."))
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -479,14 +477,15 @@ class Emulator:
             validator = self._validator(op)
             if validator is not None:
                 name = op.body_param.name if op.body_param else "body"
-                for err in sorted(validator.iter_errors(body), key=lambda e: list(e.path))[:20]:
+                for err in sorted(validator.iter_errors(body),
+                                  key=lambda e: [str(p) for p in e.path])[:20]:
                     where = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}"
                                     for p in err.path)
                     message = err.message if len(err.message) <= 300 else err.message[:297] + "..."
                     errors.append({"code": "InvalidInput", "message": f"{name}{where}: {message}",
                                    "details": f"{name}{where}"})
         if errors:
-            raise _Reject(400, {"errors": errors}, rate_header=True)
+            raise _Reject(400, {"errors": errors})
         return values
 
     async def _pipeline(self, request: Request, rid: str) -> Response:
@@ -587,8 +586,8 @@ class Emulator:
         if rec.kind != "seller":
             return 403, _errors("Unauthorized", _DENIED,
                                 "Restricted data tokens are issued for a seller access token.")
-        resources = body.get("restrictedResources") or []
-        if not resources:
+        resources = body.get("restrictedResources") if isinstance(body, dict) else None
+        if not isinstance(resources, list) or not resources:
             return 400, _errors("InvalidInput", "restrictedResources must list at least one "
                                                 "resource.", "restrictedResources")
         if len(resources) > 50:
@@ -597,6 +596,8 @@ class Emulator:
         built: list[RdtResource] = []
         for i, res in enumerate(resources):
             where = f"restrictedResources[{i}]"
+            if not isinstance(res, dict) or "method" not in res or "path" not in res:
+                return 400, _errors("InvalidInput", f"{where} needs a method and a path.", where)
             method, rpath = str(res["method"]).upper(), str(res["path"])
             elements = [str(e) for e in res.get("dataElements") or ()]
             found = self.catalog.match(method, rpath.split("?", 1)[0])

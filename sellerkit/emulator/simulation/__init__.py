@@ -39,8 +39,8 @@ class SimRequest:
 
     operation: Operation
     params: dict[str, Any]  # typed values by wire name (query, path, header); already validated
-    body: Any  # parsed JSON body, or None
-    raw_body: bytes
+    body: Any = field(repr=False)  # parsed JSON body, or None
+    raw_body: bytes = field(repr=False)
     content_type: str | None
     seller_id: str  # selling partner of the token ("" for grantless)
     application_id: str
@@ -53,7 +53,8 @@ class SimResponse:
     """What the simulation answers; ``body`` is a JSON-able object, or bytes."""
 
     status: int
-    body: Any = None
+    # Bodies can carry (simulated) buyer PII, so a logged response shows only its status.
+    body: Any = field(default=None, repr=False)
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 

@@ -329,3 +329,10 @@ def test_delivery_date_filters(call: Any) -> None:
     assert all(o["LatestDeliveryDate"] <= cut for o in early)
     assert all(o["LatestDeliveryDate"] >= cut for o in late)
     assert len(early) + len(late) >= len(all_v0(call, **base))
+
+
+def test_reprs_do_not_show_buyer_data(call: Any) -> None:
+    orders = all_v0(call, MarketplaceIds=[US], CreatedAfter=MONTH_AGO, OrderStatuses=["Shipped"])
+    r = call("orders_v0.getOrderBuyerInfo", orderId=orders[0]["AmazonOrderId"], rdt=PII)
+    email = r.body["payload"]["BuyerEmail"]
+    assert email not in repr(r) and "200" in repr(r)

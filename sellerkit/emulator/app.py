@@ -52,6 +52,7 @@ from sellerkit.emulator.generator import generate_for
 from sellerkit.emulator.ratelimit import RateLimiter
 from sellerkit.emulator.sandbox import NO_BODY, StaticSandbox
 from sellerkit.emulator.tokens import AccessToken, LwaFailure, RdtResource, TokenStore
+from sellerkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import httpx
@@ -141,7 +142,13 @@ class Emulator:
         self.clock: Callable[[], float] = cfg.clock
         saved: dict[str, Any] | None = None
         if cfg.state_file is not None and cfg.state_file.exists():
-            saved = json.loads(cfg.state_file.read_text(encoding="utf-8"))
+            try:
+                saved = json.loads(cfg.state_file.read_text(encoding="utf-8"))
+                if not isinstance(saved, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as exc:
+                raise ConfigurationError(f"cannot read the emulator state {cfg.state_file}: "
+                                         f"{exc}; delete it to start fresh") from None
         self.simulation = simulation if simulation is not None else self._make_simulation(saved)
         self.seller_ids: list[str] = (list(self.simulation.seller_ids) if self.simulation
                                       is not None else _default_seller_ids(cfg.sellers))

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sellerkit.catalog import Catalog, Operation
+from sellerkit.errors import ConfigurationError
 
 __all__ = ["NO_BODY", "SandboxCase", "StaticSandbox", "load_cases"]
 
@@ -75,7 +76,8 @@ def load_cases(models_dir: Path, catalog: Catalog) -> dict[str, list[SandboxCase
     order = 0
     files = sorted(Path(models_dir).rglob("*.json"))
     if not files:
-        raise FileNotFoundError(f"no model files (*.json) under {models_dir}")
+        raise ConfigurationError(f"no model files (*.json) under {models_dir}; point --models "
+                                 "at the models directory of Amazon's selling-partner-api-models")
     for path in files:
         try:
             model = json.loads(path.read_text(encoding="utf-8"))

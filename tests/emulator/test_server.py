@@ -161,3 +161,16 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
         r = c.post("/auth/o2/token", data={"grant_type": "refresh_token",
                                            "refresh_token": minted, **CREDS})
         assert r.status_code == 200
+
+
+def test_unreadable_state_and_empty_models_are_configuration_errors(tmp_path: Path) -> None:
+    from sellerkit.errors import ConfigurationError
+
+    bad = tmp_path / "state.json"
+    bad.write_text("{oops")
+    with pytest.raises(ConfigurationError, match="state"):
+        Emulator(EmulatorConfig(state_file=bad))
+    empty = tmp_path / "models"
+    empty.mkdir()
+    with pytest.raises(ConfigurationError, match="model files"):
+        Emulator(EmulatorConfig(models=empty))

@@ -121,6 +121,8 @@ def search_catalog_items(state: State, req: SimRequest) -> SimResponse:
             seller_id = p.get("sellerId")
             if not seller_id:
                 raise invalid("sellerId is required when identifiersType is SKU.")
+            if seller_id != req.seller_id:
+                raise invalid("sellerId must be the selling partner of the access token.")
             listings = state.d["listings"].get(str(seller_id), {})
             asins = [listings[s]["asin"] for s in ids if s in listings]
         elif id_type == "ASIN":

@@ -460,6 +460,16 @@ def confirm_shipment(state: State, req: SimRequest) -> SimResponse:
     return SimResponse(204, None)
 
 
+def update_shipment_status(state: State, req: SimRequest) -> SimResponse:
+    o = _own_order(state, req)
+    body = req.body if isinstance(req.body, dict) else {}
+    if body.get("marketplaceId") != o["marketplaceId"]:
+        raise invalid("Invalid marketplaceId: it does not match the order's marketplace.")
+    # The statuses (ReadyForPickup, PickedUp, RefusedPickup) only apply to in-store pickup
+    # orders, and no simulated order is one.
+    raise invalid("The shipment status can only be updated for in-store pickup (ISPU) orders.")
+
+
 # 2026-01-01 -----------------------------------------------------------------------------
 
 
@@ -610,6 +620,7 @@ HANDLERS = {
     "orders_v0.getOrderItems": get_order_items,
     "orders_v0.getOrderItemsBuyerInfo": get_order_items_buyer_info,
     "orders_v0.confirmShipment": confirm_shipment,
+    "orders_v0.updateShipmentStatus": update_shipment_status,
     "orders_2026_01_01.searchOrders": search_orders,
     "orders_2026_01_01.getOrder": get_order_2026,
 }

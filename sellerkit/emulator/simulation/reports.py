@@ -6,7 +6,9 @@ data (as Amazon does for an empty date range). Documents are built from the simu
 listings and inventory as they stood when processing finished.
 
 Report types with content: ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``,
-``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL``, ``GET_MERCHANT_LISTINGS_ALL_DATA``,
+``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL``,
+``GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING`` (unshipped MFN orders with buyer and address;
+its document needs a Restricted Data Token, as at Amazon), ``GET_MERCHANT_LISTINGS_ALL_DATA``,
 ``GET_MERCHANT_LISTINGS_DATA`` (active listings only), ``GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA``
 and ``GET_FBA_MYI_ALL_INVENTORY_DATA``. Every other report type is accepted and ends
 ``CANCELLED`` (no data), so a client's polling and status handling still runs, but no made-up
@@ -24,9 +26,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sellerkit.emulator.simulation import SimRequest, SimResponse
+from sellerkit.emulator.simulation import SimRequest, SimResponse, error
 from sellerkit.emulator.simulation import data as gen
 from sellerkit.emulator.simulation.state import (
+    Reject,
     State,
     as_list,
     invalid,
@@ -66,6 +69,16 @@ INVENTORY_COLUMNS = [
     "afn-inbound-shipped-quantity", "afn-inbound-receiving-quantity",
     "afn-researching-quantity", "afn-reserved-future-supply", "afn-future-supply-buyable",
 ]
+ACTIONABLE_COLUMNS = [
+    "order-id", "order-item-id", "purchase-date", "payments-date", "reporting-date",
+    "promise-date", "days-past-promise", "buyer-email", "buyer-name", "buyer-phone-number", "sku",
+    "product-name", "quantity-purchased", "quantity-shipped", "quantity-to-ship",
+    "ship-service-level", "recipient-name", "ship-address-1", "ship-address-2",
+    "ship-address-3", "ship-city", "ship-state", "ship-postal-code", "ship-country",
+    "is-business-order", "purchase-order-number", "price-designation",
+]
+# Report types whose documents hold buyer PII: getReportDocument needs a Restricted Data Token.
+RESTRICTED_TYPES = frozenset({"GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING"})
 # Flat-file order reports use their own status words (seen in downloaded reports).
 _REPORT_ORDER_STATUS = {"Pending": "Pending", "Unshipped": "Shipping", "Shipped": "Shipped",
                         "Canceled": "Cancelled"}
@@ -121,6 +134,36 @@ def _orders_rows(state: State, r: dict[str, Any], at: float) -> list[dict[str, A
                 "price-designation": "", "signature-confirmation-recommended": "false",
             })
     rows.sort(key=lambda x: (x["purchase-date"], x["amazon-order-id"]))
+    return rows
+
+
+def _actionable_rows(state: State, r: dict[str, Any], at: float) -> list[dict[str, Any]]:
+    """Seller-fulfilled orders waiting to ship, with the buyer and address to ship to."""
+    rows = []
+    for o in state.d["orders"].get(r["seller"], []):
+        if (o["created"] > at or o["marketplaceId"] not in r["mps"] or o["channel"] != "MFN"
+                or status_of(o, at) != "Unshipped"):
+            continue
+        b = o["buyer"]
+        promise = o["created"] + o["latestShipDays"] * gen.DAY
+        for i in o["items"]:
+            rows.append({
+                "order-id": o["id"], "order-item-id": i["id"],
+                "purchase-date": gen.iso_offset(o["created"]),
+                "payments-date": gen.iso_offset(o["unshipped"]),
+                "reporting-date": gen.iso_offset(o["unshipped"]),
+                "promise-date": gen.iso_offset(promise),
+                "days-past-promise": max(0, int((at - promise) // gen.DAY)),
+                "buyer-email": b["email"], "buyer-name": b["name"],
+                "buyer-phone-number": b["phone"], "sku": i["sku"], "product-name": i["title"],
+                "quantity-purchased": i["qty"], "quantity-shipped": 0, "quantity-to-ship": i["qty"],
+                "ship-service-level": o["serviceLevel"], "recipient-name": b["name"],
+                "ship-address-1": b["line1"], "ship-address-2": b["line2"], "ship-address-3": "",
+                "ship-city": b["city"], "ship-state": b["state"], "ship-postal-code": b["postal"],
+                "ship-country": b["country"], "is-business-order": str(o["business"]).lower(),
+                "purchase-order-number": f"PO-{o['id'][-7:]}" if o["business"] else "",
+                "price-designation": "",
+            })
     return rows
 
 
@@ -200,6 +243,7 @@ _BUILDERS = {
     "GET_MERCHANT_LISTINGS_DATA": (_listing_rows, LISTING_COLUMNS),
     "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA": (_inventory_rows, INVENTORY_COLUMNS),
     "GET_FBA_MYI_ALL_INVENTORY_DATA": (_inventory_rows, INVENTORY_COLUMNS),
+    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING": (_actionable_rows, ACTIONABLE_COLUMNS),
 }
 SUPPORTED_TYPES = tuple(_BUILDERS)
 
@@ -214,6 +258,7 @@ def finish(state: State, r: dict[str, Any]) -> None:
     doc_id = "amzn1.spdoc.1.4.na." + gen.uuid_from(state.rng("reportDocument"))
     state.add_document(doc_id, seller_id=r["seller"], content=_tsv(builder[1], rows),
                        content_type=TSV, gzip_it=True)
+    state.d["documents"][doc_id]["reportType"] = r["type"]
     r["status"] = "DONE"
     r["docId"] = doc_id
 
@@ -359,6 +404,10 @@ def get_report_document(state: State, req: SimRequest) -> SimResponse:
     if doc is None or doc["seller"] != req.seller_id or doc["kind"] != "result" or not (
             doc_id.startswith("amzn1.spdoc.")):
         raise not_found(f"Report document {doc_id} was not found.")
+    if doc.get("reportType") in RESTRICTED_TYPES and req.rdt is None:
+        raise Reject(error(403, "Unauthorized", "Access to requested resource is denied.",
+                           f"Documents of {doc['reportType']} contain buyer data; call "
+                           "getReportDocument with a Restricted Data Token for this document."))
     token = state.presign(doc_id, "download")
     return SimResponse(200, {"reportDocumentId": doc_id,
                              "url": f"{req.base_url}/_emulator/documents/{token}",

@@ -150,6 +150,14 @@ def test_catalog_search_and_get(call: Any, sim: Any) -> None:
     by_upc = call("catalog_items_2022_04_01.searchCatalogItems", identifiers=[product["upc"]],
                   identifiersType="UPC", marketplaceIds=[US]).body
     assert [i["asin"] for i in by_upc["items"]] == [asin]
+    seller = sim.seller_ids[0]
+    sku, listing = sorted(sim._state.d["listings"][seller].items())[0]
+    by_sku = call("catalog_items_2022_04_01.searchCatalogItems", identifiers=[sku],
+                  identifiersType="SKU", sellerId=seller, marketplaceIds=[US]).body
+    assert [i["asin"] for i in by_sku["items"]] == [listing["asin"]]
+    assert call("catalog_items_2022_04_01.searchCatalogItems", identifiers=[sku],
+                identifiersType="SKU", sellerId=sim.seller_ids[1],
+                marketplaceIds=[US]).status == 400
     both = call("catalog_items_2022_04_01.searchCatalogItems", identifiers=[asin],
                 identifiersType="ASIN", keywords=["x"], marketplaceIds=[US])
     assert both.status == 400

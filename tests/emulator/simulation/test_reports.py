@@ -204,3 +204,22 @@ def test_schedules_create_reports_each_period(call: Any, sim_clock: Any) -> None
                     reportTypes=[LISTINGS]).body["reports"]) == 3
     bad = call("reports_2021_06_30.createReportSchedule", body={**body, "period": "PT7M"})
     assert bad.status == 400
+
+
+def test_actionable_orders_report_needs_an_rdt(call: Any, sim: Any, sim_clock: Any) -> None:
+    from .conftest import PII
+
+    rid = create(call, "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING")
+    sim_clock.advance(5)
+    doc = call("reports_2021_06_30.getReport", reportId=rid).body["reportDocumentId"]
+    denied = call("reports_2021_06_30.getReportDocument", reportDocumentId=doc)
+    assert denied.status == 403 and denied.body["errors"][0]["code"] == "Unauthorized"
+    r = call("reports_2021_06_30.getReportDocument", reportDocumentId=doc, rdt=PII)
+    resp = sim.document(r.body["url"].rsplit("/", 1)[1])
+    rows = list(csv.DictReader(io.StringIO(gzip.decompress(resp.body).decode()), delimiter="\t"))
+    assert rows
+    for row in rows:
+        order = call("orders_v0.getOrder", orderId=row["order-id"], rdt=PII).body["payload"]
+        assert order["FulfillmentChannel"] == "MFN" and order["OrderStatus"] == "Unshipped"
+        assert row["buyer-email"] == order["BuyerInfo"]["BuyerEmail"]
+        assert row["ship-postal-code"] == order["ShippingAddress"]["PostalCode"]

@@ -44,6 +44,8 @@ def test_every_handled_operation_conforms(sim: Any, sim_clock: Any) -> None:
         assert call(f"orders_v0.{key}", orderId=oid, rdt=PII).status == 200
         assert call(f"orders_v0.{key}", orderId="000-0000000-0000000").status == 404
     assert call("orders_v0.confirmShipment", orderId=oid, body={}).status == 400
+    assert call("orders_v0.updateShipmentStatus", orderId=oid, body={
+        "marketplaceId": US, "shipmentStatus": "ReadyForPickup"}).status == 400
     all_data = ["BUYER", "RECIPIENT", "PROCEEDS", "EXPENSE", "PROMOTION", "CANCELLATION",
                 "FULFILLMENT", "PACKAGES", "TAX", "PAYMENT", "FULFILLMENT_ORDERS"]
     call("orders_2026_01_01.searchOrders", lastUpdatedAfter=month, includedData=all_data)

@@ -9,6 +9,18 @@ model) and turns the returned :class:`SimResponse` into an HTTP response.
 Everything is in memory behind one lock, driven by an injectable ``clock`` and a seeded
 ``random.Random``, so the same seed always gives the same sellers, orders and listings. ``dump()``
 and ``load()`` round-trip the state through JSON-able dicts.
+
+What is simulated (details in each module's docstring):
+
+* sellers ``A2SIMSELLER0001``, ``A2SIMSELLER0002``, ...; the first sells in US, CA and MX, the
+  others in seeded marketplaces of one region. A token of a seller the simulation lacks gets 403.
+* a shared catalog; per seller about 18-30 listings (roughly 40% FBA, with seeded inventory);
+* ``orders`` orders per seller over the 30 days before the simulation was created (the data is
+  anchored to the clock at creation), then about ``orders``/30 new ones a day; statuses move
+  Pending -> Unshipped -> Shipped as the clock passes (:mod:`.orders`);
+* reports and feeds that finish after ``report_seconds`` / ``feed_seconds`` (:mod:`.reports`,
+  :mod:`.feeds`), listings changes that show up in every API and report (:mod:`.listings`),
+  notification destinations and subscriptions (:mod:`.notifications`).
 """
 
 from __future__ import annotations

@@ -408,7 +408,8 @@ def get_report_document(state: State, req: SimRequest) -> SimResponse:
         raise Reject(error(403, "Unauthorized", "Access to requested resource is denied.",
                            f"Documents of {doc['reportType']} contain buyer data; call "
                            "getReportDocument with a Restricted Data Token for this document."))
-    token = state.presign(doc_id, "download")
+    token = state.presign(doc_id, "download",
+                          content_encoding=bool(req.params.get("enableContentEncodingUrlHeader")))
     return SimResponse(200, {"reportDocumentId": doc_id,
                              "url": f"{req.base_url}/_emulator/documents/{token}",
                              "compressionAlgorithm": "GZIP"})

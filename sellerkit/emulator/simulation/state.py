@@ -224,15 +224,15 @@ class State:
                                        "contentType": content_type, "gzip": gzip_it,
                                        "kind": "result"}
 
-    def presign(self, doc_id: str, kind: str) -> str:
+    def presign(self, doc_id: str, kind: str, *, content_encoding: bool = False) -> str:
         """A fresh unguessable URL token for a download (``document``) or an upload."""
         now = self.now()
         urls = self.d["urls"]
         for old in [t for t, u in urls.items() if u["expires"] < now]:
             del urls[old]
         token = secrets.token_urlsafe(24)
-        urls[token] = {"doc": doc_id, "kind": kind,
-                                 "expires": self.now() + URL_LIFETIME}
+        urls[token] = {"doc": doc_id, "kind": kind, "expires": now + URL_LIFETIME,
+                       "encoding": content_encoding}
         return token
 
     def _url(self, token: str, kind: str) -> dict[str, Any] | SimResponse:
@@ -256,9 +256,13 @@ class State:
             raw = base64.b64decode(doc.get("data") or "")
             return SimResponse(200, raw, content_type=doc["contentType"])
         body = doc["content"].encode("utf-8")
+        headers: dict[str, str] = {}
         if doc["gzip"]:
             body = gzip.compress(body, mtime=0)
-        return SimResponse(200, body, content_type=doc["contentType"])
+            if u.get("encoding"):
+                # enableContentEncodingUrlHeader=true: HTTP clients decompress on their own
+                headers["Content-Encoding"] = "gzip"
+        return SimResponse(200, body, headers=headers, content_type=doc["contentType"])
 
     def upload(self, token: str, content_type: str | None, data: bytes) -> SimResponse:
         u = self._url(token, "upload")

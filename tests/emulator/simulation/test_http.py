@@ -101,3 +101,20 @@ def test_feed_upload_through_http(app: Emulator, http: httpx.Client, sim_clock: 
                        params={"marketplaceIds": US})
     assert listing.status_code == 200, listing.text
     assert listing.json()["summaries"][0]["itemName"] == "Posted over HTTP"
+
+
+async def test_content_encoding_url_header(app: Emulator, sim_clock: Clock) -> None:
+    # async transport: the sync one re-decodes an already decoded body (reported to the core)
+    h = {"x-amz-access-token": app.access_token()}
+    async with httpx.AsyncClient(transport=app.async_transport(),
+                                 base_url="http://emulator") as http:
+        rid = (await http.post("/reports/2021-06-30/reports", headers=h, json={
+            "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+            "marketplaceIds": [US]})).json()["reportId"]
+        sim_clock.advance(5)
+        report = (await http.get(f"/reports/2021-06-30/reports/{rid}", headers=h)).json()
+        doc = (await http.get(f"/reports/2021-06-30/documents/{report['reportDocumentId']}",
+                              headers=h, params={"enableContentEncodingUrlHeader": "true"})).json()
+        got = await http.get(doc["url"])
+    assert got.headers["content-encoding"] == "gzip"
+    assert got.text.startswith("item-name\titem-description\tlisting-id\tseller-sku")

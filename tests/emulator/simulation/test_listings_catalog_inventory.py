@@ -218,3 +218,31 @@ def test_pending_afn_orders_reserve_inventory(call: Any, sim: Any, sim_clock: An
     assert before > 0 and before == open_units()
     sim_clock.now = max(x["shipped"] for x in open_afn) + 1
     assert pending() == open_units()
+
+
+def test_inventory_pages_of_fifty(call: Any, sim: Any) -> None:
+    seller = sim.seller_ids[0]
+    asin = sorted(sim._state.d["catalog"])[0]
+    for n in range(60):
+        r = call(f"{LI}.putListingsItem", sellerId=seller, sku=f"FBA-BULK-{n:02d}",
+                 marketplaceIds=[US], body={"productType": "HOME", "attributes": {
+                     "merchant_suggested_asin": [{"value": asin}],
+                     "condition_type": [{"value": "new_new"}],
+                     "purchasable_offer": offer(9.99),
+                     "fulfillment_availability": [{"fulfillment_channel_code": "AMAZON_NA"}]}})
+        assert r.body["status"] == "ACCEPTED", r.body
+    params = {"granularityType": "Marketplace", "granularityId": US, "marketplaceIds": [US]}
+    first = call("fba_inventory_v1.getInventorySummaries", **params).body
+    assert len(first["payload"]["inventorySummaries"]) == 50
+    token = first["pagination"]["nextToken"]
+    second = call("fba_inventory_v1.getInventorySummaries", **params, nextToken=token).body
+    skus = [x["sellerSku"] for x in first["payload"]["inventorySummaries"]
+            + second["payload"]["inventorySummaries"]]
+    assert len(skus) == len(set(skus)) and {f"FBA-BULK-{n:02d}" for n in range(60)} <= set(skus)
+    assert "pagination" not in second
+    bulk = [x for x in first["payload"]["inventorySummaries"]
+            + second["payload"]["inventorySummaries"] if x["sellerSku"].startswith("FBA-BULK")]
+    assert len(bulk) == 60 and all(x["fnSku"].startswith("X00") and x["totalQuantity"] == 0 for x in bulk)
+    changed = call("fba_inventory_v1.getInventorySummaries", **params, details=True,
+                   nextToken=token)
+    assert changed.status == 400

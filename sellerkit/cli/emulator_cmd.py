@@ -65,6 +65,10 @@ def _banner(emulator: object, base_url: str, defaults: dict[str, bool]) -> None:
     console.print(table)
     console.print(f"consent page: {base_url}/apps/authorize/consent?application_id="
                   f"{cfg.application_id}&state=xyz&version=beta", markup=False)
+    if cfg.host not in ("127.0.0.1", "::1", "localhost"):
+        console.print(f"[yellow]warning: listening on {cfg.host}, beyond loopback: anyone who "
+                      "can reach this port can use the credentials above. sellerkit clients "
+                      "only send credentials over plain HTTP to loopback addresses.[/yellow]")
     console.print("[dim]Ctrl-C stops it.[/dim]")
     sys.stdout.flush()
 

@@ -117,3 +117,23 @@ def test_every_static_case_reproduces(sandbox_client: tuple[Emulator, httpx.Clie
             failures.append(f"{case_id}: got {resp.status_code} {str(got_body)[:200]}")
     assert not failures, f"{len(failures)} of {len(CASES)} cases differ:\n" + "\n".join(
         failures[:40])
+
+
+def test_matching_rules(sandbox_client: tuple[Emulator, httpx.Client]) -> None:
+    emu, client = sandbox_client
+    headers = {"x-amz-access-token": emu.access_token()}
+    # the most specific case wins over a catch-all; extra parameters do not matter
+    r = client.get("/orders/v0/orders", headers=headers,
+                   params={"CreatedAfter": "TEST_CASE_400", "MarketplaceIds": "ATVPDKIKX0DER",
+                           "MaxResultsPerPage": "5"})
+    case = next(c for c in CASES if c[0] == "orders_v0.getOrders"
+                and c[3].get("CreatedAfter") == "TEST_CASE_400")
+    assert (r.status_code, r.json()) == (case[2], case[4])
+    # indistinguishable cases: the first in model order, unless the header picks one
+    assert client.get("/sellers/v1/account", headers=headers).status_code == 200
+    picked = client.get("/sellers/v1/account",
+                        headers={**headers, "x-emulator-sandbox-status": "400"})
+    assert picked.status_code == 400
+    # no case matches: the request falls through to validation and the simulation
+    r = client.get("/orders/v0/orders", headers=headers, params={"CreatedAfter": "yesterday"})
+    assert r.status_code == 400 and r.json()["errors"][0]["details"] == "MarketplaceIds"

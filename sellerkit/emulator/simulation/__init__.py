@@ -25,6 +25,7 @@ What is simulated (details in each module's docstring):
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -147,6 +148,18 @@ class Simulation:
         """``PUT /_emulator/uploads/{document_id}``: the upload of a feed document."""
         with self._state.lock:
             return self._state.upload(document_id, content_type, data)
+
+    def notifications(self, destination_id: str | None = None, *, after: int = 0
+                      ) -> list[dict[str, Any]]:
+        """Notifications delivered so far (oldest first), for one destination or all:
+        ``{"seq", "destinationId", "subscriptionId", "notificationType", "eventTime",
+        "message"}`` where ``message`` is the envelope Amazon would send. ``after`` is the last
+        ``seq`` already seen, for polling."""
+        from sellerkit.emulator.simulation import notifications
+
+        with self._state.lock:
+            self._state.advance()
+            return copy.deepcopy(notifications.outbox(self._state, destination_id, after))
 
     def dump(self) -> dict[str, Any]:
         with self._state.lock:

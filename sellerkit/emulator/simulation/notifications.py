@@ -6,7 +6,15 @@ account and region; an EventBridge destination reports the partner event source 
 ``aws.partner/sellingpartnerapi.amazon.com/<account>/<application id>``. A second destination
 for the same queue or account+region, or a second subscription to the same notification type
 for the same selling partner, answers 409 ``Conflict``; so does deleting a destination that
-subscriptions still use. The simulation stores settings only; it does not deliver notifications.
+subscriptions still use.
+
+Delivery: events are written to an in-memory outbox per destination, as the JSON envelopes Amazon
+would put on the SQS queue or EventBridge bus (``Simulation.notifications()`` reads them; the
+emulator decides how to hand them on). Events produced: ``REPORT_PROCESSING_FINISHED``,
+``FEED_PROCESSING_FINISHED`` (camelCase envelopes) and ``ORDER_CHANGE`` with
+``OrderStatusChange`` for new orders and every status transition (PascalCase envelopes), for
+subscriptions that existed when the event happened, honouring ``eventFilter.marketplaceIds`` and
+``orderChangeTypes``.
 """
 
 from __future__ import annotations
@@ -155,7 +163,7 @@ def create_subscription(state: State, req: SimRequest) -> SimResponse:
     sid = gen.uuid_from(state.rng("subscription"))
     rec = {"id": sid, "app": req.application_id, "seller": req.seller_id, "type": ntype,
            "payloadVersion": version, "destinationId": did,
-           "processingDirective": directive or None}
+           "processingDirective": directive or None, "created": state.now()}
     state.d["subscriptions"][sid] = rec
     return SimResponse(200, {"payload": _subscription_view(rec)})
 
@@ -221,6 +229,125 @@ def delete_subscription_by_id(state: State, req: SimRequest) -> SimResponse:
     s = _by_id(state, req)
     del state.d["subscriptions"][s["id"]]
     return SimResponse(200, {})
+
+
+# delivery -------------------------------------------------------------------------------
+
+OUTBOX_LIMIT = 10_000
+
+
+def _subscribers(state: State, seller_id: str, ntype: str, at: float) -> list[dict[str, Any]]:
+    return [s for s in state.d["subscriptions"].values()
+            if s["seller"] == seller_id and s["type"] == ntype and s.get("created", 0) <= at]
+
+
+def _post(state: State, sub: dict[str, Any], at: float, envelope: dict[str, Any]) -> None:
+    outbox = state.d.setdefault("outbox", [])
+    seq = state.d["counters"].get("outbox", 0) + 1
+    state.d["counters"]["outbox"] = seq
+    outbox.append({"seq": seq, "app": sub["app"], "destinationId": sub["destinationId"],
+                   "subscriptionId": sub["id"], "notificationType": sub["type"],
+                   "eventTime": at, "message": envelope})
+    if len(outbox) > OUTBOX_LIMIT:
+        del outbox[: len(outbox) - OUTBOX_LIMIT]
+
+
+def _metadata(state: State, sub: dict[str, Any], at: float, pascal: bool) -> dict[str, str]:
+    meta = {"applicationId": sub["app"], "subscriptionId": sub["id"],
+            "publishTime": gen.iso(at + 1), "notificationId": gen.uuid_from(
+                state.rng("notification"))}
+    if pascal:
+        return {k[0].upper() + k[1:]: v for k, v in meta.items()}
+    return meta
+
+
+def processing_finished(state: State, kind: str, rec: dict[str, Any], at: float) -> None:
+    """REPORT_PROCESSING_FINISHED / FEED_PROCESSING_FINISHED for a finished report or feed."""
+    ntype = f"{kind.upper()}_PROCESSING_FINISHED"
+    for sub in _subscribers(state, rec["seller"], ntype, at):
+        body: dict[str, Any] = {"sellerId": rec["seller"], "accountId": rec["seller"],
+                                f"{kind}Id": rec["id"], f"{kind}Type": rec["type"],
+                                "processingStatus": rec["status"]}
+        if kind == "report" and rec.get("docId"):
+            body["reportDocumentId"] = rec["docId"]
+        if kind == "feed" and rec.get("resultId"):
+            body["resultFeedDocumentId"] = rec["resultId"]
+        _post(state, sub, at, {
+            "notificationVersion": "2020-09-04", "notificationType": ntype,
+            "payloadVersion": sub["payloadVersion"], "eventTime": gen.iso(at),
+            "payload": {f"{kind}ProcessingFinishedNotification": body},
+            "notificationMetadata": _metadata(state, sub, at, pascal=False)})
+
+
+def order_changes(state: State, now: float) -> None:
+    """ORDER_CHANGE events for the order transitions since the last call."""
+    from sellerkit.emulator.simulation import orders as om
+    from sellerkit.emulator.simulation.state import status_of
+
+    since = state.d.get("orderEventsAt", state.d["anchor"])
+    if now <= since:
+        return
+    state.d["orderEventsAt"] = now
+    for seller_id, lst in state.d["orders"].items():
+        subs = [s for s in state.d["subscriptions"].values()
+                if s["seller"] == seller_id and s["type"] == "ORDER_CHANGE"]
+        if not subs:
+            continue
+        events = []
+        for o in lst:
+            for t in (o["created"], o["unshipped"], o["shipped"], o["canceled"]):
+                if t is not None and since < t <= now:
+                    events.append((t, o["id"], o))
+        for t, _, o in sorted(events, key=lambda e: (e[0], e[1])):
+            st = status_of(o, t)
+            for sub in subs:
+                if sub.get("created", 0) > t or not _wants(sub, o["marketplaceId"]):
+                    continue
+                v0 = om.order_v0(o, t, frozenset())
+                summary: dict[str, Any] = {
+                    "MarketplaceId": o["marketplaceId"], "OrderStatus": st,
+                    "PurchaseDate": v0["PurchaseDate"],
+                    "DestinationPostalCode": o["buyer"]["postal"],
+                    "FulfillmentType": o["channel"], "OrderType": "StandardOrder",
+                    "NumberOfItemsShipped": v0["NumberOfItemsShipped"],
+                    "NumberOfItemsUnshipped": v0["NumberOfItemsUnshipped"],
+                    "EarliestShipDate": v0["EarliestShipDate"],
+                    "LatestShipDate": v0["LatestShipDate"],
+                    "EarliestDeliveryDate": v0["EarliestDeliveryDate"],
+                    "LatestDeliveryDate": v0["LatestDeliveryDate"],
+                    "OrderPrograms": (["Prime"] if o["prime"] else [])
+                    + (["Business"] if o["business"] else []),
+                    "OrderItems": [{
+                        "OrderItemId": i["id"], "SellerSKU": i["sku"], "SupplySourceId": None,
+                        "OrderItemStatus": "Shipped" if st == "Shipped" else "Unshipped",
+                        "Quantity": i["qty"],
+                        "QuantityShipped": i["qty"] if st == "Shipped" else 0,
+                    } for i in o["items"]],
+                }
+                _post(state, sub, t, {
+                    "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE",
+                    "PayloadVersion": sub["payloadVersion"], "EventTime": gen.iso(t),
+                    "Payload": {"OrderChangeNotification": {
+                        "NotificationLevel": "OrderLevel", "SellerId": seller_id,
+                        "AmazonOrderId": o["id"], "OrderChangeType": "OrderStatusChange",
+                        "OrderChangeTrigger": {"TimeOfOrderChange": gen.iso(t),
+                                               "ChangeReason": "Order status changed"},
+                        "Summary": summary}},
+                    "NotificationMetadata": _metadata(state, sub, t, pascal=True)})
+
+
+def _wants(sub: dict[str, Any], marketplace_id: str) -> bool:
+    ef = (sub.get("processingDirective") or {}).get("eventFilter") or {}
+    mps = ef.get("marketplaceIds")
+    if mps and marketplace_id not in mps:
+        return False
+    types = ef.get("orderChangeTypes")
+    return not types or "OrderStatusChange" in types
+
+
+def outbox(state: State, destination_id: str | None, after: int) -> list[dict[str, Any]]:
+    return [{k: v for k, v in m.items() if k != "app"} for m in state.d.get("outbox", [])
+            if m["seq"] > after and (destination_id is None or m["destinationId"] == destination_id)]
 
 
 HANDLERS = {

@@ -288,7 +288,7 @@ class State:
     def advance(self) -> None:
         """Bring the state up to the clock: new orders of the day, scheduled reports, and the
         reports and feeds whose processing time has passed (oldest first)."""
-        from sellerkit.emulator.simulation import feeds, reports
+        from sellerkit.emulator.simulation import feeds, notifications, reports
 
         now = self.now()
         self._arrivals(now)
@@ -309,6 +309,9 @@ class State:
                     feeds.finish(self, self.d["feeds"][key])
             finally:
                 self._now_override = None
+            rec = self.d["reports" if kind == "report" else "feeds"][key]
+            notifications.processing_finished(self, kind, rec, at)
+        notifications.order_changes(self, now)
 
 
 def s3_error(status: int, code: str, message: str) -> SimResponse:

@@ -88,3 +88,70 @@ def test_sellers(call: Any, sim: Any) -> None:
     assert account["marketplaceParticipationList"] == first
     unknown = call("sellers_v1.getMarketplaceParticipations", seller="A3UNKNOWN")
     assert unknown.status == 403
+
+
+def _validate(name: str, message: dict[str, Any]) -> None:
+    import json
+    from pathlib import Path
+
+    import jsonschema
+    import pytest
+
+    root = Path(__file__).resolve().parents[3]
+    path = root.parent / "shared" / "sp-api-models" / "schemas" / "notifications" / name
+    if not path.exists():
+        pytest.skip("Amazon's models are not next to the repository")
+    jsonschema.Draft7Validator(json.loads(path.read_text())).validate(message)
+
+
+def _destination(call: Any) -> str:
+    return str(call(f"{N}.createDestination", seller="", body={
+        "name": "q", "resourceSpecification": {"sqs": {"arn": SQS}}}).body["payload"][
+            "destinationId"])
+
+
+def test_processing_finished_notifications(call: Any, sim: Any, sim_clock: Any) -> None:
+    did = _destination(call)
+    for ntype in ("REPORT_PROCESSING_FINISHED", "FEED_PROCESSING_FINISHED"):
+        call(f"{N}.createSubscription", notificationType=ntype,
+             body={"payloadVersion": "2020-09-04", "destinationId": did})
+    rid = call("reports_2021_06_30.createReport", body={
+        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": [US]}).body["reportId"]
+    assert sim.notifications(did) == []
+    sim_clock.advance(5)
+    got = sim.notifications(did)
+    assert [n["notificationType"] for n in got] == ["REPORT_PROCESSING_FINISHED"]
+    msg = got[0]["message"]
+    _validate("ReportProcessingFinishedNotification.json", msg)
+    body = msg["payload"]["reportProcessingFinishedNotification"]
+    report = call("reports_2021_06_30.getReport", reportId=rid).body
+    assert body["reportId"] == rid and body["processingStatus"] == "DONE"
+    assert body["reportDocumentId"] == report["reportDocumentId"]
+    assert sim.notifications(did, after=got[-1]["seq"]) == []
+    # another seller's report does not reach this seller's subscription
+    call("reports_2021_06_30.createReport", seller=sim.seller_ids[1], body={
+        "reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+        "marketplaceIds": sim._state.d["sellers"][sim.seller_ids[1]]["marketplaces"][:1]})
+    sim_clock.advance(5)
+    assert sim.notifications(did, after=got[-1]["seq"]) == []
+
+
+def test_order_change_notifications_follow_the_orders(call: Any, sim: Any,
+                                                      sim_clock: Any) -> None:
+    did = _destination(call)
+    call(f"{N}.createSubscription", notificationType="ORDER_CHANGE", body={
+        "payloadVersion": "1.0", "destinationId": did, "processingDirective": {"eventFilter": {
+            "eventFilterType": "ORDER_CHANGE", "marketplaceIds": [US]}}})
+    sim_clock.advance(86400)
+    got = sim.notifications(did)
+    assert got
+    last: dict[str, str] = {}
+    for n in got:
+        _validate("OrderChangeNotification.json", n["message"])
+        change = n["message"]["Payload"]["OrderChangeNotification"]
+        assert change["Summary"]["MarketplaceId"] == US
+        last[change["AmazonOrderId"]] = change["Summary"]["OrderStatus"]
+    times = [n["message"]["EventTime"] for n in got]
+    assert times == sorted(times)
+    for oid, status in last.items():
+        assert call("orders_v0.getOrder", orderId=oid).body["payload"]["OrderStatus"] == status

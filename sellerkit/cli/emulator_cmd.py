@@ -169,6 +169,8 @@ def register(app: typer.Typer) -> None:
             help="Refresh token of the first seller (seller i>0: <token>-i).")] = None,
         redirect_uri: Annotated[list[str] | None, typer.Option(
             help="Registered OAuth redirect URI (repeatable; replaces the defaults).")] = None,
+        token_lifetime: Annotated[int, typer.Option(
+            help="Seconds an LWA access token lives (expires_in).")] = 3600,
         state: Annotated[Path | None, typer.Option(
             help="Load the simulation from this JSON file if it exists; save it on exit.")
         ] = None,
@@ -182,6 +184,8 @@ def register(app: typer.Typer) -> None:
 
         if rate_scale <= 0:
             raise ConfigurationError(f"--rate-scale must be positive, got {rate_scale}")
+        if token_lifetime < 1:
+            raise ConfigurationError("--token-lifetime must be at least 1 second")
         if sellers < 1 or orders < 0:
             raise ConfigurationError("--sellers must be at least 1 and --orders at least 0")
         parse_faults(faults, seed=seed)  # a bad spec fails here, before anything starts
@@ -196,5 +200,5 @@ def register(app: typer.Typer) -> None:
         config = EmulatorConfig(
             host=host, port=port, seed=seed, orders=orders, sellers=sellers, models=models,
             rate_scale=rate_scale, rate_limits=not no_rate_limits, faults=faults,
-            require_sigv4=require_sigv4, state_file=state, **kw)  # type: ignore[arg-type]
+            require_sigv4=require_sigv4, state_file=state, token_lifetime=token_lifetime, **kw)  # type: ignore[arg-type]
         serve(config, log_level=log_level, access_log=access_log)

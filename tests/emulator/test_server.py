@@ -174,3 +174,14 @@ def test_unreadable_state_and_empty_models_are_configuration_errors(tmp_path: Pa
     empty.mkdir()
     with pytest.raises(ConfigurationError, match="model files"):
         Emulator(EmulatorConfig(models=empty))
+
+
+def test_cli_main_registers_emulator_and_demo() -> None:
+    main = pytest.importorskip("sellerkit.cli.main")
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(main.app, ["--help"])
+    assert result.exit_code == 0
+    assert "emulator" in result.output and "demo" in result.output
+    helped = CliRunner().invoke(main.app, ["emulator", "--help"])
+    assert "--rate-scale" in helped.output and "--faults" in helped.output

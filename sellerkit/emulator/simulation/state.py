@@ -102,8 +102,9 @@ class State:
         if rate <= 0:
             return
         today = int((now - d["anchor"]) // gen.DAY)
+        days = d.setdefault("arrivalDays", {})
         for i, sid in enumerate(d["sellerIds"]):
-            done = d["arrivalDays"].get(sid, -1)
+            done = days.get(sid, -1)
             # a dump loaded long after it was written catches up on at most 90 days
             for day in range(max(done + 1, today - 89), today + 1):
                 rng = random.Random(f"{self.seed}:orders:{i}:day:{day}")
@@ -116,7 +117,7 @@ class State:
                 for o in batch:
                     self.order_index[o["id"]] = (sid, o)
             if today > done:
-                d["arrivalDays"][sid] = today
+                days[sid] = today
                 d["orders"][sid].sort(key=lambda o: (o["created"], o["id"]))
 
     def _reindex(self) -> None:

@@ -185,3 +185,27 @@ def test_cli_main_registers_emulator_and_demo() -> None:
     assert "emulator" in result.output and "demo" in result.output
     helped = CliRunner().invoke(main.app, ["emulator", "--help"])
     assert "--rate-scale" in helped.output and "--faults" in helped.output
+
+
+def test_concurrent_clients_over_http_and_in_process() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    emu = Emulator(EmulatorConfig(orders=5, sellers=4, rate_scale=5))
+    with EmulatorServer(emulator=emu) as server:
+        in_process = httpx.Client(transport=emu.sync_transport(), base_url="http://e")
+        over_http = httpx.Client(base_url=server.base_url)
+        tokens = [emu.access_token(i) for i in range(4)]
+
+        def work(i: int) -> list[int]:
+            client = in_process if i % 2 else over_http
+            headers = {"x-amz-access-token": tokens[i % 4]}
+            return [client.get("/sellers/v1/marketplaceParticipations",
+                               headers=headers).status_code for _ in range(15)]
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = [s for batch in pool.map(work, range(8)) for s in batch]
+        in_process.close()
+        over_http.close()
+    assert set(statuses) <= {200, 429}
+    # each seller's bucket holds 15 (burst) plus what refills during the run at 0.08/s
+    assert 60 <= statuses.count(200) <= 64

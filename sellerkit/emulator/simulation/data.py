@@ -108,6 +108,8 @@ _CARRIERS = {"NA": ["UPS", "USPS", "FedEx"], "EU": ["DHL", "Royal Mail", "DPD"],
              "FE": ["Yamato", "Australia Post"]}
 
 _ALNUM = string.ascii_uppercase + string.digits
+_DIAL = {"US": "+1", "CA": "+1", "MX": "+52", "BR": "+55", "GB": "+44", "DE": "+49",
+         "FR": "+33", "IT": "+39", "ES": "+34", "JP": "+81", "AU": "+61"}
 
 
 def iso(ts: float) -> str:
@@ -322,7 +324,8 @@ def person(rng: random.Random, country: str) -> dict[str, Any]:
         "line1": f"{rng.randrange(1, 9999)} {rng.choice(_STREETS)}",
         "line2": rng.choice(["", "", f"Apt {rng.randrange(1, 400)}"]),
         "city": city, "state": state, "postal": _postal(rng, pattern), "country": country,
-        "phone": f"+1 {rng.randrange(200, 999)}-555-{rng.randrange(1000, 9999)}",
+        "phone": f"{_DIAL.get(country, '+1')} {rng.randrange(200, 999)} 555 "
+                 f"{rng.randrange(1000, 9999)}",
         "addressType": rng.choice(["Residential", "Residential", "Commercial"]),
     }
 

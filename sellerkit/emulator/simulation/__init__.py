@@ -161,6 +161,12 @@ class Simulation:
             self._state.advance()
             return copy.deepcopy(notifications.outbox(self._state, destination_id, after))
 
+    def catalog_asins(self) -> list[str]:
+        """The ASINs in the simulated catalog, sorted (for tests and demos that need a real
+        one: ``getCatalogItem`` answers 404 for any other)."""
+        with self._state.lock:
+            return sorted(self._state.d["catalog"])
+
     def dump(self) -> dict[str, Any]:
         with self._state.lock:
             return self._state.dump()

@@ -126,3 +126,11 @@ def test_unknown_seller_gets_403(sim: Simulation) -> None:
     r = Caller(sim)("orders_v0.getOrders", seller="A9NOTHERE", MarketplaceIds=[US],
                     CreatedAfter=iso(START - 86400))
     assert r.status == 403 and r.body["errors"][0]["code"] == "Unauthorized"
+
+
+def test_catalog_asins_are_the_ones_get_catalog_item_knows(sim: Simulation) -> None:
+    asins = sim.catalog_asins()
+    assert asins == sorted(asins) and len(asins) >= 40
+    call = Caller(sim)
+    assert call("catalog_items_2022_04_01.getCatalogItem", asin=asins[0],
+                marketplaceIds=[US]).status == 200

@@ -85,7 +85,10 @@ class EmulatorSyncTransport(httpx.BaseTransport):
 
         async def call() -> tuple[int, Any, bytes, Any]:
             resp = await self._inner.handle_async_request(clone)
-            content = await resp.aread()
+            # raw bytes: the response keeps its Content-Encoding header, so the caller's
+            # httpx decodes it once (aread() would decode here and again there)
+            content = b"".join([chunk async for chunk in resp.aiter_raw()])
+            await resp.aclose()
             return resp.status_code, resp.headers.raw, content, resp.extensions
 
         try:

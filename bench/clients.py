@@ -10,8 +10,9 @@ in a fresh process of its own, against that same server:
   sellerkit ``SellingPartner``, python-amazon-sp-api, amzn-sp-api, amzn-selling-partner;
 - async, N calls with C in flight: raw ``httpx.AsyncClient``, sellerkit ``AsyncSellingPartner``
   and each peer's async API (amzn-sp-api has none: its thread-pool ``async_req`` stands in);
-- transport candidates (urllib3, httpcore, tuned httpx, aiohttp, an asyncio-streams floor), so
-  the transport can be chosen by measurement;
+- transport candidates (urllib3, httpcore, tuned httpx, aiohttp, an asyncio-streams floor), and
+  the same sellerkit client with its API calls sent by prototype transports
+  (``bench/clients_proto.py``), so the transport can be chosen by measurement;
 - ``import sellerkit`` and ``from sellerkit import SellingPartner`` in a fresh interpreter
   (best of 5), and the peers' imports for comparison.
 
@@ -54,26 +55,32 @@ PEERS = {
 # Not peers: the server's event loop and an async transport candidate.
 EXTRAS = ["uvloop", "aiohttp"]
 
-# name -> (group, runs under the peers' venv?)
-CLIENTS: dict[str, tuple[str, bool]] = {
-    "httpclient": ("floor", False),
-    "asyncio-raw": ("floor", False),
-    "httpx": ("baseline", False),
-    "sellerkit": ("sellerkit", False),
-    "python-amazon-sp-api": ("peer", True),
-    "amzn-sp-api": ("peer", True),
-    "amzn-selling-partner": ("peer", True),
-    "urllib3": ("transport", False),
-    "httpcore": ("transport", False),
-    "httpx-tuned": ("transport", False),
-    "aiohttp": ("transport", True),
+# name -> (group, where it runs: "project" = the project's Python with sellerkit on its path;
+# "venv" = the peers' virtualenv; "project+venv" = the project's Python with the venv's
+# site-packages appended, for aiohttp under sellerkit without installing it in the project)
+CLIENTS: dict[str, tuple[str, str]] = {
+    "httpclient": ("floor", "project"),
+    "asyncio-raw": ("floor", "project"),
+    "httpx": ("baseline", "project"),
+    "sellerkit": ("sellerkit", "project"),
+    "python-amazon-sp-api": ("peer", "venv"),
+    "amzn-sp-api": ("peer", "venv"),
+    "amzn-selling-partner": ("peer", "venv"),
+    "urllib3": ("transport", "project"),
+    "httpcore": ("transport", "project"),
+    "httpx-tuned": ("transport", "project"),
+    "aiohttp": ("transport", "venv"),
+    "sellerkit-proto": ("prototype", "project"),
+    "sellerkit-aiohttp": ("prototype", "project+venv"),
 }
 SYNC_CLIENTS = ["httpclient", "httpx", "sellerkit", "python-amazon-sp-api", "amzn-sp-api",
-                "amzn-selling-partner", "urllib3", "httpcore", "httpx-tuned"]
+                "amzn-selling-partner", "urllib3", "httpcore", "httpx-tuned", "sellerkit-proto"]
 ASYNC_CLIENTS = ["asyncio-raw", "httpx", "sellerkit", "python-amazon-sp-api", "amzn-sp-api",
-                 "amzn-selling-partner", "httpcore", "aiohttp"]
+                 "amzn-selling-partner", "httpcore", "aiohttp", "sellerkit-proto",
+                 "sellerkit-aiohttp"]
 GROUP_ALIASES = {"peers": [k for k, v in CLIENTS.items() if v[0] == "peer"],
                  "transports": [k for k, v in CLIENTS.items() if v[0] == "transport"],
+                 "prototypes": [k for k, v in CLIENTS.items() if v[0] == "prototype"],
                  "floor": ["httpclient", "asyncio-raw"]}
 
 TARGET_SYNC = 1.5
@@ -130,12 +137,17 @@ def _has_module(py: Path, module: str) -> bool:
 
 def run_worker(client: str, mode: str, url: str, args: argparse.Namespace, op: str
                ) -> dict[str, Any]:
-    in_venv = CLIENTS[client][1]
+    where = CLIENTS[client][1]
+    in_venv = where == "venv"
     py = str(venv_python()) if in_venv else sys.executable
     calls = args.calls if mode == "sync" else args.async_calls
     cmd = [py, str(BENCH / "clients_workers.py"), "--client", client, "--mode", mode,
            "--url", url, "--op", op, "--calls", str(calls), "--concurrency",
            str(args.concurrency), "--repeats", str(args.repeats)]
+    if where == "project+venv":
+        site = next(iter((VENV / "lib").glob("python*/site-packages")), None)
+        if site is not None:
+            cmd += ["--extra-path", str(site)]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                            env=_clean_env(with_sellerkit=not in_venv), timeout=600)
@@ -283,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     chosen = _selected(args.only)
-    needs_venv = any(CLIENTS[c][1] for c in chosen)
+    needs_venv = any(CLIENTS[c][1] != "project" for c in chosen)
     venv_error = ensure_venv(log) if needs_venv else None
     venv_ok = needs_venv and venv_error is None
     if not venv_ok and venv_python().exists():
@@ -309,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         for rnd in range(args.rounds):
             for op, mode, client in plan:
                 res: dict[str, Any]
-                if CLIENTS[client][1] and venv_error:
+                if CLIENTS[client][1] != "project" and venv_error:
                     res = {"client": client, "mode": mode, "rates": [], "cpu_us": [],
                            "note": "", "error": venv_error}
                 else:

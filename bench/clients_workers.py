@@ -48,6 +48,9 @@ class Spec:
         self.host_port = self.url.split("://", 1)[1]
 
 
+# The sellerkit client a factory built last, for the prototype rows to swap its transport.
+_last_client: dict[str, Any] = {}
+
 SyncCall = Callable[[], Any]
 AsyncCall = Callable[[], Awaitable[Any]]
 # A factory returns (call, close, note).
@@ -154,6 +157,7 @@ def sync_sellerkit(spec: Spec) -> tuple[SyncCall, Callable[[], Any], str]:
     sp = SellingPartner(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                         refresh_token=REFRESH_TOKEN, marketplace="US", endpoint=spec.url,
                         lwa_endpoint=spec.token_url, rate_limiter=False)
+    _last_client["sellerkit"] = sp
     if spec.op == "sellers":
         res = sp.sellers_v1
 
@@ -259,6 +263,22 @@ def sync_amzn_selling_partner(spec: Spec) -> tuple[SyncCall, Callable[[], Any], 
     return call, close, _ASP_NOTE
 
 
+def sync_sellerkit_proto(spec: Spec) -> tuple[SyncCall, Callable[[], Any], str]:
+    from clients_proto import HttpClientTransport, swap
+
+    call, close, _ = sync_sellerkit(spec)
+    call()  # the LWA token comes through httpx, as it would anyway
+    transport = HttpClientTransport()
+    swap(_last_client["sellerkit"], transport)
+
+    def close_all() -> None:
+        transport.close()
+        close()
+
+    return call, close_all, ("PROTOTYPE: the same SellingPartner with its API calls sent by "
+                             "bench/clients_proto.py HttpClientTransport (http.client pool)")
+
+
 SYNC: dict[str, SyncFactory] = {
     "httpclient": sync_httpclient,
     "httpx": sync_httpx,
@@ -270,6 +290,7 @@ SYNC: dict[str, SyncFactory] = {
     "httpx-tuned": sync_httpx_tuned,
     "httpcore": sync_httpcore,
     "urllib3": sync_urllib3,
+    "sellerkit-proto": sync_sellerkit_proto,
 }
 
 
@@ -357,6 +378,7 @@ async def async_sellerkit(spec: Spec) -> tuple[AsyncCall, Callable[[], Awaitable
     sp = AsyncSellingPartner(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
                              refresh_token=REFRESH_TOKEN, marketplace="US", endpoint=spec.url,
                              lwa_endpoint=spec.token_url, rate_limiter=False)
+    _last_client["sellerkit"] = sp
     if spec.op == "sellers":
         res = sp.sellers_v1
 
@@ -423,6 +445,37 @@ async def async_amzn_selling_partner(spec: Spec
     return call, close, _ASP_NOTE
 
 
+async def _async_sellerkit_swapped(spec: Spec, transport: Any, what: str
+                                   ) -> tuple[AsyncCall, Callable[[], Awaitable[Any]], str]:
+    from clients_proto import swap
+
+    call, close, _ = await async_sellerkit(spec)
+    await call()  # the LWA token comes through httpx, as it would anyway
+    swap(_last_client["sellerkit"], transport)
+
+    async def close_all() -> None:
+        await transport.aclose()
+        await close()
+
+    return call, close_all, ("PROTOTYPE: the same AsyncSellingPartner with its API calls sent "
+                             f"by bench/clients_proto.py {what}")
+
+
+async def async_sellerkit_proto(spec: Spec) -> tuple[AsyncCall, Callable[[], Awaitable[Any]], str]:
+    from clients_proto import StreamsTransport
+
+    return await _async_sellerkit_swapped(spec, StreamsTransport(),
+                                          "StreamsTransport (asyncio streams pool)")
+
+
+async def async_sellerkit_aiohttp(spec: Spec
+                                  ) -> tuple[AsyncCall, Callable[[], Awaitable[Any]], str]:
+    from clients_proto import AiohttpTransport
+
+    return await _async_sellerkit_swapped(spec, AiohttpTransport(),
+                                          "AiohttpTransport (aiohttp ClientSession)")
+
+
 ASYNC: dict[str, AsyncFactory] = {
     "httpx": async_httpx,
     "sellerkit": async_sellerkit,
@@ -432,6 +485,8 @@ ASYNC: dict[str, AsyncFactory] = {
     "asyncio-raw": async_asyncio_raw,
     "httpcore": async_httpcore,
     "aiohttp": async_aiohttp,
+    "sellerkit-proto": async_sellerkit_proto,
+    "sellerkit-aiohttp": async_sellerkit_aiohttp,
 }
 
 # amzn-sp-api has no asyncio API: its `async_req=True` runs the call on a
@@ -563,7 +618,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--extra-path", action="append", default=[],
+                    help="append to sys.path (the peers' venv, for aiohttp under sellerkit)")
     args = ap.parse_args(argv)
+    sys.path.extend(args.extra_path)
     result = measure(args.client, args.mode, Spec(args.url, args.op), args.calls,
                      args.concurrency, args.repeats)
     sys.stdout.write("RESULT " + json.dumps(result) + "\n")

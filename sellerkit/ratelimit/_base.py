@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import random as _random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sellerkit.errors import RateLimitWaitError
-from sellerkit.ratelimit._core import LayerSpec, Tuning, parse_rate_header
+from sellerkit.ratelimit._core import LayerSpec, Pacer, Tuning, parse_rate_header
 
 if TYPE_CHECKING:
     from sellerkit.catalog import Operation
@@ -135,7 +136,8 @@ class LimiterBase:
         plans: Mapping[str, tuple[float, int]] | None = None,
         rate_scale: float = 1.0,
         max_wait: float = DEFAULT_MAX_WAIT,
-        margin: float = 0.02,
+        margin: float = 0.05,
+        send_margin: float | None = 0.01,
         confirm: int = 3,
         max_backoff: float = 60.0,
     ) -> None:
@@ -154,8 +156,11 @@ class LimiterBase:
         self.plans = dict(plans or {})
         self.rate_scale = rate_scale
         self.max_wait = max_wait
-        self.tuning = Tuning(margin=margin, confirm=max(1, confirm), recover=1.1,
-                             max_backoff=max_backoff)
+        self._pacing = send_margin is not None
+        self.tuning = Tuning(margin=margin, send_margin=min(send_margin or 0.0, margin),
+                             confirm=max(1, confirm), recover=1.1, max_backoff=max_backoff)
+        self._pacer = Pacer()
+        self._pacer_lock = threading.Lock()
         self._layer_cache: dict[tuple[str, str, str, str, str], list[LayerSpec]] = {}
         self._init_backend()
 
@@ -219,34 +224,54 @@ class LimiterBase:
         Raises ``CapacityWaitError`` (a ``RateLimitWaitError``) without taking anything when
         the wait would exceed ``timeout`` (``None``: ``max_wait``)."""
         specs = self.layers(ctx)
-        ok, wait, bind = self._reserve(specs, self._budget(timeout))
+        ok, wait, bind, rates = self._reserve(specs, self._budget(timeout))
         if not ok:
             raise self._refuse(ctx, specs, wait, bind, timeout)
         if wait > 0:
             self._sleep(wait)
-        return max(0.0, wait)
+        extra = self._pace(specs, rates)
+        if extra > 0:
+            self._sleep(extra)
+        return max(0.0, wait) + extra
 
     async def acquire_async(self, ctx: LimitContext, *, timeout: float | None) -> float:
         """``acquire`` for asyncio: the wait is an ``asyncio.sleep``."""
         specs = self.layers(ctx)
-        ok, wait, bind = await self._reserve_async(specs, self._budget(timeout))
+        ok, wait, bind, rates = await self._reserve_async(specs, self._budget(timeout))
         if not ok:
             raise self._refuse(ctx, specs, wait, bind, timeout)
         if wait > 0:
             await self._async_sleep(wait)
-        return max(0.0, wait)
+        extra = self._pace(specs, rates)
+        if extra > 0:
+            await self._async_sleep(extra)
+        return max(0.0, wait) + extra
+
+    def _pace(self, specs: list[LayerSpec], rates: list[float]) -> float:
+        if not self._pacing:
+            return 0.0
+        layers = [(s.key, r, s.burst) for s, r in zip(specs, rates, strict=True)]
+        with self._pacer_lock:
+            return self._pacer.delay(self._clock(), layers, self.tuning.send_margin)
 
     def record(self, ctx: LimitContext, *, status: int, rate_limit_header: str | None) -> None:
         """Learn from a response: the rate header, a 429 (drain and back off), a success."""
         spec = self.layers(ctx)[0]
-        self._record(spec, status, parse_rate_header(rate_limit_header), self._random())
+        rate = self._record(spec, status, parse_rate_header(rate_limit_header), self._random())
+        self._rescale(spec, rate)
 
     async def record_async(self, ctx: LimitContext, *, status: int,
                            rate_limit_header: str | None) -> None:
         """``record`` without blocking the event loop (matters for the Redis backend)."""
         spec = self.layers(ctx)[0]
-        await self._record_async(spec, status, parse_rate_header(rate_limit_header),
-                                 self._random())
+        rate = await self._record_async(spec, status, parse_rate_header(rate_limit_header),
+                                        self._random())
+        self._rescale(spec, rate)
+
+    def _rescale(self, spec: LayerSpec, rate: float) -> None:
+        if self._pacing:
+            with self._pacer_lock:
+                self._pacer.rescale(spec.key, self._clock(), rate)
 
     def snapshot(self) -> list[BucketState]:
         """The state of every bucket, sorted by operation, layer and key."""
@@ -261,19 +286,24 @@ class LimiterBase:
 
     # -- backend hooks ---------------------------------------------------------------------
 
-    def _reserve(self, specs: list[LayerSpec], budget: float) -> tuple[bool, float, int]:
+    def _reserve(self, specs: list[LayerSpec], budget: float
+                 ) -> tuple[bool, float, int, list[float]]:
+        """Reserve the earliest instant every layer has a token, unless it is more than
+        ``budget`` away: (reserved, wait, index of the binding layer, rate of each layer)."""
         raise NotImplementedError
 
     async def _reserve_async(self, specs: list[LayerSpec], budget: float
-                             ) -> tuple[bool, float, int]:
+                             ) -> tuple[bool, float, int, list[float]]:
         return self._reserve(specs, budget)
 
-    def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float) -> None:
+    def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
+                ) -> float:
+        """Apply the learning rules to the seller layer; return its rate afterwards."""
         raise NotImplementedError
 
     async def _record_async(self, spec: LayerSpec, status: int, header: float | None,
-                            rnd: float) -> None:
-        self._record(spec, status, header, rnd)
+                            rnd: float) -> float:
+        return self._record(spec, status, header, rnd)
 
     def _states(self) -> list[BucketState]:
         raise NotImplementedError

@@ -14,6 +14,11 @@ slots but reach Amazon after a variable delay, and two requests whose delays dif
 arrive ``d`` closer together than they were scheduled. Keeping ``margin`` of the burst in
 reserve absorbs that jitter; it costs one ``margin`` of delay once, not a lower rate.
 
+A caller can also wake up late (a busy event loop, the GIL, a loaded host) and then send right
+behind the caller of the next slot. ``Pacer`` checks the moments requests actually leave against
+the same bucket, with only ``send_margin`` held back, and delays a send that would bunch up more
+than Amazon's bucket tolerates. On time, it never delays anything.
+
 Learning (``observe_header``, ``observe_throttle``, ``observe_success``) only touches the layer
 keyed by seller and operation: ``x-amzn-RateLimit-Limit`` reports only that pair's rate. The Redis
 backend mirrors these rules in Lua (``_redis_scripts.py``); the shared tests in
@@ -33,6 +38,7 @@ __all__ = [
     "TIME_EPS",
     "Bucket",
     "LayerSpec",
+    "Pacer",
     "Tuning",
     "parse_rate_header",
 ]
@@ -51,7 +57,8 @@ MIN_FACTOR = 1 / 16
 class Tuning:
     """The knobs of the learning rules; both backends take the same values."""
 
-    margin: float = 0.02
+    margin: float = 0.05
+    send_margin: float = 0.01
     confirm: int = 3
     recover: float = 1.1
     max_backoff: float = 60.0
@@ -218,3 +225,45 @@ class Bucket:
         drained = now + backoff + (self.burst - 1) * interval
         self.tat = drained if self.tat is None else max(self.tat, drained)
         return backoff
+
+
+class Pacer:
+    """The send-time check: a second GCRA per bucket, fed with the moments requests leave.
+
+    Not thread-safe by itself; the limiter calls it under a lock. Per process, also for the
+    Redis backend (the shared plan already spaces the processes)."""
+
+    def __init__(self) -> None:
+        self._tat: dict[str, tuple[float, float]] = {}  # key -> (tat, rate it was built at)
+
+    def rescale(self, key: str, now: float, rate: float) -> None:
+        """The bucket's rate changed at ``now``: keep the tokens owed, drain at ``rate``."""
+        entry = self._tat.get(key)
+        if entry is not None and entry[1] != rate:
+            tat, old = entry
+            self._tat[key] = (now + (tat - now) * old / rate if tat > now else tat, rate)
+
+    def delay(self, now: float, layers: list[tuple[str, float, int]], send_margin: float
+              ) -> float:
+        """Seconds to hold a request that would otherwise leave at ``now``; records the send.
+
+        ``layers`` holds (key, rate, burst) of every bucket the request took a token from."""
+        at = now
+        tats: list[float | None] = []
+        for key, rate, burst in layers:
+            entry = self._tat.get(key)
+            tat = None
+            if entry is not None:
+                tat, old_rate = entry
+                if old_rate != rate and tat > now:
+                    tat = now + (tat - now) * old_rate / rate  # same tokens owed, new rate
+                tau = max(0.0, (burst - 1) / rate - send_margin)
+                at = max(at, tat - tau)
+            tats.append(tat)
+        if at <= now + TIME_EPS:
+            at = now
+        for (key, rate, _), tat in zip(layers, tats, strict=True):
+            self._tat[key] = ((at if tat is None else max(tat, at)) + 1 / rate, rate)
+        if len(self._tat) > 100_000:
+            self._tat = {k: v for k, v in self._tat.items() if v[0] > now}
+        return at - now

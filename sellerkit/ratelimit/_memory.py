@@ -30,7 +30,8 @@ class RateLimiter(LimiterBase):
             b.reseed(spec)
         return b
 
-    def _reserve(self, specs: list[LayerSpec], budget: float) -> tuple[bool, float, int]:
+    def _reserve(self, specs: list[LayerSpec], budget: float
+                 ) -> tuple[bool, float, int, list[float]]:
         margin = self.tuning.margin
         with self._lock:
             now = self._clock()
@@ -43,25 +44,27 @@ class RateLimiter(LimiterBase):
             wait = start - now
             if wait > budget:
                 buckets[bind].rejected += 1
-                return False, wait, bind
+                return False, wait, bind, []
             for b, at in zip(buckets, own, strict=True):
                 if at > now + TIME_EPS:
                     b.waits += 1
                     b.wait_time += wait
                 b.take(start)
-            return True, wait, bind
+            return True, wait, bind, [b.rate for b in buckets]
 
-    def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float) -> None:
+    def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
+                ) -> float:
         with self._lock:
             now = self._clock()
             b = self._bucket(spec)
             if status == 429:
                 b.observe_throttle(now, rnd, self.tuning)
-                return
+                return b.rate
             if header is not None:
                 b.observe_header(now, header, self.tuning)
             if status < 500:
                 b.observe_success(now, self.tuning)
+            return b.rate
 
     def _states(self) -> list[BucketState]:
         with self._lock:

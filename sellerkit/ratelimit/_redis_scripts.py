@@ -24,7 +24,8 @@ end
 
 # KEYS: one per layer. ARGV: now, budget, margin, ttl, then per layer:
 #   default rate, burst, kind, operation, seller, application, region, detail.
-# Returns {ok (0/1), wait (string), index of the binding layer (0-based), now (string)}.
+# Returns {ok (0/1), wait, index of the binding layer (0-based), now, rate of each layer...}
+# (numbers as strings, except the index).
 RESERVE = _PRELUDE + """
 local budget = tonumber(ARGV[2])
 local margin = tonumber(ARGV[3])
@@ -78,9 +79,12 @@ for i = 1, n do
   redis.call('HINCRBY', KEYS[i], 'acq', 1)
   redis.call('EXPIRE', KEYS[i], ttl)
 end
-return {1, fmt(wait), bind - 1, fmt(now)}
+local reply = {1, fmt(wait), bind - 1, fmt(now)}
+for i = 1, n do reply[4 + i] = fmt(rate[i]) end
+return reply
 """
 
+# Returns the layer's rate afterwards (string).
 # KEYS: the seller layer. ARGV: now, status, header ('' when absent), rnd, confirm, recover,
 #   max_backoff, ttl, default rate, burst, kind, operation, seller, application, region, detail.
 RECORD = _PRELUDE + """
@@ -159,7 +163,7 @@ redis.call('HSET', key, 'target', fmt(target), 'factor', fmt(factor), 'pv', fmt(
 if tat then redis.call('HSET', key, 'tat', fmt(tat)) end
 if ceiling < math.huge then redis.call('HSET', key, 'ceiling', fmt(ceiling)) end
 redis.call('EXPIRE', key, ttl)
-return fmt(now)
+return fmt(cur())
 """
 
 # No keys. Returns the server time, for snapshots without an injected clock.

@@ -143,35 +143,37 @@ class RedisRateLimiter(LimiterBase):
             spec.application, spec.region, spec.detail]
 
     @staticmethod
-    def _reserved(reply: Any) -> tuple[bool, float, int]:
-        return bool(int(reply[0])), float(reply[1]), int(reply[2])
+    def _reserved(reply: Any) -> tuple[bool, float, int, list[float]]:
+        return (bool(int(reply[0])), float(reply[1]), int(reply[2]),
+                [float(r) for r in reply[4:]])
 
     # -- backend hooks ---------------------------------------------------------------------
 
-    def _reserve(self, specs: list[LayerSpec], budget: float) -> tuple[bool, float, int]:
+    def _reserve(self, specs: list[LayerSpec], budget: float
+                 ) -> tuple[bool, float, int, list[float]]:
         keys, args = self._reserve_args(specs, budget)
         return self._reserved(self._guard(lambda: self._reserve_script(keys=keys, args=args)))
 
     async def _reserve_async(self, specs: list[LayerSpec], budget: float
-                             ) -> tuple[bool, float, int]:
+                             ) -> tuple[bool, float, int, list[float]]:
         scripts = self._async_scripts()
         if scripts is None:
             return await asyncio.to_thread(self._reserve, specs, budget)
         keys, args = self._reserve_args(specs, budget)
         return self._reserved(await self._aguard(scripts[0](keys=keys, args=args)))
 
-    def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float) -> None:
+    def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
+                ) -> float:
         keys, args = self._record_args(spec, status, header, rnd)
-        self._guard(lambda: self._record_script(keys=keys, args=args))
+        return float(self._guard(lambda: self._record_script(keys=keys, args=args)))
 
     async def _record_async(self, spec: LayerSpec, status: int, header: float | None,
-                            rnd: float) -> None:
+                            rnd: float) -> float:
         scripts = self._async_scripts()
         if scripts is None:
-            await asyncio.to_thread(self._record, spec, status, header, rnd)
-            return
+            return await asyncio.to_thread(self._record, spec, status, header, rnd)
         keys, args = self._record_args(spec, status, header, rnd)
-        await self._aguard(scripts[1](keys=keys, args=args))
+        return float(await self._aguard(scripts[1](keys=keys, args=args)))
 
     def _states(self) -> list[BucketState]:
         def read() -> tuple[float, list[dict[Any, Any]], list[str]]:

@@ -40,6 +40,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,8 +234,13 @@ def sync_worker(clients: list[Any], sellers: list[int], phase: Phase, info: dict
             errors.append(type(exc).__name__)
 
 
-def run_threads(info: dict[str, Any], phase: Phase, scale: float, threads: int, t0: float,
-                seconds: float, limiter: Any = None) -> list[str]:
+def soon() -> float:
+    return time.time() + 0.3
+
+
+def run_threads(info: dict[str, Any], phase: Phase, scale: float, threads: int,
+                seconds: float, start: Callable[[], float] = soon, limiter: Any = None
+                ) -> tuple[list[str], float]:
     from sellerkit.ratelimit import RateLimiter
 
     lim = limiter if limiter is not None else RateLimiter(**limiter_kwargs(phase, scale))
@@ -243,6 +249,7 @@ def run_threads(info: dict[str, Any], phase: Phase, scale: float, threads: int, 
     for sp in clients:
         sp.call(WARMUP)  # LWA token and connection before the clock starts
     errors: list[str] = []
+    t0 = start()
     time.sleep(max(0.0, t0 - time.time()))
     workers = [threading.Thread(target=sync_worker, args=(
         clients, sellers, phase, info, t0 + seconds, n * 7, errors)) for n in range(threads)]
@@ -252,11 +259,11 @@ def run_threads(info: dict[str, Any], phase: Phase, scale: float, threads: int, 
         w.join()
     for sp in clients:
         sp.close()
-    return errors
+    return errors, t0
 
 
-async def run_tasks(info: dict[str, Any], phase: Phase, scale: float, tasks: int, t0: float,
-                    seconds: float) -> list[str]:
+async def run_tasks(info: dict[str, Any], phase: Phase, scale: float, tasks: int,
+                    seconds: float) -> tuple[list[str], float]:
     import asyncio
 
     from sellerkit import AsyncSellingPartner, CallOptions
@@ -271,6 +278,7 @@ async def run_tasks(info: dict[str, Any], phase: Phase, scale: float, tasks: int
         for i in range(phase.sellers)]
     await asyncio.gather(*(sp.call(WARMUP) for sp in clients))
     errors: list[str] = []
+    t0 = soon()
     deadline = t0 + seconds
 
     async def worker(offset: int) -> None:
@@ -295,37 +303,51 @@ async def run_tasks(info: dict[str, Any], phase: Phase, scale: float, tasks: int
     await asyncio.gather(*(worker(n) for n in range(tasks)))
     for sp in clients:
         await sp.aclose()
-    return errors
+    return errors, t0
 
 
-def process_main(info: dict[str, Any], phase_d: dict[str, Any], scale: float, t0: float,
-                 seconds: float, redis_url: str, prefix: str, index: int, out: Any) -> None:
+def process_main(info: dict[str, Any], phase_d: dict[str, Any], scale: float, seconds: float,
+                 redis_url: str, prefix: str, index: int, out: Any, go: Any, when: Any
+                 ) -> None:
     from sellerkit.ratelimit import RedisRateLimiter
 
     phase = Phase(**phase_d)
     lim = RedisRateLimiter(redis_url, prefix=prefix, **limiter_kwargs(phase, scale))
-    errors = run_threads(info, phase, scale, 1, t0, seconds, limiter=lim)
+
+    def start() -> float:
+        out.put("ready")
+        go.wait()
+        return float(when.value)
+
+    errors, _ = run_threads(info, phase, scale, 1, seconds, start=start, limiter=lim)
     if index == 0:
         lim.save_snapshot(Path(tempfile.gettempdir()) / "sellerkit-bench-limits.json")
     lim.close()
     out.put(errors)
 
 
-def run_processes(info: dict[str, Any], phase: Phase, scale: float, procs: int, t0: float,
-                  seconds: float, redis_url: str, prefix: str) -> list[str]:
+def run_processes(info: dict[str, Any], phase: Phase, scale: float, procs: int,
+                  seconds: float, redis_url: str, prefix: str) -> tuple[list[str], float]:
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    ps = [ctx.Process(target=process_main, args=(info, asdict(phase), scale, t0, seconds,
-                                                 redis_url, prefix, n, out))
+    go = ctx.Event()
+    when = ctx.Value("d", 0.0)
+    ps = [ctx.Process(target=process_main, args=(info, asdict(phase), scale, seconds,
+                                                 redis_url, prefix, n, out, go, when))
           for n in range(procs)]
     for p in ps:
         p.start()
+    for _ in ps:
+        assert out.get(timeout=120) == "ready"
+    t0 = soon()
+    when.value = t0
+    go.set()
     errors: list[str] = []
     for _ in ps:
         errors += out.get(timeout=seconds + 120)
     for p in ps:
         p.join(timeout=30)
-    return errors
+    return errors, t0
 
 
 # -- python-amazon-sp-api ---------------------------------------------------------------------
@@ -362,7 +384,7 @@ def spapi_worker(spec: dict[str, Any]) -> None:
 
     def one(c: Any, i: int, k: int) -> None:
         if op == GET_ORDERS:
-            c.get_orders(CreatedAfter="2020-01-01T00:00:00Z")
+            c.get_orders(CreatedAfter="2020-01-01T00:00:00Z", MarketplaceIds=[US])
         elif op == GET_ORDER:
             ids = info["orders"][i] or ["902-0000000-0000000"]
             c.get_order(ids[k % len(ids)])
@@ -373,7 +395,9 @@ def spapi_worker(spec: dict[str, Any]) -> None:
     for c in clients:
         c.auth  # noqa: B018 - fetch the LWA token before the clock starts
     errors: list[str] = []
-    deadline = spec["t0"] + spec["seconds"]
+    print("ready", flush=True)
+    t0 = float(sys.stdin.readline())
+    deadline = t0 + spec["seconds"]
 
     def worker(offset: int) -> None:
         k = offset
@@ -385,7 +409,7 @@ def spapi_worker(spec: dict[str, Any]) -> None:
             except SellingApiException as exc:
                 errors.append(type(exc).__name__)
 
-    time.sleep(max(0.0, spec["t0"] - time.time()))
+    time.sleep(max(0.0, t0 - time.time()))
     ts = [threading.Thread(target=worker, args=(n * 7,)) for n in range(spec["threads"])]
     for t in ts:
         t.start()
@@ -407,14 +431,25 @@ def spapi_python(arg: str | None) -> str:
 
 
 def run_spapi(py: str, info: dict[str, Any], phase: Phase, scale: float, threads: int,
-              t0: float, seconds: float) -> list[str]:
+              seconds: float) -> tuple[list[str], float]:
     spec = {"info": info, "op": phase.op, "sellers": phase.sellers, "scale": scale,
-            "threads": threads, "t0": t0, "seconds": seconds}
-    res = subprocess.run([py, __file__, "--spapi-worker", json.dumps(spec)], check=False,
-                         capture_output=True, text=True, timeout=seconds + 300)
-    if res.returncode != 0:
-        raise RuntimeError(f"python-amazon-sp-api worker failed:\n{res.stderr[-2000:]}")
-    return list(json.loads(res.stdout.strip().splitlines()[-1]))
+            "threads": threads, "seconds": seconds}
+    proc = subprocess.Popen([py, __file__, "--spapi-worker", json.dumps(spec)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"python-amazon-sp-api worker failed:\n{proc.stderr.read()[-2000:]}"
+                           if proc.stderr else "python-amazon-sp-api worker failed")
+    t0 = soon()
+    proc.stdin.write(f"{t0!r}\n")
+    proc.stdin.flush()
+    stdout, stderr = proc.communicate(timeout=seconds + 300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"python-amazon-sp-api worker failed:\n{stderr[-2000:]}")
+    return list(json.loads(stdout.strip().splitlines()[-1])), t0
 
 
 # -- driver -----------------------------------------------------------------------------------
@@ -435,20 +470,18 @@ def run_phase(cfg: str, phase: Phase, emu: Emulator, args: argparse.Namespace, n
 
     info, scale, seconds = emu.info, args.rate_scale, args.phase_seconds
     emu.reset(phase)
-    lead = 5.0 if cfg == "4p" or cfg.startswith("spapi") else 1.5 + phase.sellers * 0.02
-    t0 = time.time() + lead
     if cfg == "1t":
-        errors = run_threads(info, phase, scale, 1, t0, seconds)
+        errors, t0 = run_threads(info, phase, scale, 1, seconds)
     elif cfg == "8t":
-        errors = run_threads(info, phase, scale, 8, t0, seconds)
+        errors, t0 = run_threads(info, phase, scale, 8, seconds)
     elif cfg == "200a":
-        errors = asyncio.run(run_tasks(info, phase, scale, 200, t0, seconds))
+        errors, t0 = asyncio.run(run_tasks(info, phase, scale, 200, seconds))
     elif cfg == "4p":
-        errors = run_processes(info, phase, scale, 4, t0, seconds, args.redis,
-                               f"bench:{os.getpid()}:{n}:")
+        errors, t0 = run_processes(info, phase, scale, 4, seconds, args.redis,
+                                   f"bench:{os.getpid()}:{n}:")
     elif cfg in ("spapi-1t", "spapi-8t"):
-        errors = run_spapi(args.spapi_py, info, phase, scale, 1 if cfg == "spapi-1t" else 8,
-                           t0, seconds)
+        errors, t0 = run_spapi(args.spapi_py, info, phase, scale,
+                               1 if cfg == "spapi-1t" else 8, seconds)
     else:
         raise SystemExit(f"unknown configuration {cfg!r}")
     time.sleep(0.3)

@@ -88,13 +88,16 @@ TARGET_ASYNC = 2.0
 TARGET_IMPORT_MS = 150.0
 
 
+SELLERKIT_ROOT = ROOT  # --sellerkit-root: measure another checkout (e.g. a patched copy)
+
+
 def _clean_env(with_sellerkit: bool) -> dict[str, str]:
     """The machine's environment minus anything that configures an SP-API client."""
     prefixes = ("SELLERKIT_", "LWA_", "SP_API_", "AMZN_SELLING_PARTNER_", "SELLING_PARTNER_",
                 "AWS_ENV", "PYTHONPATH")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     if with_sellerkit:
-        env["PYTHONPATH"] = str(ROOT)
+        env["PYTHONPATH"] = str(SELLERKIT_ROOT)
     return env
 
 
@@ -236,6 +239,8 @@ def print_table(summary: dict[str, Any], imports: dict[str, float | None],
     print(f"\nserver: {meta['server']}; sync {meta['calls']} calls x {meta['repeats']} "
           f"repetitions, async {meta['async_calls']} calls with {meta['concurrency']} in flight "
           f"x {meta['repeats']}; {meta['rounds']} round(s), figures = best repetition")
+    if meta["sellerkit_root"] != str(ROOT):
+        print(f"sellerkit measured from {meta['sellerkit_root']} (not this repo)")
     print("sellerkit runs with rate_limiter=False: this measures the client pipeline; the rate "
           "limiter is measured by bench/quota.py.\n")
     for op in sorted({r["op"] for r in summary["rows"]}):
@@ -289,7 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=["sync", "async", "both"], default="both")
     ap.add_argument("--no-imports", action="store_true", help="skip the import-time figures")
     ap.add_argument("--json", action="store_true", help="print one JSON document instead")
+    ap.add_argument("--sellerkit-root", type=Path, default=ROOT,
+                    help="the checkout whose sellerkit is measured (default: this repo)")
     args = ap.parse_args(argv)
+    global SELLERKIT_ROOT
+    SELLERKIT_ROOT = args.sellerkit_root.resolve()
+    if not (SELLERKIT_ROOT / "sellerkit" / "__init__.py").exists():
+        raise SystemExit(f"no sellerkit package under {SELLERKIT_ROOT}")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -307,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
                   "lower ceiling; see the floor rows)",
         "calls": args.calls, "async_calls": args.async_calls, "concurrency": args.concurrency,
         "repeats": args.repeats, "rounds": args.rounds, "python": sys.version.split()[0],
+        "sellerkit_root": str(SELLERKIT_ROOT),
         "paths": {"sellers": "/sellers/v1/marketplaceParticipations",
                   "order": "/orders/v0/orders/{orderId}"},
     }

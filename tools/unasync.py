@@ -34,6 +34,8 @@ SUBS = [
     (r"\bAsyncResourceAttributes\b", "SyncResourceAttributes"),
     (r"\bASYNC_RESOURCES\b", "SYNC_RESOURCES"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
+    (r"\bAsyncPool\b", "SyncPool"),
+    (r"\bAsyncHttpxWire\b", "HttpxWire"),
     (r"\bacquire_async\b", "acquire"),
     (r"\brecord_async\b", "record"),
     (r"\baccess_token_async\b", "access_token"),

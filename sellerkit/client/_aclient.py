@@ -30,6 +30,7 @@ from sellerkit.client._base import (
     values_from_python,
 )
 from sellerkit.client._generated.attributes import AsyncResourceAttributes
+from sellerkit.client._wire import AsyncHttpxWire, AsyncPool
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
@@ -50,10 +51,19 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._http = httpx.AsyncClient(transport=self._transport, **self.http_settings())
+        settings = self.http_settings()
+        self._http = httpx.AsyncClient(transport=self._transport, **settings)
+        # API calls go through our own keep-alive pool (bench/clients.py: httpx's pool is the
+        # bottleneck); httpx stays for transport= (the test seam), proxies, LWA and downloads.
+        self._wire: AsyncPool | AsyncHttpxWire = (
+            AsyncPool(connect_timeout=self.connect_timeout,
+                      ca_bundle=getattr(self.settings, "ca_bundle", None))
+            if self._transport is None and "proxy" not in settings
+            else AsyncHttpxWire(self._http, self.connect_timeout))
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
 
     async def aclose(self) -> None:
+        await self._wire.aclose()
         await self._http.aclose()
         if self.limiter is not None and hasattr(self.limiter, "save_snapshot"):
             try:
@@ -175,10 +185,9 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                 remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:
-                resp = await self._http.request(
+                resp = await self._wire.request(
                     prepared.method, url, headers=headers, content=prepared.content,
-                    timeout=httpx.Timeout(max(remaining, 0.001),
-                                          connect=min(self.connect_timeout, max(remaining, 0.001))))
+                    timeout=max(remaining, 0.001))
                 content = resp.content
             except httpx.HTTPError as exc:
                 self.log_call(prepared.method, prepared.path, None, None, t0, attempt)

@@ -29,6 +29,7 @@ from sellerkit.client._base import (
     values_from_python,
 )
 from sellerkit.client._generated.attributes import SyncResourceAttributes
+from sellerkit.client._wire import HttpxWire, SyncPool
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
@@ -49,10 +50,19 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._http = httpx.Client(transport=self._transport, **self.http_settings())
+        settings = self.http_settings()
+        self._http = httpx.Client(transport=self._transport, **settings)
+        # API calls go through our own keep-alive pool (bench/clients.py: httpx's pool is the
+        # bottleneck); httpx stays for transport= (the test seam), proxies, LWA and downloads.
+        self._wire: SyncPool | HttpxWire = (
+            SyncPool(connect_timeout=self.connect_timeout,
+                      ca_bundle=getattr(self.settings, "ca_bundle", None))
+            if self._transport is None and "proxy" not in settings
+            else HttpxWire(self._http, self.connect_timeout))
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], threading.Lock] = {}
 
     def close(self) -> None:
+        self._wire.close()
         self._http.close()
         if self.limiter is not None and hasattr(self.limiter, "save_snapshot"):
             try:
@@ -174,10 +184,9 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
                 remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:
-                resp = self._http.request(
+                resp = self._wire.request(
                     prepared.method, url, headers=headers, content=prepared.content,
-                    timeout=httpx.Timeout(max(remaining, 0.001),
-                                          connect=min(self.connect_timeout, max(remaining, 0.001))))
+                    timeout=max(remaining, 0.001))
                 content = resp.content
             except httpx.HTTPError as exc:
                 self.log_call(prepared.method, prepared.path, None, None, t0, attempt)

@@ -20,39 +20,51 @@ __all__ = ["register", "render_table"]
 
 
 def _short(value: str) -> str:
-    return value[:8] if value else "-"
+    return value[:6] if value else "-"
 
 
 def _rate(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:.4g}/s" if value >= 0.01 else f"1/{1 / value:.0f}s"
+    if value >= 100:
+        return f"{value:.0f}/s"
+    return f"{value:.3g}/s" if value >= 0.01 else f"1/{1 / value:.0f}s"
 
 
-def render_table(doc: dict[str, Any]) -> Any:
-    """A rich Table of a snapshot document."""
+def render_table(doc: dict[str, Any], *, wide: bool = True) -> Any:
+    """A rich Table of a snapshot document; ``wide`` adds seconds waited and refusals."""
+    from rich import box
     from rich.table import Table
 
     saved = doc.get("saved_at")
     when = (_dt.datetime.fromtimestamp(saved, _dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             if isinstance(saved, int | float) else "now")
-    table = Table(title=f"rate-limit buckets ({doc.get('backend') or 'limiter'}, {when})")
-    for col, justify in (("operation", "left"), ("layer", "left"), ("seller", "left"),
-                         ("region", "left"), ("rate", "right"), ("burst", "right"),
-                         ("tokens", "right"), ("learned", "right"), ("calls", "right"),
-                         ("waits", "right"), ("waited s", "right"), ("429s", "right"),
-                         ("refused", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    table = Table(title=f"rate-limit buckets ({doc.get('backend') or 'limiter'}, {when})",
+                  caption="rate in requests/s (1/Ns: one per N seconds); tokens now/burst; "
+                          "seller: hash prefix",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("operation", min_width=14, ratio=1)
+    cols = ["layer", "seller", "rate", "tokens", "calls", "waits", "429s"]
+    if wide:
+        cols += ["learned", "waited", "refused"]
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("layer", "seller") else "right")
     for b in doc.get("buckets", []):
         layer = b.get("layer", "")
         if layer == "report":
             layer = f"report {b.get('detail', '')}"
-        table.add_row(
-            b.get("operation", ""), layer, _short(b.get("seller", "")), b.get("region") or "-",
-            _rate(b.get("rate")), str(b.get("burst", "")), f"{b.get('tokens', 0):.1f}",
-            _rate(b.get("learned_rate")), str(b.get("acquired", 0)), str(b.get("waits", 0)),
-            f"{b.get('wait_time', 0):.1f}", str(b.get("throttles", 0)),
-            str(b.get("rejected", 0)))
+        elif layer == "application":
+            layer = "app"
+        api, _, op_id = str(b.get("operation", "")).rpartition(".")
+        row = [f"{op_id}\n[dim]{api}[/dim]" if api else op_id, layer,
+               _short(b.get("seller", "")), _rate(b.get("rate")),
+               f"{b.get('tokens', 0):.4g}/{b.get('burst', '')}", str(b.get("acquired", 0)),
+               str(b.get("waits", 0)),
+               str(b.get("throttles", 0))]
+        if wide:
+            row += [_rate(b.get("learned_rate")), f"{b.get('wait_time', 0):.0f}s",
+                    str(b.get("rejected", 0))]
+        table.add_row(*row)
     return table
 
 
@@ -100,4 +112,5 @@ def register(app: typer.Typer) -> None:
             return
         from rich.console import Console
 
-        Console().print(render_table(doc))
+        console = Console()
+        console.print(render_table(doc, wide=console.width >= 120))

@@ -78,9 +78,13 @@ def test_limits_command_json_and_table(state_dir: Path) -> None:
     assert {b["layer"] for b in doc["buckets"]} == {"seller", "report"}
     out = runner.invoke(app(), ["limits"], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
-    assert "orders_v0.getOrders" in out.output
+    assert "getOrders" in out.output and "orders_v0" in out.output
     assert "GET_SALES_AND_TRAFFIC_REPORT" in out.output
-    assert "01234567" in out.output and "0123456789abcdef" not in out.output  # short hashes
+    assert "012345" in out.output and "0123456789abcdef" not in out.output  # short hashes
+    assert "1/120s" in out.output   # halved by the 429
+    assert "learned" in out.output   # the wide table at 200 columns
+    narrow = runner.invoke(app(), ["limits"], env={"COLUMNS": "80"})
+    assert "429s" in narrow.output and "learned" not in narrow.output
 
 
 def test_limits_command_without_a_snapshot(state_dir: Path) -> None:

@@ -43,19 +43,20 @@ def render_table(doc: dict[str, Any], *, wide: bool = True) -> Any:
                   caption="rate in requests/s (1/Ns: one per N seconds); tokens now/burst; "
                           "seller: hash prefix",
                   box=box.SIMPLE_HEAD)
-    table.add_column("operation", min_width=14, ratio=1)
+    table.add_column("operation", min_width=10, ratio=1, overflow="fold")
     cols = ["layer", "seller", "rate", "tokens", "calls", "waits", "429s"]
     if wide:
         cols += ["learned", "waited", "refused"]
     for col in cols:
-        table.add_column(col, justify="left" if col in ("layer", "seller") else "right")
+        table.add_column(col, justify="left" if col in ("layer", "seller") else "right",
+                         overflow="fold")
     for b in doc.get("buckets", []):
         layer = b.get("layer", "")
+        api, _, op_id = str(b.get("operation", "")).rpartition(".")
         if layer == "report":
-            layer = f"report {b.get('detail', '')}"
+            api = str(b.get("detail", ""))  # the report type says more than the API here
         elif layer == "application":
             layer = "app"
-        api, _, op_id = str(b.get("operation", "")).rpartition(".")
         row = [f"{op_id}\n[dim]{api}[/dim]" if api else op_id, layer,
                _short(b.get("seller", "")), _rate(b.get("rate")),
                f"{b.get('tokens', 0):.4g}/{b.get('burst', '')}", str(b.get("acquired", 0)),

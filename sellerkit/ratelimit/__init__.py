@@ -35,7 +35,7 @@ from sellerkit.ratelimit._memory import RateLimiter
 from sellerkit.ratelimit._state import default_snapshot_path, read_snapshot
 
 if TYPE_CHECKING:
-    from sellerkit.ratelimit.redis_backend import RedisRateLimiter
+    from sellerkit.ratelimit.redis_backend import RateLimitBackendError, RedisRateLimiter
 
 __all__ = [
     "DEFAULT_APP_LIMITS",
@@ -46,6 +46,7 @@ __all__ = [
     "CapacityWaitError",
     "LimitContext",
     "LimiterBase",
+    "RateLimitBackendError",
     "RateLimiter",
     "RedisRateLimiter",
     "default_snapshot_path",
@@ -55,8 +56,8 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # redis is an optional extra; import it only when the Redis backend is asked for.
-    if name == "RedisRateLimiter":
-        from sellerkit.ratelimit.redis_backend import RedisRateLimiter
+    if name in ("RedisRateLimiter", "RateLimitBackendError"):
+        from sellerkit.ratelimit import redis_backend
 
-        return RedisRateLimiter
+        return getattr(redis_backend, name)
     raise AttributeError(f"module 'sellerkit.ratelimit' has no attribute {name!r}")

@@ -121,7 +121,16 @@ def _scaled(plan: tuple[float, int], scale: float) -> tuple[float, int]:
 
 
 class LimiterBase:
-    """The public surface shared by ``RateLimiter`` and ``RedisRateLimiter``."""
+    """The public surface shared by ``RateLimiter`` and ``RedisRateLimiter``.
+
+    Keywords: ``app_limits`` / ``report_quotas`` / ``plans`` map operation keys (report types)
+    to (rate, burst) and replace the defaults; ``unknown_plan`` is the start plan of operations
+    without one; ``rate_scale`` multiplies every rate (for an emulator run with
+    ``--rate-scale``); ``max_wait`` bounds calls without a timeout; ``margin`` and
+    ``send_margin`` are the seconds of burst kept against network jitter and late callers
+    (``send_margin=None`` turns the send-time check off); ``confirm`` is how many agreeing
+    headers raise a rate; ``max_backoff`` caps the back-off after 429s; ``clock``, ``sleep``,
+    ``async_sleep`` and ``random`` are injectable. docs/rate-limits.md has the details."""
 
     def __init__(
         self,

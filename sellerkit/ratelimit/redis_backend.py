@@ -17,6 +17,7 @@ Install with ``pip install 'sellerkit[redis]'``.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -29,6 +30,7 @@ from sellerkit.ratelimit._core import MIN_RATE, LayerSpec
 __all__ = ["RateLimitBackendError", "RedisRateLimiter"]
 
 T = TypeVar("T")
+log = logging.getLogger("sellerkit.ratelimit")
 
 
 class RateLimitBackendError(SellerkitError):
@@ -162,10 +164,17 @@ class RedisRateLimiter(LimiterBase):
         keys, args = self._reserve_args(specs, budget)
         return self._reserved(await self._aguard(scripts[0](keys=keys, args=args)))
 
+    # Learning is bookkeeping after a response the caller already has: a Redis failure there
+    # is logged and the response still returned (the next acquire reports the outage).
+
     def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
                 ) -> float:
         keys, args = self._record_args(spec, status, header, rnd)
-        return float(self._guard(lambda: self._record_script(keys=keys, args=args)))
+        try:
+            return float(self._guard(lambda: self._record_script(keys=keys, args=args)))
+        except RateLimitBackendError as exc:
+            log.warning("could not record a response in the shared rate limiter: %s", exc)
+            return spec.rate
 
     async def _record_async(self, spec: LayerSpec, status: int, header: float | None,
                             rnd: float) -> float:
@@ -173,7 +182,11 @@ class RedisRateLimiter(LimiterBase):
         if scripts is None:
             return await asyncio.to_thread(self._record, spec, status, header, rnd)
         keys, args = self._record_args(spec, status, header, rnd)
-        return float(await self._aguard(scripts[1](keys=keys, args=args)))
+        try:
+            return float(await self._aguard(scripts[1](keys=keys, args=args)))
+        except RateLimitBackendError as exc:
+            log.warning("could not record a response in the shared rate limiter: %s", exc)
+            return spec.rate
 
     def _states(self) -> list[BucketState]:
         def read() -> tuple[float, list[dict[Any, Any]], list[str]]:

@@ -169,3 +169,5 @@ def test_redis_errors_are_sellerkit_errors() -> None:
     with pytest.raises(SellerkitError) as info:
         lim.acquire(ctx(KEY), timeout=1)
     assert "hunter2" not in str(info.value) and "hunter2" not in repr(lim)
+    # learning after a response never turns that response into an error
+    lim.record(ctx(KEY), status=200, rate_limit_header="0.5")

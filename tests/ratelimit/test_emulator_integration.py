@@ -17,7 +17,7 @@ from sellerkit.bulk import arun_many, run_many
 from sellerkit.emulator import Emulator
 from sellerkit.emulator.config import EmulatorConfig
 from sellerkit.emulator.ratelimit import RateLimiter as EmulatorLimiter
-from sellerkit.errors import ApiError, NotFoundError, ThrottledError
+from sellerkit.errors import ApiError, ThrottledError
 from sellerkit.ratelimit import RateLimiter
 
 SCALE = 20.0  # getOrder: 10/s, burst 30
@@ -115,9 +115,11 @@ async def test_many_sellers_stay_inside_the_application_limit_together() -> None
         lwa_endpoint="http://127.0.0.1:8787/auth/o2/token", transport=emu.async_transport(),
         rate_limiter=limiter) for i in range(10)]
 
+    asins = emu.simulation.catalog_asins()
+
     async def one(i: int) -> Any:
         sp = clients[i % 10]
-        return await sp.call(CATALOG, asin="B000000001", marketplaceIds=[US])
+        return await sp.call(CATALOG, asin=asins[i % len(asins)], marketplaceIds=[US])
 
     t0 = time.monotonic()
     results = [r async for r in arun_many(one, range(80), concurrency=40)]
@@ -125,9 +127,8 @@ async def test_many_sellers_stay_inside_the_application_limit_together() -> None
     assert seen[(CATALOG, False)] == 0
     assert seen[(CATALOG, True)] == 80
     assert 0.9 <= elapsed < 3.0       # 40 at once, then 40 at 40/s
-    # the simulated catalog may not hold this ASIN: a 404 is a request that got through
-    assert all(r.ok or isinstance(r.error, NotFoundError) for r in results), [
-        r.error for r in results if not r.ok][:3]
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok][:3]
+    assert all(r.value.payload["asin"] == asins[r.item % len(asins)] for r in results)
     app = next(s for s in limiter.snapshot() if s.layer == "application")
     assert app.acquired == 80 and app.waits >= 40
     for sp in clients:

@@ -19,7 +19,8 @@ Every configuration runs four phases of ``--phase-seconds`` (default 10) each, o
                                  never reach, so the bench lowers it to make the layer bind)
 
 Clients: ``1t`` one thread; ``8t`` eight threads; ``200a`` 200 asyncio tasks; ``4p`` four
-processes sharing a RedisRateLimiter; ``spapi-1t``/``spapi-8t`` python-amazon-sp-api 2.1.35 on
+processes sharing a RedisRateLimiter; ``8t-noapp`` (not run by default) a control with the
+client's application layer turned off; ``spapi-1t``/``spapi-8t`` python-amazon-sp-api 2.1.35 on
 the same workload, installed in a private venv (``--spapi-python``, or created under
 ``$TMPDIR/sellerkit-bench-spapi``), retrying 429s with its own ``throttle_retry`` (delay scaled
 by 1/scale like the quotas).
@@ -461,6 +462,7 @@ CONFIGS = {
     "4p": "4 processes + Redis",
     "spapi-1t": "python-amazon-sp-api, 1 thread",
     "spapi-8t": "python-amazon-sp-api, 8 threads",
+    "8t-noapp": "8 threads, no client app layer",
 }
 
 
@@ -474,6 +476,11 @@ def run_phase(cfg: str, phase: Phase, emu: Emulator, args: argparse.Namespace, n
         errors, t0 = run_threads(info, phase, scale, 1, seconds)
     elif cfg == "8t":
         errors, t0 = run_threads(info, phase, scale, 8, seconds)
+    elif cfg == "8t-noapp":  # control: the client does not know the application-wide limit
+        from sellerkit.ratelimit import RateLimiter
+
+        errors, t0 = run_threads(info, phase, scale, 8, seconds,
+                                 limiter=RateLimiter(rate_scale=scale, app_limits={}))
     elif cfg == "200a":
         errors, t0 = asyncio.run(run_tasks(info, phase, scale, 200, seconds))
     elif cfg == "4p":

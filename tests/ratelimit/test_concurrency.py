@@ -174,3 +174,19 @@ def test_redis_errors_are_sellerkit_errors() -> None:
     assert "hunter2" not in str(info.value) and "hunter2" not in repr(lim)
     # learning after a response never turns that response into an error
     lim.record(ctx(KEY), status=200, rate_limit_header="0.5")
+
+
+async def test_redis_with_a_given_client_works_sync_and_async(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    lim = RedisRateLimiter(client, prefix="given:")
+    c = ctx(KEY)
+    assert lim.acquire(c, timeout=0) == 0.0
+    assert await lim.acquire_async(c, timeout=0) == 0.0   # worker-thread fallback
+    await lim.record_async(c, status=200, rate_limit_header="0.25")
+    state = lim.snapshot()[0]
+    assert (state.acquired, state.rate, state.layer) == (2, 0.25, "seller")
+    lim.close()   # leaves a client it did not create open
+    assert client.ping()
+    client.close()

@@ -136,7 +136,8 @@ def emulator_main(conn: Any, scale: float, sellers: int) -> None:
         asins = list(emu.simulation.catalog_asins())[:200]
         state = emu.simulation._state
         for sid in emu.seller_ids:
-            orders.append(sorted(o for o, (s, _) in state.order_index.items() if s == sid)[:50])
+            orders.append(sorted(o for o, (s, rec) in state.order_index.items()
+                                 if s == sid and rec.get("created", 0) <= time.time())[:50])
     except (AttributeError, KeyError, TypeError):
         orders = [[f"902-{i:07d}-0000000" for i in range(50)] for _ in emu.seller_ids]
     asins = asins or [f"B{i:09d}" for i in range(200)]

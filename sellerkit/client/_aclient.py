@@ -65,11 +65,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
     async def aclose(self) -> None:
         await self._wire.aclose()
         await self._http.aclose()
-        if self.limiter is not None and hasattr(self.limiter, "save_snapshot"):
-            try:
-                self.limiter.save_snapshot()
-            except OSError as exc:  # visibility only; never fail a close over it
-                log.debug("could not save the rate-limit snapshot: %s", exc)
+        self.save_limits()
 
     async def __aenter__(self) -> AsyncSellingPartner:
         return self

@@ -342,6 +342,9 @@ class BaseClient:
             self.limiter = None
         else:
             self.limiter = rate_limiter
+        # The client saves the snapshot `sellerkit limits` reads only for the in-process limiter
+        # it made itself; a limiter passed in (shared, or in Redis) is its owner's to save.
+        self._owns_limiter = rate_limiter is None or rate_limiter is True
         self._resources: dict[str, Any] = {}
 
     def __repr__(self) -> str:
@@ -426,6 +429,15 @@ class BaseClient:
         if proxy:
             kw["proxy"] = proxy
         return kw
+
+    def save_limits(self) -> None:
+        """Write the rate-limit snapshot for ``sellerkit limits`` (best effort)."""
+        if self.limiter is None or not self._owns_limiter:
+            return
+        try:
+            self.limiter.save_snapshot()
+        except OSError as exc:  # visibility only; never fail a close over it
+            log.debug("could not save the rate-limit snapshot: %s", exc)
 
     def log_call(self, method: str, path: str, status: int | None, request_id: str | None,
                  started: float, attempt: int) -> None:

@@ -64,11 +64,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
     def close(self) -> None:
         self._wire.close()
         self._http.close()
-        if self.limiter is not None and hasattr(self.limiter, "save_snapshot"):
-            try:
-                self.limiter.save_snapshot()
-            except OSError as exc:  # visibility only; never fail a close over it
-                log.debug("could not save the rate-limit snapshot: %s", exc)
+        self.save_limits()
 
     def __enter__(self) -> SellingPartner:
         return self

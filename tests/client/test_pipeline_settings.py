@@ -119,3 +119,21 @@ def test_the_default_limiter_waits_instead_of_sending_into_a_429() -> None:
     assert len(fake.requests) == burst
     states = [s for s in sp.limiter.snapshot() if s.operation == op.key]
     assert states and states[0].tokens < 1
+
+
+def test_close_saves_the_limits_snapshot_of_its_own_limiter(tmp_path, monkeypatch) -> None:
+    from sellerkit.ratelimit import RateLimiter, read_snapshot
+
+    monkeypatch.setenv("SELLERKIT_STATE_DIR", str(tmp_path))
+    fake = FakeSPAPI()
+    fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
+    with SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport()) as sp:
+        sp.sellers_v1.get_marketplace_participations()
+    snap = read_snapshot()
+    assert "sellers_v1.getMarketplaceParticipations" in str(snap)
+    (tmp_path / "limits.json").unlink()
+    shared = RateLimiter()
+    with SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport(),
+                        rate_limiter=shared) as sp:
+        sp.sellers_v1.get_marketplace_participations()
+    assert not (tmp_path / "limits.json").exists()  # a limiter passed in is its owner's to save

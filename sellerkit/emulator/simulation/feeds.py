@@ -28,7 +28,7 @@ from typing import Any
 from sellerkit.emulator.simulation import SimRequest, SimResponse
 from sellerkit.emulator.simulation import data as gen
 from sellerkit.emulator.simulation import listings as li
-from sellerkit.emulator.simulation.reports import RETENTION, list_page
+from sellerkit.emulator.simulation.reports import cancel_job, list_page, own_job
 from sellerkit.emulator.simulation.state import State, invalid, not_found
 
 JSON_CT = "application/json; charset=UTF-8"
@@ -107,12 +107,7 @@ def _view(state: State, f: dict[str, Any]) -> dict[str, Any]:
 
 
 def _own_feed(state: State, req: SimRequest) -> dict[str, Any]:
-    state.seller(req)
-    fid = str(req.params.get("feedId", ""))
-    f = state.d["feeds"].get(fid)
-    if f is None or f["seller"] != req.seller_id or f["created"] < state.now() - RETENTION:
-        raise not_found(f"Feed {fid} was not found.")
-    return f
+    return own_job(state, req, "feed")
 
 
 def get_feed(state: State, req: SimRequest) -> SimResponse:
@@ -121,12 +116,7 @@ def get_feed(state: State, req: SimRequest) -> SimResponse:
 
 def cancel_feed(state: State, req: SimRequest) -> SimResponse:
     f = _own_feed(state, req)
-    if _view(state, f)["processingStatus"] != "IN_QUEUE":
-        raise invalid("Only feeds with processingStatus IN_QUEUE can be cancelled.")
-    f["status"] = "CANCELLED"
-    f["ended"] = state.now()
-    f["cancelledInQueue"] = True
-    return SimResponse(200, None)
+    return cancel_job(state, f, _view(state, f)["processingStatus"], "feed")
 
 
 def get_feeds(state: State, req: SimRequest) -> SimResponse:

@@ -314,13 +314,29 @@ def create_report(state: State, req: SimRequest) -> SimResponse:
     return SimResponse(202, {"reportId": rid})
 
 
-def _own_report(state: State, req: SimRequest) -> dict[str, Any]:
+def own_job(state: State, req: SimRequest, kind: str) -> dict[str, Any]:
+    """The caller's report or feed (``kind`` "report" | "feed") named in the path; 404 when it
+    is another seller's, unknown, or past retention. Reports and feeds share this lifecycle."""
     state.seller(req)
-    rid = str(req.params.get("reportId", ""))
-    r = state.d["reports"].get(rid)
-    if r is None or r["seller"] != req.seller_id or r["created"] < state.now() - RETENTION:
-        raise not_found(f"Report {rid} was not found.")
-    return r
+    job_id = str(req.params.get(f"{kind}Id", ""))
+    job = state.d[f"{kind}s"].get(job_id)
+    if job is None or job["seller"] != req.seller_id or job["created"] < state.now() - RETENTION:
+        raise not_found(f"{kind.capitalize()} {job_id} was not found.")
+    return job
+
+
+def cancel_job(state: State, job: dict[str, Any], status: str, kind: str) -> SimResponse:
+    """Cancel a report or feed that is still IN_QUEUE (Amazon refuses the others)."""
+    if status != "IN_QUEUE":
+        raise invalid(f"Only {kind}s with processingStatus IN_QUEUE can be cancelled.")
+    job["status"] = "CANCELLED"
+    job["ended"] = state.now()
+    job["cancelledInQueue"] = True
+    return SimResponse(200, None)
+
+
+def _own_report(state: State, req: SimRequest) -> dict[str, Any]:
+    return own_job(state, req, "report")
 
 
 def get_report(state: State, req: SimRequest) -> SimResponse:
@@ -329,12 +345,7 @@ def get_report(state: State, req: SimRequest) -> SimResponse:
 
 def cancel_report(state: State, req: SimRequest) -> SimResponse:
     r = _own_report(state, req)
-    if _view(state, r)["processingStatus"] != "IN_QUEUE":
-        raise invalid("Only reports with processingStatus IN_QUEUE can be cancelled.")
-    r["status"] = "CANCELLED"
-    r["ended"] = state.now()
-    r["cancelledInQueue"] = True
-    return SimResponse(200, None)
+    return cancel_job(state, r, _view(state, r)["processingStatus"], "report")
 
 
 def get_reports(state: State, req: SimRequest) -> SimResponse:

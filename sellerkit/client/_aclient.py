@@ -25,6 +25,7 @@ from sellerkit.client._base import (
     failure_of,
     interpret,
     is_expired_token_error,
+    limiter_budget,
     prepare,
     transport_error,
     values_from_python,
@@ -177,7 +178,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
             token = await self._token(op, prepared, options)
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
-                await self.limiter.acquire_async(ctx, timeout=max(remaining, 0.0))
+                await self.limiter.acquire_async(ctx, timeout=limiter_budget(remaining))
                 remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:

@@ -222,6 +222,14 @@ def interpret(status: int, headers: Mapping[str, str], content: bytes, operation
     raise api_error_from_response(status, content, headers, operation)
 
 
+def limiter_budget(remaining: float) -> float:
+    """How long a call may wait for rate-limit capacity: its remaining budget less a reserve for
+    the request itself (a quarter, at most 1 s), so a call that waited until its last moment
+    fails with a clear RateLimitWaitError instead of a read timeout."""
+    remaining = max(remaining, 0.0)
+    return remaining - min(1.0, remaining * 0.25)
+
+
 def failure_of(exc: BaseException | None, status: int | None = None,
                headers: Mapping[str, str] | None = None) -> Failure:
     if exc is not None:

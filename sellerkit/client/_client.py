@@ -24,6 +24,7 @@ from sellerkit.client._base import (
     failure_of,
     interpret,
     is_expired_token_error,
+    limiter_budget,
     prepare,
     transport_error,
     values_from_python,
@@ -176,7 +177,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             token = self._token(op, prepared, options)
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
-                self.limiter.acquire(ctx, timeout=max(remaining, 0.0))
+                self.limiter.acquire(ctx, timeout=limiter_budget(remaining))
                 remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:

@@ -137,3 +137,12 @@ def test_close_saves_the_limits_snapshot_of_its_own_limiter(tmp_path, monkeypatc
                         rate_limiter=shared) as sp:
         sp.sellers_v1.get_marketplace_participations()
     assert not (tmp_path / "limits.json").exists()  # a limiter passed in is its owner's to save
+
+
+def test_waiting_for_capacity_leaves_time_for_the_request() -> None:
+    from sellerkit.client._base import limiter_budget
+
+    assert limiter_budget(30.0) == 29.0
+    assert limiter_budget(2.0) == 1.5
+    assert limiter_budget(0.0) == 0.0
+    assert limiter_budget(-1.0) == 0.0

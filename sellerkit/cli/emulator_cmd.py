@@ -158,6 +158,11 @@ def register(app: typer.Typer) -> None:
         require_sigv4: Annotated[bool, typer.Option(
             "--require-sigv4", help="Reject requests without a valid AWS SigV4 signature.")
         ] = False,
+        strict_params: Annotated[bool, typer.Option(
+            "--strict-params",
+            help="Reject query parameters the operation does not declare (default: ignore "
+                 "them, as Amazon does).")
+        ] = False,
         aws_access_key: Annotated[str | None, typer.Option(
             help="Access key id expected in SigV4 signatures.")] = None,
         aws_secret_key: Annotated[str | None, typer.Option(
@@ -200,5 +205,6 @@ def register(app: typer.Typer) -> None:
         config = EmulatorConfig(
             host=host, port=port, seed=seed, orders=orders, sellers=sellers, models=models,
             rate_scale=rate_scale, rate_limits=not no_rate_limits, faults=faults,
-            require_sigv4=require_sigv4, state_file=state, token_lifetime=token_lifetime, **kw)  # type: ignore[arg-type]
+            require_sigv4=require_sigv4, strict_params=strict_params,
+            state_file=state, token_lifetime=token_lifetime, **kw)  # type: ignore[arg-type]
         serve(config, log_level=log_level, access_log=access_log)

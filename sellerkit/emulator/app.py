@@ -476,6 +476,8 @@ class Emulator:
     def _validate(self, op: Operation, query: dict[str, list[str]], path: dict[str, str],
                   request: Request, body: Any) -> dict[str, Any]:
         values, problems = parse_wire(op, query, path, request.headers)
+        if not self.config.strict_params:
+            values = {k: v for k, v in values.items() if k in op.params_by_name}
         problems += check_params(op, values, body_present=body is not NO_BODY)
         problems += [Problem(name, "must not be empty") for name, v in path.items() if v == ""]
         errors = [{"code": "InvalidInput", "message": str(p), "details": p.param}

@@ -53,6 +53,9 @@ class EmulatorConfig:
     ``"500:0.05,503:0.02,429:0.05,reset:0.01,latency:20ms"``. ``models`` is a directory of
     Amazon's model files whose static sandbox cases are served first. ``validate=False`` skips
     the parameter and body-schema checks (for benchmarks; parameters are still parsed).
+    ``strict_params=True`` answers a query parameter the operation does not declare with a 400;
+    by default such parameters are ignored, as Amazon evidently does (python-amazon-sp-api adds
+    ``MarketplaceId`` to calls that do not declare it, and those calls work against Amazon).
     """
 
     host: str = "127.0.0.1"
@@ -66,6 +69,7 @@ class EmulatorConfig:
     faults: str | None = None
     require_sigv4: bool = False
     validate: bool = True
+    strict_params: bool = False
     client_id: str = DEFAULT_CLIENT_ID
     client_secret: str = DEFAULT_CLIENT_SECRET
     refresh_token: str = DEFAULT_REFRESH_TOKEN

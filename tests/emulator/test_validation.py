@@ -43,10 +43,26 @@ def test_missing_required_and_bad_types_are_all_named(client: httpx.Client,
     assert r.headers["x-amzn-RateLimit-Limit"]
 
 
-def test_unknown_query_parameter_is_named(client: httpx.Client,
-                                          seller_headers: dict[str, str]) -> None:
+def test_unknown_query_parameters_are_ignored_by_default(client: httpx.Client,
+                                                        seller_headers: dict[str, str]) -> None:
+    # python-amazon-sp-api adds MarketplaceId to calls that do not declare it; Amazon ignores it
     r = client.get("/sellers/v1/marketplaceParticipations", headers=seller_headers,
-                   params={"Typo": "1"})
+                   params={"MarketplaceId": "ATVPDKIKX0DER"})
+    assert r.status_code == 200
+
+
+def test_strict_params_names_an_unknown_query_parameter() -> None:
+    from sellerkit.emulator import Emulator, EmulatorConfig
+
+    emu = Emulator(EmulatorConfig(strict_params=True))
+    transport = emu.sync_transport()
+    try:
+        with httpx.Client(transport=transport, base_url="http://emulator") as c:
+            headers = {"x-amz-access-token": emu.access_token(0)}
+            r = c.get("/sellers/v1/marketplaceParticipations", headers=headers,
+                      params={"Typo": "1"})
+    finally:
+        transport.close()
     assert r.status_code == 400
     assert _errors(r)[0]["details"] == "Typo"
 

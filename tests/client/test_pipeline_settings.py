@@ -146,3 +146,42 @@ def test_waiting_for_capacity_leaves_time_for_the_request() -> None:
     assert limiter_budget(2.0) == 1.5
     assert limiter_budget(0.0) == 0.0
     assert limiter_budget(-1.0) == 0.0
+
+
+def test_proxy_carries_lwa_and_api_calls() -> None:
+    """A loopback stand-in proxy sees the client's CONNECT and refuses it; nothing leaves."""
+    import socket
+    import threading
+
+    from sellerkit.errors import SellerkitError
+
+    lines: list[str] = []
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    srv.settimeout(5)
+
+    def serve() -> None:
+        for _ in range(8):
+            try:
+                conn, _addr = srv.accept()
+            except OSError:
+                return
+            with conn:
+                data = conn.recv(65536)
+                lines.append(data.split(b"\r\n", 1)[0].decode())
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n")
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    port = srv.getsockname()[1]
+    sp = SellingPartner(**CREDS, region="NA", rate_limiter=False, proxy=f"http://127.0.0.1:{port}",
+                        max_attempts=1)
+    with pytest.raises(SellerkitError):
+        sp.sellers_v1.get_marketplace_participations()  # needs an LWA token first
+    with pytest.raises(SellerkitError):  # a token in hand: straight to the API host
+        sp.sellers_v1.get_marketplace_participations(
+            options=CallOptions(restricted_data_token="Atz.sprdt|given"))
+    srv.close()
+    assert lines[0].startswith("CONNECT api.amazon.com:443")
+    assert lines[1].startswith("CONNECT sellingpartnerapi-na.amazon.com:443")

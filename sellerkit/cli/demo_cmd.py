@@ -41,6 +41,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(summary.to_dict(), indent=2))
             return
         console = Console()
+        if not console.is_terminal:  # piped or captured: rich would assume 80 columns
+            console = Console(width=110)
         with console.status("starting the emulator and pulling orders..."):
             summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
                                page_size=page_size)

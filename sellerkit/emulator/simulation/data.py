@@ -14,45 +14,53 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
+from sellerkit.regions import get_marketplace
+
 DAY = 86400.0
 
-# id -> facts the Sellers API reports, plus the currency factor used to price a listing there
+# id -> facts the Sellers API reports, plus the currency factor used to price a listing there.
+# Each marketplace's region comes from sellerkit.regions (region_of), not from a second table.
 MARKETPLACES: dict[str, dict[str, Any]] = {
     "ATVPDKIKX0DER": {"countryCode": "US", "name": "Amazon.com", "currency": "USD",
-                      "language": "en_US", "domain": "www.amazon.com", "region": "NA",
+                      "language": "en_US", "domain": "www.amazon.com",
                       "fx": 1.0, "prefixes": ("111", "112", "113", "114")},
     "A2EUQ1WTGCTBG2": {"countryCode": "CA", "name": "Amazon.ca", "currency": "CAD",
-                       "language": "en_CA", "domain": "www.amazon.ca", "region": "NA",
+                       "language": "en_CA", "domain": "www.amazon.ca",
                        "fx": 1.36, "prefixes": ("701", "702")},
     "A1AM78C64UM0Y8": {"countryCode": "MX", "name": "Amazon.com.mx", "currency": "MXN",
-                       "language": "es_MX", "domain": "www.amazon.com.mx", "region": "NA",
+                       "language": "es_MX", "domain": "www.amazon.com.mx",
                        "fx": 17.0, "prefixes": ("701", "702")},
     "A2Q3Y263D00KWC": {"countryCode": "BR", "name": "Amazon.com.br", "currency": "BRL",
-                       "language": "pt_BR", "domain": "www.amazon.com.br", "region": "NA",
+                       "language": "pt_BR", "domain": "www.amazon.com.br",
                        "fx": 5.0, "prefixes": ("701", "702")},
     "A1F83G8C2ARO7P": {"countryCode": "GB", "name": "Amazon.co.uk", "currency": "GBP",
-                       "language": "en_GB", "domain": "www.amazon.co.uk", "region": "EU",
+                       "language": "en_GB", "domain": "www.amazon.co.uk",
                        "fx": 0.79, "prefixes": ("202", "203", "204", "205")},
     "A1PA6795UKMFR9": {"countryCode": "DE", "name": "Amazon.de", "currency": "EUR",
-                       "language": "de_DE", "domain": "www.amazon.de", "region": "EU",
+                       "language": "de_DE", "domain": "www.amazon.de",
                        "fx": 0.92, "prefixes": ("302", "303", "304", "305")},
     "A13V1IB3VIYZZH": {"countryCode": "FR", "name": "Amazon.fr", "currency": "EUR",
-                       "language": "fr_FR", "domain": "www.amazon.fr", "region": "EU",
+                       "language": "fr_FR", "domain": "www.amazon.fr",
                        "fx": 0.92, "prefixes": ("402", "403", "404", "405")},
     "APJ6JRA9NG5V4": {"countryCode": "IT", "name": "Amazon.it", "currency": "EUR",
-                      "language": "it_IT", "domain": "www.amazon.it", "region": "EU",
+                      "language": "it_IT", "domain": "www.amazon.it",
                       "fx": 0.92, "prefixes": ("402", "403", "404", "405")},
     "A1RKKUPIHCS9HS": {"countryCode": "ES", "name": "Amazon.es", "currency": "EUR",
-                       "language": "es_ES", "domain": "www.amazon.es", "region": "EU",
+                       "language": "es_ES", "domain": "www.amazon.es",
                        "fx": 0.92, "prefixes": ("402", "403", "404", "405")},
     "A1VC38T7YXB528": {"countryCode": "JP", "name": "Amazon.co.jp", "currency": "JPY",
-                       "language": "ja_JP", "domain": "www.amazon.co.jp", "region": "FE",
+                       "language": "ja_JP", "domain": "www.amazon.co.jp",
                        "fx": 150.0, "prefixes": ("249", "250", "503")},
     "A39IBJ37TRP1C6": {"countryCode": "AU", "name": "Amazon.com.au", "currency": "AUD",
-                       "language": "en_AU", "domain": "www.amazon.com.au", "region": "FE",
+                       "language": "en_AU", "domain": "www.amazon.com.au",
                        "fx": 1.52, "prefixes": ("249", "250", "503")},
 }
 US = "ATVPDKIKX0DER"
+
+
+def region_of(marketplace_id: str) -> str:
+    """NA, EU or FE, from the project's one table of marketplaces."""
+    return get_marketplace(marketplace_id).region
 _REGION_SETS = {
     "NA": ["ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A2Q3Y263D00KWC"],
     "EU": ["A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4",
@@ -244,7 +252,7 @@ def listing_attributes(*, title: str, brand: str, asin: str, marketplaces: list[
     """Attributes in the shape the Listings Items API and JSON_LISTINGS_FEED use."""
     first = marketplaces[0]
     lang = MARKETPLACES[first]["language"]
-    region = MARKETPLACES[first]["region"]
+    region = region_of(first)
     attrs: dict[str, Any] = {
         "item_name": [{"value": title, "language_tag": lang, "marketplace_id": first}],
         "brand": [{"value": brand, "language_tag": lang, "marketplace_id": first}],
@@ -382,7 +390,7 @@ def orders(rng: random.Random, seller_rec: dict[str, Any], seller_listings: dict
         pending = rng.uniform(5 * 60, 20 * 60)
         canceled = rng.random() < 0.04
         stuck = (not afn) and rng.random() < 0.12
-        region = info["region"]
+        region = region_of(mp)
         rec = {
             "id": order_id,
             "sellerOrderId": order_id if rng.random() < 0.8 else f"SO-{rng.randrange(10**6, 10**7)}",

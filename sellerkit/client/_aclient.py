@@ -58,7 +58,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         # bottleneck); httpx stays for transport= (the test seam), proxies, LWA and downloads.
         self._wire: AsyncPool | AsyncHttpxWire = (
             AsyncPool(connect_timeout=self.connect_timeout,
-                      ca_bundle=getattr(self.settings, "ca_bundle", None))
+                      ca_bundle=self.settings.ca_bundle)
             if self._transport is None and "proxy" not in settings
             else AsyncHttpxWire(self._http, self.connect_timeout))
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}

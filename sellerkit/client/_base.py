@@ -296,7 +296,6 @@ class BaseClient:
         **more: Any,
     ) -> None:
         from sellerkit.config import load_settings
-        from sellerkit.regions import check_url, resolve_endpoint
 
         explicit: dict[str, Any] = {
             k: v for k, v in dict(client_id=client_id, client_secret=client_secret,
@@ -313,22 +312,19 @@ class BaseClient:
                 "no LWA credentials: pass client_id= and client_secret= (or set "
                 "SELLERKIT_CLIENT_ID / SELLERKIT_CLIENT_SECRET, or LWA_APP_ID / "
                 "LWA_CLIENT_SECRET, or a profile in the config file)")
-        ep = resolve_endpoint(region=s.region, marketplace=s.marketplace, sandbox=bool(s.sandbox),
-                              endpoint=s.endpoint)
+        # Settings arrive converted and checked (types, defaults, URLs, loopback-only http).
+        ep = s.resolve_endpoint()
         self.base_url: str = ep.base_url.rstrip("/")
         self.aws_region: str = ep.aws_region
         self.region_name: str = ep.region_name
-        lwa_url = s.lwa_endpoint or "https://api.amazon.com/auth/o2/token"
-        check_url(lwa_url, "lwa_endpoint")
         self.user_agent = user_agent(s.app_name, s.app_version)
         self.catalog = get_catalog()
-        self.timeout: float = float(s.timeout or 30.0)
-        self.connect_timeout: float = float(getattr(s, "connect_timeout", None) or 10.0)
-        self.retry = retry or RetryPolicy(max_attempts=int(s.max_attempts or 5),
-                                          max_retry_time=float(s.max_retry_time or 120.0))
+        self.timeout: float = s.timeout
+        self.connect_timeout: float = s.connect_timeout
+        self.retry = retry or RetryPolicy(max_attempts=s.max_attempts,
+                                          max_retry_time=s.max_retry_time)
         self._transport = transport
-        self._refresh_token: Secret | None = (Secret(s.refresh_token) if s.refresh_token
-                                              else None)
+        self._refresh_token: Secret | None = s.refresh_token
         self.application_id = _hash("app", s.client_id)
         self.seller_id = (_hash("seller", s.client_id, self._refresh_token.reveal())
                           if self._refresh_token else "")
@@ -336,9 +332,8 @@ class BaseClient:
         from sellerkit.auth.lwa import LwaClient
         from sellerkit.auth.rdt import RdtCache
 
-        store = token_store if token_store is not None else _store_from_setting(
-            getattr(s, "token_store", None))
-        self.lwa: LwaClient = LwaClient(s.client_id, Secret(s.client_secret), endpoint=lwa_url,
+        store = token_store if token_store is not None else _store_from_setting(s.token_store)
+        self.lwa: LwaClient = LwaClient(s.client_id, s.client_secret, endpoint=s.lwa_url,
                                         store=store, user_agent=self.user_agent)
         self.rdt_cache: RdtCache = RdtCache()
         self.signer: SigV4Signer | None = _signer(s, self.aws_region)
@@ -428,14 +423,12 @@ class BaseClient:
             "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
             "follow_redirects": False,
         }
-        ca = getattr(s, "ca_bundle", None)
-        if ca:
-            import ssl
+        if s.ca_bundle:
+            from sellerkit.client._wire import ssl_context
 
-            kw["verify"] = ssl.create_default_context(cafile=ca)
-        proxy = getattr(s, "proxy", None)
-        if proxy:
-            kw["proxy"] = proxy
+            kw["verify"] = ssl_context(s.ca_bundle)
+        if s.proxy:
+            kw["proxy"] = s.proxy
         return kw
 
     def save_limits(self) -> None:
@@ -470,7 +463,7 @@ def _store_from_setting(value: str | None) -> Any:
 
 
 def _signer(s: Settings, aws_region: str) -> SigV4Signer | None:
-    if not getattr(s, "sigv4", False):
+    if not s.sigv4:
         return None
     from sellerkit.auth.sigv4 import AssumeRoleCredentials, SigV4Signer, StaticCredentials
 

@@ -38,7 +38,8 @@ UNSET: Final = _Unset()
 class CallOptions:
     """Options for one call.
 
-    timeout: seconds for the whole call, including waits for rate-limit capacity and retries.
+    timeout: seconds for one HTTP attempt (connect, send and read), never the wait for quota.
+    max_wait: seconds a call may wait for rate-limit capacity (0 fails fast); unset: the client's.
     max_attempts: attempts including the first (1 disables retries).
     rdt: False to call a restricted operation with the plain access token (no buyer data).
     rdt_data_elements: data elements for the Restricted Data Token (e.g. ``["buyerInfo"]``).
@@ -47,6 +48,7 @@ class CallOptions:
     """
 
     timeout: float | _Unset = UNSET
+    max_wait: float | _Unset = UNSET
     max_attempts: int | _Unset = UNSET
     rdt: bool = True
     rdt_data_elements: Sequence[str] | _Unset = UNSET
@@ -55,7 +57,7 @@ class CallOptions:
 
     def __repr__(self) -> str:
         shown: dict[str, Any] = {}
-        for name in ("timeout", "max_attempts", "rdt_data_elements"):
+        for name in ("timeout", "max_wait", "max_attempts", "rdt_data_elements"):
             v = getattr(self, name)
             if v is not UNSET:
                 shown[name] = v

@@ -31,8 +31,13 @@ GRANTLESS: dict[str, str] = {
 
 _ORDER_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 
-# Operations that need a Restricted Data Token, with the data elements the Tokens API accepts for
-# them (empty: the RDT covers the path without data elements).
+# Operations that need a Restricted Data Token (facts section 7), with the data elements that
+# select their PII. Amazon's rule: ``dataElements`` apply only to Orders v0 getOrders, getOrder
+# and getOrderItems (at item level only ``buyerInfo`` means anything: gift wrap and customization).
+# For every other restricted operation the tuple is empty: the RDT for the operation's path,
+# specific or generic (``{orderId}``), unlocks its data, and no data elements are sent.
+# The client asks for these elements by default; ``CallOptions(rdt_data_elements=...)`` narrows.
+# The order-level elements come first and in the model's order.
 RESTRICTED: dict[str, tuple[str, ...]] = {
     "orders_v0.getOrders": _ORDER_ELEMENTS,
     "orders_v0.getOrder": _ORDER_ELEMENTS,

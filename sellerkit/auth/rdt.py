@@ -1,11 +1,23 @@
 """Restricted Data Tokens (RDTs): the token restricted operations need instead of the LWA token.
 
-Operations that return buyer PII (Orders v0 ``getOrder`` with buyer info or address, Merchant
-Fulfillment shipments, Direct Fulfillment labels, some reports...) reject a plain LWA access
-token. The caller first asks the Tokens API (``POST /tokens/2021-03-01/restrictedDataToken``,
-itself called with the LWA token) for an RDT naming the method, path and, for Orders, the data
-elements it wants; then sends the restricted call with the RDT in ``x-amz-access-token``. An RDT
-lives one hour (``expiresIn``).
+Operations that return buyer PII (Orders v0 getOrders, getOrder, getOrderItems,
+getOrderAddress, getOrderBuyerInfo, getOrderItemsBuyerInfo, getOrderRegulatedInfo; Merchant
+Fulfillment shipments; Direct Fulfillment orders, labels, packing slips and invoices; Easy Ship
+bulk packages; Shipment Invoicing; documents of restricted report types) give their restricted
+data only to a call that carries an RDT. The caller first asks the Tokens API
+(``POST /tokens/2021-03-01/restrictedDataToken``, itself called with the LWA token) for an RDT
+naming the method and path of each restricted resource; then sends the restricted call with the
+RDT in ``x-amz-access-token`` instead of the LWA token. An RDT lives one hour (``expiresIn``).
+
+Amazon's rules (../shared/sp-api-facts.md section 7):
+
+- ``dataElements`` (``buyerInfo``, ``shippingAddress``, ``buyerTaxInformation``) apply only to
+  Orders v0 getOrders, getOrder and getOrderItems, where they select which PII comes back;
+- for every other restricted operation the RDT for the path unlocks the data, whether the path
+  is specific (``/orders/v0/orders/902-.../address``) or generic
+  (``/orders/v0/orders/{orderId}/address``, one RDT for every order);
+- getReportDocument needs the specific path (the document id);
+- at most 50 resources per request.
 
 This module is the pure part of that flow, used by the request pipeline:
 
@@ -36,7 +48,7 @@ __all__ = [
 
 RDT_PATH = "/tokens/2021-03-01/restrictedDataToken"
 MAX_RESTRICTED_RESOURCES = 50
-_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "PATCH"})
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE"})  # the Tokens API model's enum
 
 _CacheKey = tuple[str, str, frozenset[str]]
 
@@ -122,8 +134,9 @@ def rdt_request_body(method: str, path: str, data_elements: Iterable[str] | None
                      target_application: str | None = None) -> dict[str, Any]:
     """The createRestrictedDataToken body for one restricted resource.
 
-    ``dataElements`` is left out when empty (only Orders operations take it); the elements are
-    sorted and deduplicated so equal requests produce equal bodies.
+    ``dataElements`` is left out when empty: only Orders v0 getOrders, getOrder and
+    getOrderItems use it; every other restricted operation's data is unlocked by the path alone.
+    The elements are sorted and deduplicated so equal requests produce equal bodies.
     """
     verb = method.upper()
     if verb not in _METHODS:
@@ -163,17 +176,23 @@ def parse_rdt_response(payload: Any) -> tuple[str, int]:
 
 
 _PLACEHOLDER = re.compile(r"\{[^/{}]+\}")
+# Operation paths whose RDT must name a specific resource (getReportDocument).
+_SPECIFIC_ONLY = frozenset({"/reports/2021-06-30/documents/{reportDocumentId}"})
 
 
 def restricted_path(op_path_template: str, concrete_path: str, generic: bool = False) -> str:
     """The path to name in an RDT request.
 
-    Amazon accepts the concrete path (``/orders/v0/orders/123-1234567-1234567``) for every
-    restricted operation and, for some (e.g. ``/mfn/v0/shipments/{shipmentId}``), the generic
-    template, which lets one RDT cover many resources. ``getReportDocument`` requires the concrete
-    path, so concrete is the default. The concrete path must match the template; a query string
-    is dropped.
+    Amazon accepts the concrete path (``/orders/v0/orders/123-1234567-1234567/address``) for every
+    restricted operation and the generic template (``/orders/v0/orders/{orderId}/address``,
+    ``/mfn/v0/shipments/{shipmentId}``) for every one except getReportDocument, which requires
+    the concrete path (asking for its template raises ``ValueError``). A generic RDT covers every
+    resource of the operation for its hour. The concrete path must match the template; a query
+    string is dropped.
     """
+    if generic and op_path_template in _SPECIFIC_ONLY:
+        raise ValueError(f"an RDT for {op_path_template!r} (getReportDocument) must name the "
+                         "specific document path: pass generic=False")
     concrete = _strip_query(concrete_path)
     pattern = "^" + "/".join(
         _PLACEHOLDER.sub("[^/]+", re.escape(part).replace(r"\{", "{").replace(r"\}", "}"))

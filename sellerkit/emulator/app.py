@@ -62,6 +62,8 @@ __all__ = ["ConnectionDropped", "Emulator"]
 log = logging.getLogger("sellerkit.emulator")
 
 RDT_OPERATION = "tokens_2021_03_01.createRestrictedDataToken"
+# The documented values of dataElements (Tokens API model, RestrictedResource).
+ORDER_DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 ABORT_EXTENSION = "sellerkit.abort"
 SANDBOX_STATUS_HEADER = "x-emulator-sandbox-status"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -437,7 +439,22 @@ class Emulator:
             from sellerkit.emulator.simulation import RdtGrant
 
             grant = RdtGrant(data_elements=covering.data_elements)
+        elif op.restricted and not self._redacts(op):
+            # Amazon: a restricted operation needs an RDT. Where the simulation answers, it
+            # leaves the buyer data out of a plain-token answer (Orders v0, restricted report
+            # documents); a generated answer cannot be redacted, so it is refused.
+            raise _Reject(403, _errors(
+                "Unauthorized", _DENIED, f"{op.operation_id} is a restricted operation: call it "
+                "with a Restricted Data Token (createRestrictedDataToken) for "
+                f"{request.method} {op.path}."))
         return rec, grant
+
+    def _redacts(self, op: Operation) -> bool:
+        """Whether a plain-token call of restricted ``op`` gets an answer without buyer data."""
+        if op.key == "reports_2021_06_30.getReportDocument":
+            return True  # restricted only for some report types; the handler decides
+        sim = self.simulation
+        return sim is not None and bool(sim.handles(op.key))
 
     def _parse_body(self, request: Request, body: bytes) -> Any:
         if not body:
@@ -608,7 +625,14 @@ class Emulator:
             if not isinstance(res, dict) or "method" not in res or "path" not in res:
                 return 400, _errors("InvalidInput", f"{where} needs a method and a path.", where)
             method, rpath = str(res["method"]).upper(), str(res["path"])
-            elements = [str(e) for e in res.get("dataElements") or ()]
+            raw_elements = res.get("dataElements")
+            if raw_elements is None:
+                raw_elements = []
+            if not isinstance(raw_elements, list) or not all(
+                    isinstance(e, str) for e in raw_elements):
+                return 400, _errors("InvalidInput", f"{where}.dataElements must be a list of "
+                                                    "strings.", where)
+            elements = list(raw_elements)
             found = self.catalog.match(method, rpath.split("?", 1)[0])
             if found is None:
                 return 400, _errors("InvalidInput", f"{where}: {method} {rpath[:200]} is not an "
@@ -617,12 +641,18 @@ class Emulator:
             if not target.restricted:
                 return 400, _errors("InvalidInput", f"{where}: {target.operation_id} is not a "
                                                     "restricted operation.", where)
-            bad = [e for e in elements if e not in target.restricted_data_elements]
-            if bad:
-                allowed = ", ".join(target.restricted_data_elements) or "none"
-                return 400, _errors("InvalidInput", f"{where}: data element(s) {', '.join(bad)} "
-                                                    f"not valid for {target.operation_id} "
-                                                    f"(valid: {allowed}).", where)
+            # dataElements select the PII of Orders v0 getOrders, getOrder and getOrderItems
+            # only; for every other restricted operation the RDT for the path unlocks its data,
+            # and dataElements, not needed there, change nothing.
+            if target.restricted_data_elements:
+                bad = [e for e in elements if e not in ORDER_DATA_ELEMENTS]
+                if bad:
+                    return 400, _errors(
+                        "InvalidInput", f"{where}: data element(s) {', '.join(bad)[:200]} not "
+                        f"valid for {target.operation_id} (valid: "
+                        f"{', '.join(ORDER_DATA_ELEMENTS)}).", where)
+            else:
+                elements = []
             if target.key == "reports_2021_06_30.getReportDocument" and "{" in rpath:
                 return 400, _errors("InvalidInput", f"{where}: getReportDocument needs a specific "
                                                     "path (the reportDocumentId), not a template.",
@@ -646,6 +676,26 @@ class Emulator:
         return self.tokens.grant({"grant_type": "client_credentials", "scope": scope,
                                   "client_id": self.config.client_id,
                                   "client_secret": self.config.client_secret})["access_token"]
+
+    def restricted_token(self, method: str, path: str, data_elements: tuple[str, ...] = (),
+                         seller_index: int = 0) -> str:
+        """A Restricted Data Token for one resource (a specific or ``{template}`` path), without
+        going through the Tokens API."""
+        seller = self.tokens.lookup(self.access_token(seller_index))
+        assert seller is not None
+        return self.tokens.issue_rdt(self.config.application_id, seller.seller_id, (
+            RdtResource.build(method, path, frozenset(data_elements)),))
+
+    def token_for(self, op: Operation, seller_index: int = 0) -> str:
+        """The token a call of ``op`` needs: grantless, an RDT for the operation's generic path
+        (the concrete one can't be known here: getReportDocument callers use
+        :meth:`restricted_token`), or the seller's access token."""
+        if op.grantless_scope:
+            return self.grantless_token(op.grantless_scope)
+        if op.restricted:
+            return self.restricted_token(op.method, op.path, op.restricted_data_elements,
+                                         seller_index)
+        return self.access_token(seller_index)
 
     def close(self) -> None:
         """Nothing to release today; kept so callers can treat the emulator as a resource."""

@@ -27,8 +27,7 @@ def emu_client() -> Iterator[tuple[Emulator, httpx.Client]]:
 def _send(emu: Emulator, client: httpx.Client, key: str) -> httpx.Response:
     op = get_catalog().operation(key)
     path, query, headers, body = build_request(op, {})
-    headers["x-amz-access-token"] = (emu.grantless_token(op.grantless_scope)
-                                     if op.grantless_scope else emu.access_token())
+    headers["x-amz-access-token"] = emu.token_for(op)  # an RDT for restricted operations
     content = None
     if body is not NOTHING:
         content = json.dumps(body).encode()

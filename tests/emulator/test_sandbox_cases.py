@@ -92,6 +92,8 @@ def test_every_static_case_reproduces(sandbox_client: tuple[Emulator, httpx.Clie
             scope = op.grantless_scope
             token = grantless.get(scope) or grantless.setdefault(scope,
                                                                  emu.grantless_token(scope))
+        elif op.restricted:  # the sandbox, too, wants an RDT for a restricted operation
+            token = emu.token_for(op)
         else:
             token = seller
         headers["x-amz-access-token"] = token

@@ -13,11 +13,14 @@ FULFILLMENT, PACKAGES (shipped MFN orders), TAX (US marketplace-facilitator coll
 CANCELLATION (canceled orders); EXPENSE, PROMOTION, PAYMENT and FULFILLMENT_ORDERS are accepted
 and left out, as for an order without such data.
 
-PII: v0 returns buyer fields only when the call carries an RDT whose data elements include
-``buyerInfo``, and the restricted parts of the shipping address (name, lines, phone, address
-type) only with ``shippingAddress``. Orders 2026-01-01 gates PII by role rather than RDT; the
-emulated application holds the role, so ``BUYER``/``RECIPIENT`` blocks appear whenever
-``includedData`` asks for them.
+PII (Amazon's rule, ../shared/sp-api-facts.md section 7): ``getOrders``, ``getOrder`` and
+``getOrderItems`` return buyer fields only when the call carries an RDT whose data elements
+include ``buyerInfo``, and the restricted parts of the shipping address (name, lines, phone,
+address type) only with ``shippingAddress``. ``getOrderAddress``, ``getOrderBuyerInfo`` and
+``getOrderItemsBuyerInfo`` take no data elements: any RDT that covers their path (specific or
+``{orderId}``) unlocks their data. A plain access token gets the answer without PII.
+Orders 2026-01-01 gates PII by role rather than RDT; the emulated application holds the role, so
+``BUYER``/``RECIPIENT`` blocks appear whenever ``includedData`` asks for them.
 """
 
 from __future__ import annotations
@@ -226,7 +229,14 @@ def _buyer_v0(o: dict[str, Any]) -> dict[str, Any]:
 
 
 def _elements(req: SimRequest) -> frozenset[str]:
+    """The data elements of the call's RDT (getOrders, getOrder, getOrderItems only)."""
     return req.rdt.data_elements if req.rdt is not None else frozenset()
+
+
+def _unlocked(req: SimRequest) -> bool:
+    """Whether the call carries an RDT for its path: what getOrderAddress, getOrderBuyerInfo
+    and getOrderItemsBuyerInfo need (they take no data elements)."""
+    return req.rdt is not None
 
 
 def order_v0(o: dict[str, Any], at: float, elements: frozenset[str]) -> dict[str, Any]:
@@ -277,7 +287,15 @@ def order_v0(o: dict[str, Any], at: float, elements: frozenset[str]) -> dict[str
     return out
 
 
-def _item_v0(o: dict[str, Any], i: dict[str, Any], at: float) -> dict[str, Any]:
+def _gift_v0(i: dict[str, Any]) -> dict[str, Any]:
+    """An item's buyer information (restricted): the gift message and wrap of a gift item."""
+    if not i["gift"]:
+        return {}
+    return {"GiftMessageText": "Happy birthday! Enjoy.", "GiftWrapLevel": "Classic"}
+
+
+def _item_v0(o: dict[str, Any], i: dict[str, Any], at: float,
+             elements: frozenset[str] = frozenset()) -> dict[str, Any]:
     st = status_of(o, at)
     cur = o["currency"]
     out: dict[str, Any] = {
@@ -304,6 +322,8 @@ def _item_v0(o: dict[str, Any], i: dict[str, Any], at: float) -> dict[str, Any]:
     if MARKETPLACES[o["marketplaceId"]]["countryCode"] == "US":
         out["TaxCollection"] = {"Model": "MarketplaceFacilitator",
                                 "ResponsibleParty": "Amazon Services, Inc."}
+    if "buyerInfo" in elements and i["gift"]:
+        out["BuyerInfo"] = _gift_v0(i)
     return out
 
 
@@ -390,7 +410,7 @@ def get_order(state: State, req: SimRequest) -> SimResponse:
 def get_order_buyer_info(state: State, req: SimRequest) -> SimResponse:
     o = _own_order(state, req)
     payload: dict[str, Any] = {"AmazonOrderId": o["id"]}
-    if "buyerInfo" in _elements(req):
+    if _unlocked(req):
         payload.update(_buyer_v0(o))
     return SimResponse(200, {"payload": payload})
 
@@ -399,7 +419,7 @@ def get_order_address(state: State, req: SimRequest) -> SimResponse:
     o = _own_order(state, req)
     payload: dict[str, Any] = {"AmazonOrderId": o["id"]}
     if status_of(o, state.now()) in ("Unshipped", "Shipped"):
-        payload["ShippingAddress"] = _address_v0(o, "shippingAddress" in _elements(req))
+        payload["ShippingAddress"] = _address_v0(o, _unlocked(req))
     return SimResponse(200, {"payload": payload})
 
 
@@ -415,19 +435,19 @@ def get_order_items(state: State, req: SimRequest) -> SimResponse:
     _no_item_token(req)
     at = state.now()
     return SimResponse(200, {"payload": {
-        "AmazonOrderId": o["id"], "OrderItems": [_item_v0(o, i, at) for i in o["items"]]}})
+        "AmazonOrderId": o["id"],
+        "OrderItems": [_item_v0(o, i, at, _elements(req)) for i in o["items"]]}})
 
 
 def get_order_items_buyer_info(state: State, req: SimRequest) -> SimResponse:
     o = _own_order(state, req)
     _no_item_token(req)
-    pii = "buyerInfo" in _elements(req)
+    pii = _unlocked(req)
     items = []
     for i in o["items"]:
         row: dict[str, Any] = {"OrderItemId": i["id"]}
-        if pii and i["gift"]:
-            row["GiftMessageText"] = "Happy birthday! Enjoy."
-            row["GiftWrapLevel"] = "Classic"
+        if pii:
+            row.update(_gift_v0(i))
         items.append(row)
     return SimResponse(200, {"payload": {"AmazonOrderId": o["id"], "OrderItems": items}})
 

@@ -323,21 +323,22 @@ def _model_name(name: str) -> str:
     return n + "_" if n in _RESERVED or keyword.iskeyword(n) else n
 
 
-def _annotation(schema: Any, defs: dict[str, Any], depth: int = 0) -> str:
+def _annotation(schema: Any, defs: dict[str, Any], depth: int = 0, prefix: str = "") -> str:
     """A lenient type for a schema: enums are plain ``str`` (Amazon adds values), objects
-    without a name are ``dict[str, Any]``."""
+    without a name are ``dict[str, Any]``. ``prefix`` qualifies model names (``m_orders_v0.``)
+    for use outside the models module."""
     if not isinstance(schema, dict):
         return "_t.Any"
     if "$ref" in schema:
         target = schema["$ref"].rsplit("/", 1)[-1]
-        return _model_name(target) if target in defs else "_t.Any"
+        return prefix + _model_name(target) if target in defs else "_t.Any"
     t = schema.get("type")
     if t == "array":
-        return f"list[{_annotation(schema.get('items'), defs, depth + 1)}]"
+        return f"list[{_annotation(schema.get('items'), defs, depth + 1, prefix)}]"
     if t == "object" or "properties" in schema or "allOf" in schema:
         ap = schema.get("additionalProperties")
         if isinstance(ap, dict) and not schema.get("properties"):
-            return f"dict[str, {_annotation(ap, defs, depth + 1)}]"
+            return f"dict[str, {_annotation(ap, defs, depth + 1, prefix)}]"
         return "dict[str, _t.Any]"
     return {"string": "str", "integer": "int", "number": "float", "boolean": "bool"}.get(
         t or "", "_t.Any")
@@ -387,15 +388,25 @@ def render_models(api_key: str, defs: dict[str, Any]) -> str:
 
 
 def response_type(op: dict[str, Any], defs: dict[str, Any]) -> str:
+    """The type arguments of the operation's ``ApiResponse``: body type, payload type.
+
+    The payload is the type of the body's ``payload`` property where the response wraps its
+    result (Orders v0: ``GetOrdersResponse, OrdersList``), else the body type again; this
+    matches ``ApiResponse.payload`` at run time."""
     for status in ("200", "201", "202"):
         schema = op["responses"].get(status)
         if isinstance(schema, dict) and "$ref" in schema:
             target = schema["$ref"].rsplit("/", 1)[-1]
             if target in defs:
-                return f"m_{op['api_key']}.{_model_name(target)}"
+                prefix = f"m_{op['api_key']}."
+                body = prefix + _model_name(target)
+                props = defs[target].get("properties") if isinstance(defs[target], dict) else None
+                wrapped = isinstance(props, dict) and "payload" in props
+                payload = _annotation(props["payload"], defs, prefix=prefix) if wrapped else body
+                return f"{body}, {payload}"
         if status in op["responses"]:
-            return "_t.Any"
-    return "None" if "204" in op["responses"] else "_t.Any"
+            return "_t.Any, _t.Any"
+    return "None, None" if "204" in op["responses"] else "_t.Any, _t.Any"
 
 
 def render_resources(index: dict[str, Any], schemas: dict[str, dict[str, Any]]) -> str:

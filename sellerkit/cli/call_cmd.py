@@ -94,15 +94,15 @@ def register(app: typer.Typer) -> None:
                 _print_error(err, as_json)
                 raise typer.Exit(1) from None
         if as_json:
-            typer.echo(json.dumps(r.payload, indent=2, ensure_ascii=False))
+            typer.echo(json.dumps(r.body, indent=2, ensure_ascii=False))
             return
         from rich.console import Console
 
         console = Console()
         console.print(f"[green]{r.status}[/green] {op.key}  request id {r.request_id}"
                       + (f"  rate limit {r.rate_limit}/s" if r.rate_limit is not None else ""))
-        if r.payload is not None:
-            console.print_json(data=r.payload)
+        if r.body is not None:
+            console.print_json(data=r.body)
         elif r.content:
             sys.stdout.write(r.content.decode("utf-8", "replace"))
 

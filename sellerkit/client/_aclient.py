@@ -122,7 +122,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                     yield item
             else:
                 yield page
-            token = pag.token_from(page.payload)
+            token = pag.token_from(page.body)
             if token is None:
                 return
             if token in seen:
@@ -261,7 +261,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                         "buyer data)"),
                     details=err.details, errors=err.errors, request_id=err.request_id,
                     body=err.body, headers=err.headers, operation=err.operation) from None
-            token, expires_in = parse_rdt_response(resp.payload)
+            token, expires_in = parse_rdt_response(resp.body)
             self.rdt_cache.put(method, path, list(elements), token, expires_in)
             return token
 
@@ -306,11 +306,11 @@ def _next_values(op: Operation, values: Mapping[str, Any], token: str) -> dict[s
 
 
 def _page_items(page: ApiResponse, items: bool | str) -> list[Any]:
-    data = page.data
+    data = page.payload
     if isinstance(items, str):
         node = data.get(items) if isinstance(data, dict) else None
-        if node is None and isinstance(page.payload, dict):
-            node = page.payload.get(items)
+        if node is None and isinstance(page.body, dict):
+            node = page.body.get(items)
         return list(node or [])
     if isinstance(data, list):
         return data

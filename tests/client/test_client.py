@@ -72,7 +72,8 @@ def test_typed_method_builds_the_wire_request(fake: FakeSPAPI, sp: SellingPartne
     assert "(Language=Python/3." in req.headers["user-agent"]
     assert req.content == b""  # nothing injected: no body on a GET
     assert "content-type" not in req.headers
-    assert r.status == 200 and r.request_id == "req-1" and r.data == {"Orders": []}
+    assert r.status == 200 and r.request_id == "req-1" and r.payload == {"Orders": []}
+    assert r.body == {"payload": {"Orders": []}} and r["Orders"] == [] and r.errors == []
 
 
 def test_path_parameters_are_encoded(fake: FakeSPAPI, sp: SellingPartner) -> None:
@@ -144,7 +145,7 @@ def test_alias_points_at_newest_version(fake: FakeSPAPI, sp: SellingPartner) -> 
 def test_raw_request_escape_hatch(fake: FakeSPAPI, sp: SellingPartner) -> None:
     fake.on("GET", "/sellers/v1/marketplaceParticipations", ok({"payload": []}))
     r = sp.request("GET", "/sellers/v1/marketplaceParticipations", params={"a": "1"})
-    assert r.payload == {"payload": []}
+    assert r.body == {"payload": []} and r.payload == []
     assert query(fake.requests[-1]) == {"a": ["1"]}
 
 
@@ -189,10 +190,11 @@ def test_unknown_fields_and_enum_values_never_raise(fake: FakeSPAPI, sp: Selling
                                                           "NewField": {"x": 1}}},
                                              headers={"x-amzn-RateLimit-Limit": "0.5"}))
     r = sp.orders_v0.get_order(order_id="1", options=CallOptions(rdt=False))
-    assert r.data["OrderStatus"] == "BrandNewStatus"
+    assert r.payload["OrderStatus"] == "BrandNewStatus" == r["OrderStatus"]
     assert r.rate_limit == 0.5
     again = pickle.loads(pickle.dumps(r))
-    assert again == r and again.payload["payload"]["NewField"] == {"x": 1}
+    assert again == r and again.body["payload"]["NewField"] == {"x": 1}
+    assert again.payload["NewField"] == {"x": 1}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -396,7 +398,7 @@ async def test_async_client_same_surface(fake: FakeSPAPI) -> None:
                                                createdAfter="2026-01-01T00:00:00Z", items=True)]
         assert [o["orderId"] for o in items] == ["1", "2"]
         r = await sp.orders_v0.get_order_address(order_id="9")
-        assert r.data == {"AmazonOrderId": "9"}
+        assert r.payload == {"AmazonOrderId": "9"}
         assert fake.requests[-1].headers["x-amz-access-token"] == "Atz.sprdt|rdt-1"
         with pytest.raises(ValidationError):
             await sp.call("orders_v0.getOrders")

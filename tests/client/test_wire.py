@@ -180,7 +180,8 @@ def test_clients_send_through_the_pools_without_a_transport(server: _Server) -> 
         assert isinstance(sp._wire, SyncPool)
         r = sp.sellers_v1.get_marketplace_participations()
         r = sp.sellers_v1.get_marketplace_participations()
-    assert r.payload == {"payload": {"path": "/sellers/v1/marketplaceParticipations"}}
+    assert r.body == {"payload": {"path": "/sellers/v1/marketplaceParticipations"}}
+    assert r.payload == {"path": "/sellers/v1/marketplaceParticipations"}
     assert r.request_id and r.rate_limit == 0.5
 
     async def run() -> None:

@@ -19,7 +19,13 @@ async def g(sp: AsyncSellingPartner) -> None:
     r.no_such_attribute
 
 def h(sp: SellingPartner) -> int:
-    return sp.orders_v0.get_order(order_id="1").payload["payload"]["OrderTotal"]
+    return sp.orders_v0.get_order(order_id="1").body["payload"]["OrderTotal"]
+
+def k(sp: SellingPartner) -> int:
+    return sp.orders_v0.get_orders(marketplace_ids=["x"]).payload["Orders"]
+
+def m(sp: SellingPartner) -> None:
+    sp.orders_v0.get_orders(marketplace_ids=["x"]).payload["payload"]
 '''
 
 
@@ -37,3 +43,6 @@ def test_mypy_flags_wrong_calls(tmp_path: Path) -> None:
     assert any(":11:" in x and "no_such_attribute" in x for x in lines), out
     # the payload is typed from the model: OrderTotal is a Money dict, not an int
     assert any(":14:" in x and "Money" in x for x in lines), out
+    # payload is the unwrapped result: Orders is a list of Order, and there is no "payload" key
+    assert any(":17:" in x and "list[Order]" in x for x in lines), out
+    assert any(":20:" in x and '"OrdersList" has no key "payload"' in x for x in lines), out

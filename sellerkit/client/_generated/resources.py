@@ -92,7 +92,7 @@ class Awd20240509(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundOrderReference, m_awd_2024_05_09.InboundOrderReference]:
         """POST /awd/2024-05-09/inboundOrders (awd_2024_05_09.createInbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.createInbound', {'body': body}, options)
 
@@ -101,7 +101,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundOrder]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundOrder, m_awd_2024_05_09.InboundOrder]:
         """GET /awd/2024-05-09/inboundOrders/{orderId} (awd_2024_05_09.getInbound; rate 2/s burst 2)."""
         return self._invoke('awd_2024_05_09.getInbound', {'orderId': order_id}, options)
 
@@ -111,7 +111,7 @@ class Awd20240509(SyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /awd/2024-05-09/inboundOrders/{orderId} (awd_2024_05_09.updateInbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.updateInbound', {'orderId': order_id, 'body': body}, options)
 
@@ -120,7 +120,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/inboundOrders/{orderId}/cancellation (awd_2024_05_09.cancelInbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.cancelInbound', {'orderId': order_id}, options)
 
@@ -129,7 +129,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/inboundOrders/{orderId}/confirmation (awd_2024_05_09.confirmInbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.confirmInbound', {'orderId': order_id}, options)
 
@@ -139,7 +139,7 @@ class Awd20240509(SyncResource):
         shipment_id: str,
         sku_quantities: Literal['SHOW', 'HIDE'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundShipment]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundShipment, m_awd_2024_05_09.InboundShipment]:
         """GET /awd/2024-05-09/inboundShipments/{shipmentId} (awd_2024_05_09.getInboundShipment; rate 2/s burst 2)."""
         return self._invoke('awd_2024_05_09.getInboundShipment', {'shipmentId': shipment_id, 'skuQuantities': sku_quantities}, options)
 
@@ -150,7 +150,7 @@ class Awd20240509(SyncResource):
         page_type: Literal['PLAIN_PAPER'] | None = None,
         format_type: Literal['PDF'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabels]:
+    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabels, m_awd_2024_05_09.ShipmentLabels]:
         """GET /awd/2024-05-09/inboundShipments/{shipmentId}/labels (awd_2024_05_09.getInboundShipmentLabels; rate 1/s burst 2)."""
         return self._invoke('awd_2024_05_09.getInboundShipmentLabels', {'shipmentId': shipment_id, 'pageType': page_type, 'formatType': format_type}, options)
 
@@ -159,7 +159,7 @@ class Awd20240509(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabelPageTypes]:
+    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabelPageTypes, m_awd_2024_05_09.ShipmentLabelPageTypes]:
         """GET /awd/2024-05-09/inboundShipments/{shipmentId}/labelPageTypes (awd_2024_05_09.getLabelPageTypes; rate 1/s burst 2)."""
         return self._invoke('awd_2024_05_09.getLabelPageTypes', {'shipmentId': shipment_id}, options)
 
@@ -169,7 +169,7 @@ class Awd20240509(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /awd/2024-05-09/inboundShipments/{shipmentId}/transport (awd_2024_05_09.updateInboundShipmentTransportDetails; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.updateInboundShipmentTransportDetails', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -178,7 +178,7 @@ class Awd20240509(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundEligibility]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundEligibility, m_awd_2024_05_09.InboundEligibility]:
         """POST /awd/2024-05-09/inboundEligibility (awd_2024_05_09.checkInboundEligibility; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.checkInboundEligibility', {'body': body}, options)
 
@@ -193,7 +193,7 @@ class Awd20240509(SyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ShipmentListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.ShipmentListing, m_awd_2024_05_09.ShipmentListing]:
         """GET /awd/2024-05-09/inboundShipments (awd_2024_05_09.listInboundShipments; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.listInboundShipments', {'sortBy': sort_by, 'sortOrder': sort_order, 'shipmentStatus': shipment_status, 'updatedAfter': updated_after, 'updatedBefore': updated_before, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -206,7 +206,7 @@ class Awd20240509(SyncResource):
         next_token: str | None = None,
         max_results: int | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InventoryListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.InventoryListing, m_awd_2024_05_09.InventoryListing]:
         """GET /awd/2024-05-09/inventory (awd_2024_05_09.listInventory; rate 2/s burst 2)."""
         return self._invoke('awd_2024_05_09.listInventory', {'sku': sku, 'sortOrder': sort_order, 'details': details, 'nextToken': next_token, 'maxResults': max_results}, options)
 
@@ -219,7 +219,7 @@ class Awd20240509(SyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundListing, m_awd_2024_05_09.OutboundListing]:
         """GET /awd/2024-05-09/outboundOrders (awd_2024_05_09.listOutbounds; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.listOutbounds', {'updatedAfter': updated_after, 'updatedBefore': updated_before, 'sortOrder': sort_order, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -228,7 +228,7 @@ class Awd20240509(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference, m_awd_2024_05_09.OutboundOrderReference]:
         """POST /awd/2024-05-09/outboundOrders (awd_2024_05_09.createOutbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.createOutbound', {'body': body}, options)
 
@@ -237,7 +237,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrder]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrder, m_awd_2024_05_09.OutboundOrder]:
         """GET /awd/2024-05-09/outboundOrders/{orderId} (awd_2024_05_09.getOutbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.getOutbound', {'orderId': order_id}, options)
 
@@ -247,7 +247,7 @@ class Awd20240509(SyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference, m_awd_2024_05_09.OutboundOrderReference]:
         """PUT /awd/2024-05-09/outboundOrders/{orderId} (awd_2024_05_09.updateOutbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.updateOutbound', {'orderId': order_id, 'body': body}, options)
 
@@ -256,7 +256,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/outboundOrders/{orderId}/confirmation (awd_2024_05_09.confirmOutbound; rate 1/s burst 1)."""
         return self._invoke('awd_2024_05_09.confirmOutbound', {'orderId': order_id}, options)
 
@@ -269,7 +269,7 @@ class Awd20240509(SyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderListing, m_awd_2024_05_09.ReplenishmentOrderListing]:
         """GET /awd/2024-05-09/replenishmentOrders (awd_2024_05_09.listReplenishmentOrders; rate unknown)."""
         return self._invoke('awd_2024_05_09.listReplenishmentOrders', {'updatedAfter': updated_after, 'updatedBefore': updated_before, 'sortOrder': sort_order, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -278,7 +278,7 @@ class Awd20240509(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderReference, m_awd_2024_05_09.ReplenishmentOrderReference]:
         """POST /awd/2024-05-09/replenishmentOrders (awd_2024_05_09.createReplenishmentOrder; rate unknown)."""
         return self._invoke('awd_2024_05_09.createReplenishmentOrder', {'body': body}, options)
 
@@ -287,7 +287,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrder]:
+    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrder, m_awd_2024_05_09.ReplenishmentOrder]:
         """GET /awd/2024-05-09/replenishmentOrders/{orderId} (awd_2024_05_09.getReplenishmentOrder; rate unknown)."""
         return self._invoke('awd_2024_05_09.getReplenishmentOrder', {'orderId': order_id}, options)
 
@@ -296,7 +296,7 @@ class Awd20240509(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/replenishmentOrders/{orderId}/confirmation (awd_2024_05_09.confirmReplenishmentOrder; rate unknown)."""
         return self._invoke('awd_2024_05_09.confirmReplenishmentOrder', {'orderId': order_id}, options)
 
@@ -308,7 +308,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundOrderReference, m_awd_2024_05_09.InboundOrderReference]:
         """POST /awd/2024-05-09/inboundOrders (awd_2024_05_09.createInbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.createInbound', {'body': body}, options)
 
@@ -317,7 +317,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundOrder]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundOrder, m_awd_2024_05_09.InboundOrder]:
         """GET /awd/2024-05-09/inboundOrders/{orderId} (awd_2024_05_09.getInbound; rate 2/s burst 2)."""
         return await self._invoke('awd_2024_05_09.getInbound', {'orderId': order_id}, options)
 
@@ -327,7 +327,7 @@ class AsyncAwd20240509(AsyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /awd/2024-05-09/inboundOrders/{orderId} (awd_2024_05_09.updateInbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.updateInbound', {'orderId': order_id, 'body': body}, options)
 
@@ -336,7 +336,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/inboundOrders/{orderId}/cancellation (awd_2024_05_09.cancelInbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.cancelInbound', {'orderId': order_id}, options)
 
@@ -345,7 +345,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/inboundOrders/{orderId}/confirmation (awd_2024_05_09.confirmInbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.confirmInbound', {'orderId': order_id}, options)
 
@@ -355,7 +355,7 @@ class AsyncAwd20240509(AsyncResource):
         shipment_id: str,
         sku_quantities: Literal['SHOW', 'HIDE'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundShipment]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundShipment, m_awd_2024_05_09.InboundShipment]:
         """GET /awd/2024-05-09/inboundShipments/{shipmentId} (awd_2024_05_09.getInboundShipment; rate 2/s burst 2)."""
         return await self._invoke('awd_2024_05_09.getInboundShipment', {'shipmentId': shipment_id, 'skuQuantities': sku_quantities}, options)
 
@@ -366,7 +366,7 @@ class AsyncAwd20240509(AsyncResource):
         page_type: Literal['PLAIN_PAPER'] | None = None,
         format_type: Literal['PDF'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabels]:
+    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabels, m_awd_2024_05_09.ShipmentLabels]:
         """GET /awd/2024-05-09/inboundShipments/{shipmentId}/labels (awd_2024_05_09.getInboundShipmentLabels; rate 1/s burst 2)."""
         return await self._invoke('awd_2024_05_09.getInboundShipmentLabels', {'shipmentId': shipment_id, 'pageType': page_type, 'formatType': format_type}, options)
 
@@ -375,7 +375,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabelPageTypes]:
+    ) -> ApiResponse[m_awd_2024_05_09.ShipmentLabelPageTypes, m_awd_2024_05_09.ShipmentLabelPageTypes]:
         """GET /awd/2024-05-09/inboundShipments/{shipmentId}/labelPageTypes (awd_2024_05_09.getLabelPageTypes; rate 1/s burst 2)."""
         return await self._invoke('awd_2024_05_09.getLabelPageTypes', {'shipmentId': shipment_id}, options)
 
@@ -385,7 +385,7 @@ class AsyncAwd20240509(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /awd/2024-05-09/inboundShipments/{shipmentId}/transport (awd_2024_05_09.updateInboundShipmentTransportDetails; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.updateInboundShipmentTransportDetails', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -394,7 +394,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InboundEligibility]:
+    ) -> ApiResponse[m_awd_2024_05_09.InboundEligibility, m_awd_2024_05_09.InboundEligibility]:
         """POST /awd/2024-05-09/inboundEligibility (awd_2024_05_09.checkInboundEligibility; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.checkInboundEligibility', {'body': body}, options)
 
@@ -409,7 +409,7 @@ class AsyncAwd20240509(AsyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ShipmentListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.ShipmentListing, m_awd_2024_05_09.ShipmentListing]:
         """GET /awd/2024-05-09/inboundShipments (awd_2024_05_09.listInboundShipments; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.listInboundShipments', {'sortBy': sort_by, 'sortOrder': sort_order, 'shipmentStatus': shipment_status, 'updatedAfter': updated_after, 'updatedBefore': updated_before, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -422,7 +422,7 @@ class AsyncAwd20240509(AsyncResource):
         next_token: str | None = None,
         max_results: int | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.InventoryListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.InventoryListing, m_awd_2024_05_09.InventoryListing]:
         """GET /awd/2024-05-09/inventory (awd_2024_05_09.listInventory; rate 2/s burst 2)."""
         return await self._invoke('awd_2024_05_09.listInventory', {'sku': sku, 'sortOrder': sort_order, 'details': details, 'nextToken': next_token, 'maxResults': max_results}, options)
 
@@ -435,7 +435,7 @@ class AsyncAwd20240509(AsyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundListing, m_awd_2024_05_09.OutboundListing]:
         """GET /awd/2024-05-09/outboundOrders (awd_2024_05_09.listOutbounds; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.listOutbounds', {'updatedAfter': updated_after, 'updatedBefore': updated_before, 'sortOrder': sort_order, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -444,7 +444,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference, m_awd_2024_05_09.OutboundOrderReference]:
         """POST /awd/2024-05-09/outboundOrders (awd_2024_05_09.createOutbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.createOutbound', {'body': body}, options)
 
@@ -453,7 +453,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrder]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrder, m_awd_2024_05_09.OutboundOrder]:
         """GET /awd/2024-05-09/outboundOrders/{orderId} (awd_2024_05_09.getOutbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.getOutbound', {'orderId': order_id}, options)
 
@@ -463,7 +463,7 @@ class AsyncAwd20240509(AsyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.OutboundOrderReference, m_awd_2024_05_09.OutboundOrderReference]:
         """PUT /awd/2024-05-09/outboundOrders/{orderId} (awd_2024_05_09.updateOutbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.updateOutbound', {'orderId': order_id, 'body': body}, options)
 
@@ -472,7 +472,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/outboundOrders/{orderId}/confirmation (awd_2024_05_09.confirmOutbound; rate 1/s burst 1)."""
         return await self._invoke('awd_2024_05_09.confirmOutbound', {'orderId': order_id}, options)
 
@@ -485,7 +485,7 @@ class AsyncAwd20240509(AsyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderListing]:
+    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderListing, m_awd_2024_05_09.ReplenishmentOrderListing]:
         """GET /awd/2024-05-09/replenishmentOrders (awd_2024_05_09.listReplenishmentOrders; rate unknown)."""
         return await self._invoke('awd_2024_05_09.listReplenishmentOrders', {'updatedAfter': updated_after, 'updatedBefore': updated_before, 'sortOrder': sort_order, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -494,7 +494,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderReference]:
+    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrderReference, m_awd_2024_05_09.ReplenishmentOrderReference]:
         """POST /awd/2024-05-09/replenishmentOrders (awd_2024_05_09.createReplenishmentOrder; rate unknown)."""
         return await self._invoke('awd_2024_05_09.createReplenishmentOrder', {'body': body}, options)
 
@@ -503,7 +503,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrder]:
+    ) -> ApiResponse[m_awd_2024_05_09.ReplenishmentOrder, m_awd_2024_05_09.ReplenishmentOrder]:
         """GET /awd/2024-05-09/replenishmentOrders/{orderId} (awd_2024_05_09.getReplenishmentOrder; rate unknown)."""
         return await self._invoke('awd_2024_05_09.getReplenishmentOrder', {'orderId': order_id}, options)
 
@@ -512,7 +512,7 @@ class AsyncAwd20240509(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /awd/2024-05-09/replenishmentOrders/{orderId}/confirmation (awd_2024_05_09.confirmReplenishmentOrder; rate unknown)."""
         return await self._invoke('awd_2024_05_09.confirmReplenishmentOrder', {'orderId': order_id}, options)
 
@@ -525,7 +525,7 @@ class AplusContent20201101(SyncResource):
         marketplace_id: str,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentDocumentsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentDocumentsResponse, m_aplus_content_2020_11_01.SearchContentDocumentsResponse]:
         """GET /aplus/2020-11-01/contentDocuments (aplus_content_2020_11_01.searchContentDocuments; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.searchContentDocuments', {'marketplaceId': marketplace_id, 'pageToken': page_token}, options)
 
@@ -535,7 +535,7 @@ class AplusContent20201101(SyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse, m_aplus_content_2020_11_01.PostContentDocumentResponse]:
         """POST /aplus/2020-11-01/contentDocuments (aplus_content_2020_11_01.createContentDocument; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.createContentDocument', {'marketplaceId': marketplace_id, 'postContentDocumentRequest': body}, options)
 
@@ -546,7 +546,7 @@ class AplusContent20201101(SyncResource):
         marketplace_id: str,
         included_data_set: Sequence[Literal['CONTENTS', 'METADATA']],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.GetContentDocumentResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.GetContentDocumentResponse, m_aplus_content_2020_11_01.GetContentDocumentResponse]:
         """GET /aplus/2020-11-01/contentDocuments/{contentReferenceKey} (aplus_content_2020_11_01.getContentDocument; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.getContentDocument', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'includedDataSet': included_data_set}, options)
 
@@ -557,7 +557,7 @@ class AplusContent20201101(SyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse, m_aplus_content_2020_11_01.PostContentDocumentResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey} (aplus_content_2020_11_01.updateContentDocument; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.updateContentDocument', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'postContentDocumentRequest': body}, options)
 
@@ -570,7 +570,7 @@ class AplusContent20201101(SyncResource):
         asin_set: Sequence[str] | None = None,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.ListContentDocumentAsinRelationsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.ListContentDocumentAsinRelationsResponse, m_aplus_content_2020_11_01.ListContentDocumentAsinRelationsResponse]:
         """GET /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/asins (aplus_content_2020_11_01.listContentDocumentAsinRelations; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.listContentDocumentAsinRelations', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'includedDataSet': included_data_set, 'asinSet': asin_set, 'pageToken': page_token}, options)
 
@@ -581,7 +581,7 @@ class AplusContent20201101(SyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentAsinRelationsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentAsinRelationsResponse, m_aplus_content_2020_11_01.PostContentDocumentAsinRelationsResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/asins (aplus_content_2020_11_01.postContentDocumentAsinRelations; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.postContentDocumentAsinRelations', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'postContentDocumentAsinRelationsRequest': body}, options)
 
@@ -592,7 +592,7 @@ class AplusContent20201101(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         asin_set: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.ValidateContentDocumentAsinRelationsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.ValidateContentDocumentAsinRelationsResponse, m_aplus_content_2020_11_01.ValidateContentDocumentAsinRelationsResponse]:
         """POST /aplus/2020-11-01/contentAsinValidations (aplus_content_2020_11_01.validateContentDocumentAsinRelations; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.validateContentDocumentAsinRelations', {'marketplaceId': marketplace_id, 'asinSet': asin_set, 'postContentDocumentRequest': body}, options)
 
@@ -603,7 +603,7 @@ class AplusContent20201101(SyncResource):
         asin: str,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentPublishRecordsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentPublishRecordsResponse, m_aplus_content_2020_11_01.SearchContentPublishRecordsResponse]:
         """GET /aplus/2020-11-01/contentPublishRecords (aplus_content_2020_11_01.searchContentPublishRecords; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.searchContentPublishRecords', {'marketplaceId': marketplace_id, 'asin': asin, 'pageToken': page_token}, options)
 
@@ -613,7 +613,7 @@ class AplusContent20201101(SyncResource):
         content_reference_key: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentApprovalSubmissionResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentApprovalSubmissionResponse, m_aplus_content_2020_11_01.PostContentDocumentApprovalSubmissionResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/approvalSubmissions (aplus_content_2020_11_01.postContentDocumentApprovalSubmission; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.postContentDocumentApprovalSubmission', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id}, options)
 
@@ -623,7 +623,7 @@ class AplusContent20201101(SyncResource):
         content_reference_key: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentSuspendSubmissionResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentSuspendSubmissionResponse, m_aplus_content_2020_11_01.PostContentDocumentSuspendSubmissionResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/suspendSubmissions (aplus_content_2020_11_01.postContentDocumentSuspendSubmission; rate 10/s burst 10)."""
         return self._invoke('aplus_content_2020_11_01.postContentDocumentSuspendSubmission', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id}, options)
 
@@ -636,7 +636,7 @@ class AsyncAplusContent20201101(AsyncResource):
         marketplace_id: str,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentDocumentsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentDocumentsResponse, m_aplus_content_2020_11_01.SearchContentDocumentsResponse]:
         """GET /aplus/2020-11-01/contentDocuments (aplus_content_2020_11_01.searchContentDocuments; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.searchContentDocuments', {'marketplaceId': marketplace_id, 'pageToken': page_token}, options)
 
@@ -646,7 +646,7 @@ class AsyncAplusContent20201101(AsyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse, m_aplus_content_2020_11_01.PostContentDocumentResponse]:
         """POST /aplus/2020-11-01/contentDocuments (aplus_content_2020_11_01.createContentDocument; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.createContentDocument', {'marketplaceId': marketplace_id, 'postContentDocumentRequest': body}, options)
 
@@ -657,7 +657,7 @@ class AsyncAplusContent20201101(AsyncResource):
         marketplace_id: str,
         included_data_set: Sequence[Literal['CONTENTS', 'METADATA']],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.GetContentDocumentResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.GetContentDocumentResponse, m_aplus_content_2020_11_01.GetContentDocumentResponse]:
         """GET /aplus/2020-11-01/contentDocuments/{contentReferenceKey} (aplus_content_2020_11_01.getContentDocument; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.getContentDocument', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'includedDataSet': included_data_set}, options)
 
@@ -668,7 +668,7 @@ class AsyncAplusContent20201101(AsyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentResponse, m_aplus_content_2020_11_01.PostContentDocumentResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey} (aplus_content_2020_11_01.updateContentDocument; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.updateContentDocument', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'postContentDocumentRequest': body}, options)
 
@@ -681,7 +681,7 @@ class AsyncAplusContent20201101(AsyncResource):
         asin_set: Sequence[str] | None = None,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.ListContentDocumentAsinRelationsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.ListContentDocumentAsinRelationsResponse, m_aplus_content_2020_11_01.ListContentDocumentAsinRelationsResponse]:
         """GET /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/asins (aplus_content_2020_11_01.listContentDocumentAsinRelations; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.listContentDocumentAsinRelations', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'includedDataSet': included_data_set, 'asinSet': asin_set, 'pageToken': page_token}, options)
 
@@ -692,7 +692,7 @@ class AsyncAplusContent20201101(AsyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentAsinRelationsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentAsinRelationsResponse, m_aplus_content_2020_11_01.PostContentDocumentAsinRelationsResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/asins (aplus_content_2020_11_01.postContentDocumentAsinRelations; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.postContentDocumentAsinRelations', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id, 'postContentDocumentAsinRelationsRequest': body}, options)
 
@@ -703,7 +703,7 @@ class AsyncAplusContent20201101(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         asin_set: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.ValidateContentDocumentAsinRelationsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.ValidateContentDocumentAsinRelationsResponse, m_aplus_content_2020_11_01.ValidateContentDocumentAsinRelationsResponse]:
         """POST /aplus/2020-11-01/contentAsinValidations (aplus_content_2020_11_01.validateContentDocumentAsinRelations; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.validateContentDocumentAsinRelations', {'marketplaceId': marketplace_id, 'asinSet': asin_set, 'postContentDocumentRequest': body}, options)
 
@@ -714,7 +714,7 @@ class AsyncAplusContent20201101(AsyncResource):
         asin: str,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentPublishRecordsResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.SearchContentPublishRecordsResponse, m_aplus_content_2020_11_01.SearchContentPublishRecordsResponse]:
         """GET /aplus/2020-11-01/contentPublishRecords (aplus_content_2020_11_01.searchContentPublishRecords; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.searchContentPublishRecords', {'marketplaceId': marketplace_id, 'asin': asin, 'pageToken': page_token}, options)
 
@@ -724,7 +724,7 @@ class AsyncAplusContent20201101(AsyncResource):
         content_reference_key: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentApprovalSubmissionResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentApprovalSubmissionResponse, m_aplus_content_2020_11_01.PostContentDocumentApprovalSubmissionResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/approvalSubmissions (aplus_content_2020_11_01.postContentDocumentApprovalSubmission; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.postContentDocumentApprovalSubmission', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id}, options)
 
@@ -734,7 +734,7 @@ class AsyncAplusContent20201101(AsyncResource):
         content_reference_key: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentSuspendSubmissionResponse]:
+    ) -> ApiResponse[m_aplus_content_2020_11_01.PostContentDocumentSuspendSubmissionResponse, m_aplus_content_2020_11_01.PostContentDocumentSuspendSubmissionResponse]:
         """POST /aplus/2020-11-01/contentDocuments/{contentReferenceKey}/suspendSubmissions (aplus_content_2020_11_01.postContentDocumentSuspendSubmission; rate 10/s burst 10)."""
         return await self._invoke('aplus_content_2020_11_01.postContentDocumentSuspendSubmission', {'contentReferenceKey': content_reference_key, 'marketplaceId': marketplace_id}, options)
 
@@ -746,7 +746,7 @@ class AppIntegrations20240401(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_app_integrations_2024_04_01.CreateNotificationResponse]:
+    ) -> ApiResponse[m_app_integrations_2024_04_01.CreateNotificationResponse, m_app_integrations_2024_04_01.CreateNotificationResponse]:
         """POST /appIntegrations/2024-04-01/notifications (app_integrations_2024_04_01.createNotification; rate 1/s burst 5)."""
         return self._invoke('app_integrations_2024_04_01.createNotification', {'body': body}, options)
 
@@ -755,7 +755,7 @@ class AppIntegrations20240401(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /appIntegrations/2024-04-01/notifications/deletion (app_integrations_2024_04_01.deleteNotifications; rate 1/s burst 5)."""
         return self._invoke('app_integrations_2024_04_01.deleteNotifications', {'body': body}, options)
 
@@ -765,7 +765,7 @@ class AppIntegrations20240401(SyncResource):
         notification_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /appIntegrations/2024-04-01/notifications/{notificationId}/feedback (app_integrations_2024_04_01.recordActionFeedback; rate 1/s burst 5)."""
         return self._invoke('app_integrations_2024_04_01.recordActionFeedback', {'notificationId': notification_id, 'body': body}, options)
 
@@ -777,7 +777,7 @@ class AsyncAppIntegrations20240401(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_app_integrations_2024_04_01.CreateNotificationResponse]:
+    ) -> ApiResponse[m_app_integrations_2024_04_01.CreateNotificationResponse, m_app_integrations_2024_04_01.CreateNotificationResponse]:
         """POST /appIntegrations/2024-04-01/notifications (app_integrations_2024_04_01.createNotification; rate 1/s burst 5)."""
         return await self._invoke('app_integrations_2024_04_01.createNotification', {'body': body}, options)
 
@@ -786,7 +786,7 @@ class AsyncAppIntegrations20240401(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /appIntegrations/2024-04-01/notifications/deletion (app_integrations_2024_04_01.deleteNotifications; rate 1/s burst 5)."""
         return await self._invoke('app_integrations_2024_04_01.deleteNotifications', {'body': body}, options)
 
@@ -796,7 +796,7 @@ class AsyncAppIntegrations20240401(AsyncResource):
         notification_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /appIntegrations/2024-04-01/notifications/{notificationId}/feedback (app_integrations_2024_04_01.recordActionFeedback; rate 1/s burst 5)."""
         return await self._invoke('app_integrations_2024_04_01.recordActionFeedback', {'notificationId': notification_id, 'body': body}, options)
 
@@ -807,7 +807,7 @@ class ApplicationManagement20231130(SyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /applications/2023-11-30/clientSecret (application_management_2023_11_30.rotateApplicationClientSecret; rate 0.0167/s burst 1; grantless (sellingpartnerapi::client_credential:rotation))."""
         return self._invoke('application_management_2023_11_30.rotateApplicationClientSecret', {}, options)
 
@@ -818,7 +818,7 @@ class AsyncApplicationManagement20231130(AsyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /applications/2023-11-30/clientSecret (application_management_2023_11_30.rotateApplicationClientSecret; rate 0.0167/s burst 1; grantless (sellingpartnerapi::client_credential:rotation))."""
         return await self._invoke('application_management_2023_11_30.rotateApplicationClientSecret', {}, options)
 
@@ -832,7 +832,7 @@ class CatalogItemsV0(SyncResource):
         asin: str | None = None,
         seller_sku: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_v0.ListCatalogCategoriesResponse]:
+    ) -> ApiResponse[m_catalog_items_v0.ListCatalogCategoriesResponse, m_catalog_items_v0.ListOfCategories]:
         """GET /catalog/v0/categories (catalog_items_v0.listCatalogCategories; rate 1/s burst 2)."""
         return self._invoke('catalog_items_v0.listCatalogCategories', {'MarketplaceId': marketplace_id, 'ASIN': asin, 'SellerSKU': seller_sku}, options)
 
@@ -846,7 +846,7 @@ class AsyncCatalogItemsV0(AsyncResource):
         asin: str | None = None,
         seller_sku: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_v0.ListCatalogCategoriesResponse]:
+    ) -> ApiResponse[m_catalog_items_v0.ListCatalogCategoriesResponse, m_catalog_items_v0.ListOfCategories]:
         """GET /catalog/v0/categories (catalog_items_v0.listCatalogCategories; rate 1/s burst 2)."""
         return await self._invoke('catalog_items_v0.listCatalogCategories', {'MarketplaceId': marketplace_id, 'ASIN': asin, 'SellerSKU': seller_sku}, options)
 
@@ -866,7 +866,7 @@ class CatalogItems20201201(SyncResource):
         keywords_locale: str | None = None,
         locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2020_12_01.ItemSearchResults]:
+    ) -> ApiResponse[m_catalog_items_2020_12_01.ItemSearchResults, m_catalog_items_2020_12_01.ItemSearchResults]:
         """GET /catalog/2020-12-01/items (catalog_items_2020_12_01.searchCatalogItems; rate 2/s burst 2)."""
         return self._invoke('catalog_items_2020_12_01.searchCatalogItems', {'keywords': keywords, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'brandNames': brand_names, 'classificationIds': classification_ids, 'pageSize': page_size, 'pageToken': page_token, 'keywordsLocale': keywords_locale, 'locale': locale}, options)
 
@@ -878,7 +878,7 @@ class CatalogItems20201201(SyncResource):
         included_data: Sequence[Literal['attributes', 'identifiers', 'images', 'productTypes', 'salesRanks', 'summaries', 'variations', 'vendorDetails']] | None = None,
         locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2020_12_01.Item]:
+    ) -> ApiResponse[m_catalog_items_2020_12_01.Item, m_catalog_items_2020_12_01.Item]:
         """GET /catalog/2020-12-01/items/{asin} (catalog_items_2020_12_01.getCatalogItem; rate 2/s burst 2)."""
         return self._invoke('catalog_items_2020_12_01.getCatalogItem', {'asin': asin, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'locale': locale}, options)
 
@@ -898,7 +898,7 @@ class AsyncCatalogItems20201201(AsyncResource):
         keywords_locale: str | None = None,
         locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2020_12_01.ItemSearchResults]:
+    ) -> ApiResponse[m_catalog_items_2020_12_01.ItemSearchResults, m_catalog_items_2020_12_01.ItemSearchResults]:
         """GET /catalog/2020-12-01/items (catalog_items_2020_12_01.searchCatalogItems; rate 2/s burst 2)."""
         return await self._invoke('catalog_items_2020_12_01.searchCatalogItems', {'keywords': keywords, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'brandNames': brand_names, 'classificationIds': classification_ids, 'pageSize': page_size, 'pageToken': page_token, 'keywordsLocale': keywords_locale, 'locale': locale}, options)
 
@@ -910,7 +910,7 @@ class AsyncCatalogItems20201201(AsyncResource):
         included_data: Sequence[Literal['attributes', 'identifiers', 'images', 'productTypes', 'salesRanks', 'summaries', 'variations', 'vendorDetails']] | None = None,
         locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2020_12_01.Item]:
+    ) -> ApiResponse[m_catalog_items_2020_12_01.Item, m_catalog_items_2020_12_01.Item]:
         """GET /catalog/2020-12-01/items/{asin} (catalog_items_2020_12_01.getCatalogItem; rate 2/s burst 2)."""
         return await self._invoke('catalog_items_2020_12_01.getCatalogItem', {'asin': asin, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'locale': locale}, options)
 
@@ -933,7 +933,7 @@ class CatalogItems20220401(SyncResource):
         page_token: str | None = None,
         keywords_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2022_04_01.ItemSearchResults]:
+    ) -> ApiResponse[m_catalog_items_2022_04_01.ItemSearchResults, m_catalog_items_2022_04_01.ItemSearchResults]:
         """GET /catalog/2022-04-01/items (catalog_items_2022_04_01.searchCatalogItems; rate 2/s burst 2)."""
         return self._invoke('catalog_items_2022_04_01.searchCatalogItems', {'identifiers': identifiers, 'identifiersType': identifiers_type, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'locale': locale, 'sellerId': seller_id, 'keywords': keywords, 'brandNames': brand_names, 'classificationIds': classification_ids, 'pageSize': page_size, 'pageToken': page_token, 'keywordsLocale': keywords_locale}, options)
 
@@ -945,7 +945,7 @@ class CatalogItems20220401(SyncResource):
         included_data: Sequence[Literal['attributes', 'classifications', 'dimensions', 'identifiers', 'images', 'productTypes', 'relationships', 'salesRanks', 'summaries', 'vendorDetails']] | None = None,
         locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2022_04_01.Item]:
+    ) -> ApiResponse[m_catalog_items_2022_04_01.Item, m_catalog_items_2022_04_01.Item]:
         """GET /catalog/2022-04-01/items/{asin} (catalog_items_2022_04_01.getCatalogItem; rate 2/s burst 2)."""
         return self._invoke('catalog_items_2022_04_01.getCatalogItem', {'asin': asin, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'locale': locale}, options)
 
@@ -968,7 +968,7 @@ class AsyncCatalogItems20220401(AsyncResource):
         page_token: str | None = None,
         keywords_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2022_04_01.ItemSearchResults]:
+    ) -> ApiResponse[m_catalog_items_2022_04_01.ItemSearchResults, m_catalog_items_2022_04_01.ItemSearchResults]:
         """GET /catalog/2022-04-01/items (catalog_items_2022_04_01.searchCatalogItems; rate 2/s burst 2)."""
         return await self._invoke('catalog_items_2022_04_01.searchCatalogItems', {'identifiers': identifiers, 'identifiersType': identifiers_type, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'locale': locale, 'sellerId': seller_id, 'keywords': keywords, 'brandNames': brand_names, 'classificationIds': classification_ids, 'pageSize': page_size, 'pageToken': page_token, 'keywordsLocale': keywords_locale}, options)
 
@@ -980,7 +980,7 @@ class AsyncCatalogItems20220401(AsyncResource):
         included_data: Sequence[Literal['attributes', 'classifications', 'dimensions', 'identifiers', 'images', 'productTypes', 'relationships', 'salesRanks', 'summaries', 'vendorDetails']] | None = None,
         locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_catalog_items_2022_04_01.Item]:
+    ) -> ApiResponse[m_catalog_items_2022_04_01.Item, m_catalog_items_2022_04_01.Item]:
         """GET /catalog/2022-04-01/items/{asin} (catalog_items_2022_04_01.getCatalogItem; rate 2/s burst 2)."""
         return await self._invoke('catalog_items_2022_04_01.getCatalogItem', {'asin': asin, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'locale': locale}, options)
 
@@ -994,7 +994,7 @@ class CustomerFeedback20240601(SyncResource):
         marketplace_id: str,
         sort_by: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTopicsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTopicsResponse, m_customer_feedback_2024_06_01.ItemReviewTopicsResponse]:
         """GET /customerFeedback/2024-06-01/items/{asin}/reviews/topics (customer_feedback_2024_06_01.getItemReviewTopics; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getItemReviewTopics', {'asin': asin, 'marketplaceId': marketplace_id, 'sortBy': sort_by}, options)
 
@@ -1004,7 +1004,7 @@ class CustomerFeedback20240601(SyncResource):
         asin: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeResponse, m_customer_feedback_2024_06_01.BrowseNodeResponse]:
         """GET /customerFeedback/2024-06-01/items/{asin}/browseNode (customer_feedback_2024_06_01.getItemBrowseNode; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getItemBrowseNode', {'asin': asin, 'marketplaceId': marketplace_id}, options)
 
@@ -1015,7 +1015,7 @@ class CustomerFeedback20240601(SyncResource):
         marketplace_id: str,
         sort_by: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTopicsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTopicsResponse, m_customer_feedback_2024_06_01.BrowseNodeReviewTopicsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/reviews/topics (customer_feedback_2024_06_01.getBrowseNodeReviewTopics; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getBrowseNodeReviewTopics', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id, 'sortBy': sort_by}, options)
 
@@ -1025,7 +1025,7 @@ class CustomerFeedback20240601(SyncResource):
         asin: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTrendsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTrendsResponse, m_customer_feedback_2024_06_01.ItemReviewTrendsResponse]:
         """GET /customerFeedback/2024-06-01/items/{asin}/reviews/trends (customer_feedback_2024_06_01.getItemReviewTrends; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getItemReviewTrends', {'asin': asin, 'marketplaceId': marketplace_id}, options)
 
@@ -1035,7 +1035,7 @@ class CustomerFeedback20240601(SyncResource):
         browse_node_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTrendsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTrendsResponse, m_customer_feedback_2024_06_01.BrowseNodeReviewTrendsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/reviews/trends (customer_feedback_2024_06_01.getBrowseNodeReviewTrends; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getBrowseNodeReviewTrends', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1045,7 +1045,7 @@ class CustomerFeedback20240601(SyncResource):
         browse_node_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTopicsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTopicsResponse, m_customer_feedback_2024_06_01.BrowseNodeReturnTopicsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/returns/topics (customer_feedback_2024_06_01.getBrowseNodeReturnTopics; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getBrowseNodeReturnTopics', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1055,7 +1055,7 @@ class CustomerFeedback20240601(SyncResource):
         browse_node_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTrendsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTrendsResponse, m_customer_feedback_2024_06_01.BrowseNodeReturnTrendsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/returns/trends (customer_feedback_2024_06_01.getBrowseNodeReturnTrends; rate unknown)."""
         return self._invoke('customer_feedback_2024_06_01.getBrowseNodeReturnTrends', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1069,7 +1069,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         marketplace_id: str,
         sort_by: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTopicsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTopicsResponse, m_customer_feedback_2024_06_01.ItemReviewTopicsResponse]:
         """GET /customerFeedback/2024-06-01/items/{asin}/reviews/topics (customer_feedback_2024_06_01.getItemReviewTopics; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getItemReviewTopics', {'asin': asin, 'marketplaceId': marketplace_id, 'sortBy': sort_by}, options)
 
@@ -1079,7 +1079,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         asin: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeResponse, m_customer_feedback_2024_06_01.BrowseNodeResponse]:
         """GET /customerFeedback/2024-06-01/items/{asin}/browseNode (customer_feedback_2024_06_01.getItemBrowseNode; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getItemBrowseNode', {'asin': asin, 'marketplaceId': marketplace_id}, options)
 
@@ -1090,7 +1090,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         marketplace_id: str,
         sort_by: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTopicsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTopicsResponse, m_customer_feedback_2024_06_01.BrowseNodeReviewTopicsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/reviews/topics (customer_feedback_2024_06_01.getBrowseNodeReviewTopics; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getBrowseNodeReviewTopics', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id, 'sortBy': sort_by}, options)
 
@@ -1100,7 +1100,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         asin: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTrendsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.ItemReviewTrendsResponse, m_customer_feedback_2024_06_01.ItemReviewTrendsResponse]:
         """GET /customerFeedback/2024-06-01/items/{asin}/reviews/trends (customer_feedback_2024_06_01.getItemReviewTrends; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getItemReviewTrends', {'asin': asin, 'marketplaceId': marketplace_id}, options)
 
@@ -1110,7 +1110,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         browse_node_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTrendsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReviewTrendsResponse, m_customer_feedback_2024_06_01.BrowseNodeReviewTrendsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/reviews/trends (customer_feedback_2024_06_01.getBrowseNodeReviewTrends; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getBrowseNodeReviewTrends', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1120,7 +1120,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         browse_node_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTopicsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTopicsResponse, m_customer_feedback_2024_06_01.BrowseNodeReturnTopicsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/returns/topics (customer_feedback_2024_06_01.getBrowseNodeReturnTopics; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getBrowseNodeReturnTopics', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1130,7 +1130,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         browse_node_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTrendsResponse]:
+    ) -> ApiResponse[m_customer_feedback_2024_06_01.BrowseNodeReturnTrendsResponse, m_customer_feedback_2024_06_01.BrowseNodeReturnTrendsResponse]:
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/returns/trends (customer_feedback_2024_06_01.getBrowseNodeReturnTrends; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getBrowseNodeReturnTrends', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1146,7 +1146,7 @@ class DataKiosk20231115(SyncResource):
         created_until: str | datetime | date | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetQueriesResponse]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetQueriesResponse, m_data_kiosk_2023_11_15.GetQueriesResponse]:
         """GET /dataKiosk/2023-11-15/queries (data_kiosk_2023_11_15.getQueries; rate 0.0222/s burst 10)."""
         return self._invoke('data_kiosk_2023_11_15.getQueries', {'processingStatuses': processing_statuses, 'pageSize': page_size, 'createdSince': created_since, 'createdUntil': created_until, 'paginationToken': pagination_token}, options)
 
@@ -1155,7 +1155,7 @@ class DataKiosk20231115(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.CreateQueryResponse]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.CreateQueryResponse, m_data_kiosk_2023_11_15.CreateQueryResponse]:
         """POST /dataKiosk/2023-11-15/queries (data_kiosk_2023_11_15.createQuery; rate 0.0167/s burst 15)."""
         return self._invoke('data_kiosk_2023_11_15.createQuery', {'body': body}, options)
 
@@ -1164,7 +1164,7 @@ class DataKiosk20231115(SyncResource):
         *,
         query_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.Query]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.Query, m_data_kiosk_2023_11_15.Query]:
         """GET /dataKiosk/2023-11-15/queries/{queryId} (data_kiosk_2023_11_15.getQuery; rate 2/s burst 15)."""
         return self._invoke('data_kiosk_2023_11_15.getQuery', {'queryId': query_id}, options)
 
@@ -1173,7 +1173,7 @@ class DataKiosk20231115(SyncResource):
         *,
         query_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """DELETE /dataKiosk/2023-11-15/queries/{queryId} (data_kiosk_2023_11_15.cancelQuery; rate 0.0222/s burst 10)."""
         return self._invoke('data_kiosk_2023_11_15.cancelQuery', {'queryId': query_id}, options)
 
@@ -1182,7 +1182,7 @@ class DataKiosk20231115(SyncResource):
         *,
         document_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetDocumentResponse]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetDocumentResponse, m_data_kiosk_2023_11_15.GetDocumentResponse]:
         """GET /dataKiosk/2023-11-15/documents/{documentId} (data_kiosk_2023_11_15.getDocument; rate 0.0167/s burst 15)."""
         return self._invoke('data_kiosk_2023_11_15.getDocument', {'documentId': document_id}, options)
 
@@ -1198,7 +1198,7 @@ class AsyncDataKiosk20231115(AsyncResource):
         created_until: str | datetime | date | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetQueriesResponse]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetQueriesResponse, m_data_kiosk_2023_11_15.GetQueriesResponse]:
         """GET /dataKiosk/2023-11-15/queries (data_kiosk_2023_11_15.getQueries; rate 0.0222/s burst 10)."""
         return await self._invoke('data_kiosk_2023_11_15.getQueries', {'processingStatuses': processing_statuses, 'pageSize': page_size, 'createdSince': created_since, 'createdUntil': created_until, 'paginationToken': pagination_token}, options)
 
@@ -1207,7 +1207,7 @@ class AsyncDataKiosk20231115(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.CreateQueryResponse]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.CreateQueryResponse, m_data_kiosk_2023_11_15.CreateQueryResponse]:
         """POST /dataKiosk/2023-11-15/queries (data_kiosk_2023_11_15.createQuery; rate 0.0167/s burst 15)."""
         return await self._invoke('data_kiosk_2023_11_15.createQuery', {'body': body}, options)
 
@@ -1216,7 +1216,7 @@ class AsyncDataKiosk20231115(AsyncResource):
         *,
         query_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.Query]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.Query, m_data_kiosk_2023_11_15.Query]:
         """GET /dataKiosk/2023-11-15/queries/{queryId} (data_kiosk_2023_11_15.getQuery; rate 2/s burst 15)."""
         return await self._invoke('data_kiosk_2023_11_15.getQuery', {'queryId': query_id}, options)
 
@@ -1225,7 +1225,7 @@ class AsyncDataKiosk20231115(AsyncResource):
         *,
         query_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """DELETE /dataKiosk/2023-11-15/queries/{queryId} (data_kiosk_2023_11_15.cancelQuery; rate 0.0222/s burst 10)."""
         return await self._invoke('data_kiosk_2023_11_15.cancelQuery', {'queryId': query_id}, options)
 
@@ -1234,7 +1234,7 @@ class AsyncDataKiosk20231115(AsyncResource):
         *,
         document_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetDocumentResponse]:
+    ) -> ApiResponse[m_data_kiosk_2023_11_15.GetDocumentResponse, m_data_kiosk_2023_11_15.GetDocumentResponse]:
         """GET /dataKiosk/2023-11-15/documents/{documentId} (data_kiosk_2023_11_15.getDocument; rate 0.0167/s burst 15)."""
         return await self._invoke('data_kiosk_2023_11_15.getDocument', {'documentId': document_id}, options)
 
@@ -1248,7 +1248,7 @@ class DeliveryShipmentInvoice20220701(SyncResource):
         order_id: str | None = None,
         shipment_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.SubmitInvoiceResponse]:
+    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.SubmitInvoiceResponse, m_delivery_shipment_invoice_2022_07_01.SubmitInvoiceResponse]:
         """POST /delivery/2022-07-01/invoice (delivery_shipment_invoice_2022_07_01.submitInvoice; rate 1.133/s burst 25)."""
         return self._invoke('delivery_shipment_invoice_2022_07_01.submitInvoice', {'orderId': order_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -1261,7 +1261,7 @@ class DeliveryShipmentInvoice20220701(SyncResource):
         order_id: str | None = None,
         shipment_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.GetInvoiceStatusResponse]:
+    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.GetInvoiceStatusResponse, m_delivery_shipment_invoice_2022_07_01.GetInvoiceStatusResponse]:
         """GET /delivery/2022-07-01/invoice/status (delivery_shipment_invoice_2022_07_01.getInvoiceStatus; rate 1.133/s burst 25)."""
         return self._invoke('delivery_shipment_invoice_2022_07_01.getInvoiceStatus', {'orderId': order_id, 'shipmentId': shipment_id, 'marketplaceId': marketplace_id, 'invoiceType': invoice_type, 'programType': program_type}, options)
 
@@ -1275,7 +1275,7 @@ class AsyncDeliveryShipmentInvoice20220701(AsyncResource):
         order_id: str | None = None,
         shipment_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.SubmitInvoiceResponse]:
+    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.SubmitInvoiceResponse, m_delivery_shipment_invoice_2022_07_01.SubmitInvoiceResponse]:
         """POST /delivery/2022-07-01/invoice (delivery_shipment_invoice_2022_07_01.submitInvoice; rate 1.133/s burst 25)."""
         return await self._invoke('delivery_shipment_invoice_2022_07_01.submitInvoice', {'orderId': order_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -1288,7 +1288,7 @@ class AsyncDeliveryShipmentInvoice20220701(AsyncResource):
         order_id: str | None = None,
         shipment_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.GetInvoiceStatusResponse]:
+    ) -> ApiResponse[m_delivery_shipment_invoice_2022_07_01.GetInvoiceStatusResponse, m_delivery_shipment_invoice_2022_07_01.GetInvoiceStatusResponse]:
         """GET /delivery/2022-07-01/invoice/status (delivery_shipment_invoice_2022_07_01.getInvoiceStatus; rate 1.133/s burst 25)."""
         return await self._invoke('delivery_shipment_invoice_2022_07_01.getInvoiceStatus', {'orderId': order_id, 'shipmentId': shipment_id, 'marketplaceId': marketplace_id, 'invoiceType': invoice_type, 'programType': program_type}, options)
 
@@ -1300,7 +1300,7 @@ class EasyShip20220323(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.ListHandoverSlotsResponse]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.ListHandoverSlotsResponse, m_easy_ship_2022_03_23.ListHandoverSlotsResponse]:
         """POST /easyShip/2022-03-23/timeSlot (easy_ship_2022_03_23.listHandoverSlots; rate 1/s burst 5)."""
         return self._invoke('easy_ship_2022_03_23.listHandoverSlots', {'ListHandoverSlotsRequest': body}, options)
 
@@ -1310,7 +1310,7 @@ class EasyShip20220323(SyncResource):
         amazon_order_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.Package]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.Package, m_easy_ship_2022_03_23.Package]:
         """GET /easyShip/2022-03-23/package (easy_ship_2022_03_23.getScheduledPackage; rate 1/s burst 5)."""
         return self._invoke('easy_ship_2022_03_23.getScheduledPackage', {'amazonOrderId': amazon_order_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1319,7 +1319,7 @@ class EasyShip20220323(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.Package]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.Package, m_easy_ship_2022_03_23.Package]:
         """POST /easyShip/2022-03-23/package (easy_ship_2022_03_23.createScheduledPackage; rate 1/s burst 5)."""
         return self._invoke('easy_ship_2022_03_23.createScheduledPackage', {'CreateScheduledPackageRequest': body}, options)
 
@@ -1328,7 +1328,7 @@ class EasyShip20220323(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.Packages]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.Packages, m_easy_ship_2022_03_23.Packages]:
         """PATCH /easyShip/2022-03-23/package (easy_ship_2022_03_23.updateScheduledPackages; rate 1/s burst 5)."""
         return self._invoke('easy_ship_2022_03_23.updateScheduledPackages', {'UpdateScheduledPackagesRequest': body}, options)
 
@@ -1337,7 +1337,7 @@ class EasyShip20220323(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.CreateScheduledPackagesResponse]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.CreateScheduledPackagesResponse, m_easy_ship_2022_03_23.CreateScheduledPackagesResponse]:
         """POST /easyShip/2022-03-23/packages/bulk (easy_ship_2022_03_23.createScheduledPackageBulk; rate 1/s burst 5; restricted (RDT))."""
         return self._invoke('easy_ship_2022_03_23.createScheduledPackageBulk', {'CreateScheduledPackagesRequest': body}, options)
 
@@ -1349,7 +1349,7 @@ class AsyncEasyShip20220323(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.ListHandoverSlotsResponse]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.ListHandoverSlotsResponse, m_easy_ship_2022_03_23.ListHandoverSlotsResponse]:
         """POST /easyShip/2022-03-23/timeSlot (easy_ship_2022_03_23.listHandoverSlots; rate 1/s burst 5)."""
         return await self._invoke('easy_ship_2022_03_23.listHandoverSlots', {'ListHandoverSlotsRequest': body}, options)
 
@@ -1359,7 +1359,7 @@ class AsyncEasyShip20220323(AsyncResource):
         amazon_order_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.Package]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.Package, m_easy_ship_2022_03_23.Package]:
         """GET /easyShip/2022-03-23/package (easy_ship_2022_03_23.getScheduledPackage; rate 1/s burst 5)."""
         return await self._invoke('easy_ship_2022_03_23.getScheduledPackage', {'amazonOrderId': amazon_order_id, 'marketplaceId': marketplace_id}, options)
 
@@ -1368,7 +1368,7 @@ class AsyncEasyShip20220323(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.Package]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.Package, m_easy_ship_2022_03_23.Package]:
         """POST /easyShip/2022-03-23/package (easy_ship_2022_03_23.createScheduledPackage; rate 1/s burst 5)."""
         return await self._invoke('easy_ship_2022_03_23.createScheduledPackage', {'CreateScheduledPackageRequest': body}, options)
 
@@ -1377,7 +1377,7 @@ class AsyncEasyShip20220323(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.Packages]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.Packages, m_easy_ship_2022_03_23.Packages]:
         """PATCH /easyShip/2022-03-23/package (easy_ship_2022_03_23.updateScheduledPackages; rate 1/s burst 5)."""
         return await self._invoke('easy_ship_2022_03_23.updateScheduledPackages', {'UpdateScheduledPackagesRequest': body}, options)
 
@@ -1386,7 +1386,7 @@ class AsyncEasyShip20220323(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_easy_ship_2022_03_23.CreateScheduledPackagesResponse]:
+    ) -> ApiResponse[m_easy_ship_2022_03_23.CreateScheduledPackagesResponse, m_easy_ship_2022_03_23.CreateScheduledPackagesResponse]:
         """POST /easyShip/2022-03-23/packages/bulk (easy_ship_2022_03_23.createScheduledPackageBulk; rate 1/s burst 5; restricted (RDT))."""
         return await self._invoke('easy_ship_2022_03_23.createScheduledPackageBulk', {'CreateScheduledPackagesRequest': body}, options)
 
@@ -1398,7 +1398,7 @@ class ExternalFulfillmentInventory20240911(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """POST /externalFulfillment/inventory/2024-09-11/inventories (external_fulfillment_inventory_2024_09_11.batchInventory; rate unknown)."""
         return self._invoke('external_fulfillment_inventory_2024_09_11.batchInventory', {'body': body}, options)
 
@@ -1410,7 +1410,7 @@ class AsyncExternalFulfillmentInventory20240911(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """POST /externalFulfillment/inventory/2024-09-11/inventories (external_fulfillment_inventory_2024_09_11.batchInventory; rate unknown)."""
         return await self._invoke('external_fulfillment_inventory_2024_09_11.batchInventory', {'body': body}, options)
 
@@ -1433,7 +1433,7 @@ class ExternalFulfillmentReturns20240911(SyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.ReturnsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.ReturnsResponse, m_external_fulfillment_returns_2024_09_11.ReturnsResponse]:
         """GET /externalFulfillment/2024-09-11/returns (external_fulfillment_returns_2024_09_11.listReturns; rate unknown)."""
         return self._invoke('external_fulfillment_returns_2024_09_11.listReturns', {'returnLocationId': return_location_id, 'rmaId': rma_id, 'status': status, 'reverseTrackingId': reverse_tracking_id, 'createdSince': created_since, 'createdUntil': created_until, 'lastUpdatedSince': last_updated_since, 'lastUpdatedUntil': last_updated_until, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -1442,7 +1442,7 @@ class ExternalFulfillmentReturns20240911(SyncResource):
         *,
         return_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.Return]:
+    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.Return, m_external_fulfillment_returns_2024_09_11.Return]:
         """GET /externalFulfillment/2024-09-11/returns/{returnId} (external_fulfillment_returns_2024_09_11.getReturn; rate unknown)."""
         return self._invoke('external_fulfillment_returns_2024_09_11.getReturn', {'returnId': return_id}, options)
 
@@ -1465,7 +1465,7 @@ class AsyncExternalFulfillmentReturns20240911(AsyncResource):
         max_results: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.ReturnsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.ReturnsResponse, m_external_fulfillment_returns_2024_09_11.ReturnsResponse]:
         """GET /externalFulfillment/2024-09-11/returns (external_fulfillment_returns_2024_09_11.listReturns; rate unknown)."""
         return await self._invoke('external_fulfillment_returns_2024_09_11.listReturns', {'returnLocationId': return_location_id, 'rmaId': rma_id, 'status': status, 'reverseTrackingId': reverse_tracking_id, 'createdSince': created_since, 'createdUntil': created_until, 'lastUpdatedSince': last_updated_since, 'lastUpdatedUntil': last_updated_until, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'maxResults': max_results, 'nextToken': next_token}, options)
 
@@ -1474,7 +1474,7 @@ class AsyncExternalFulfillmentReturns20240911(AsyncResource):
         *,
         return_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.Return]:
+    ) -> ApiResponse[m_external_fulfillment_returns_2024_09_11.Return, m_external_fulfillment_returns_2024_09_11.Return]:
         """GET /externalFulfillment/2024-09-11/returns/{returnId} (external_fulfillment_returns_2024_09_11.getReturn; rate unknown)."""
         return await self._invoke('external_fulfillment_returns_2024_09_11.getReturn', {'returnId': return_id}, options)
 
@@ -1493,7 +1493,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         max_results: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipmentsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipmentsResponse, m_external_fulfillment_shipments_2024_09_11.ShipmentsResponse]:
         """GET /externalFulfillment/2024-09-11/shipments (external_fulfillment_shipments_2024_09_11.getShipments; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.getShipments', {'locationId': location_id, 'marketplaceId': marketplace_id, 'channelName': channel_name, 'status': status, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'maxResults': max_results, 'paginationToken': pagination_token}, options)
 
@@ -1502,7 +1502,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.Shipment]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.Shipment, m_external_fulfillment_shipments_2024_09_11.Shipment]:
         """GET /externalFulfillment/2024-09-11/shipments/{shipmentId} (external_fulfillment_shipments_2024_09_11.getShipment; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.getShipment', {'shipmentId': shipment_id}, options)
 
@@ -1513,7 +1513,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         operation: Literal['CONFIRM', 'REJECT'],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /externalFulfillment/2024-09-11/shipments/{shipmentId} (external_fulfillment_shipments_2024_09_11.processShipment; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.processShipment', {'shipmentId': shipment_id, 'operation': operation, 'body': body}, options)
 
@@ -1523,7 +1523,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /externalFulfillment/2024-09-11/shipments/{shipmentId}/packages (external_fulfillment_shipments_2024_09_11.createPackages; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.createPackages', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -1534,7 +1534,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         package_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /externalFulfillment/2024-09-11/shipments/{shipmentId}/packages/{packageId} (external_fulfillment_shipments_2024_09_11.updatePackage; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.updatePackage', {'shipmentId': shipment_id, 'packageId': package_id, 'body': body}, options)
 
@@ -1546,7 +1546,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         status: Literal['SHIPPED'] | None = None,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PATCH /externalFulfillment/2024-09-11/shipments/{shipmentId}/packages/{packageId} (external_fulfillment_shipments_2024_09_11.updatePackageStatus; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.updatePackageStatus', {'shipmentId': shipment_id, 'packageId': package_id, 'status': status, 'body': body}, options)
 
@@ -1556,7 +1556,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         shipment_id: str,
         package_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShippingOptionsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShippingOptionsResponse, m_external_fulfillment_shipments_2024_09_11.ShippingOptionsResponse]:
         """GET /externalFulfillment/2024-09-11/shipments/{shipmentId}/shippingOptions (external_fulfillment_shipments_2024_09_11.retrieveShippingOptions; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.retrieveShippingOptions', {'shipmentId': shipment_id, 'packageId': package_id}, options)
 
@@ -1565,7 +1565,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse, m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
         """GET /externalFulfillment/2024-09-11/shipments/{shipmentId}/invoice (external_fulfillment_shipments_2024_09_11.retrieveInvoice; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.retrieveInvoice', {'shipmentId': shipment_id}, options)
 
@@ -1574,7 +1574,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse, m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
         """POST /externalFulfillment/2024-09-11/shipments/{shipmentId}/invoice (external_fulfillment_shipments_2024_09_11.generateInvoice; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.generateInvoice', {'shipmentId': shipment_id}, options)
 
@@ -1586,7 +1586,7 @@ class ExternalFulfillmentShipments20240911(SyncResource):
         shipping_option_id: str | None = None,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipLabelsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipLabelsResponse, m_external_fulfillment_shipments_2024_09_11.ShipLabelsResponse]:
         """PUT /externalFulfillment/2024-09-11/shipments/{shipmentId}/shipLabels (external_fulfillment_shipments_2024_09_11.generateShipLabels; rate unknown)."""
         return self._invoke('external_fulfillment_shipments_2024_09_11.generateShipLabels', {'shipmentId': shipment_id, 'shippingOptionId': shipping_option_id, 'operation': operation, 'body': body}, options)
 
@@ -1605,7 +1605,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         max_results: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipmentsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipmentsResponse, m_external_fulfillment_shipments_2024_09_11.ShipmentsResponse]:
         """GET /externalFulfillment/2024-09-11/shipments (external_fulfillment_shipments_2024_09_11.getShipments; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.getShipments', {'locationId': location_id, 'marketplaceId': marketplace_id, 'channelName': channel_name, 'status': status, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'maxResults': max_results, 'paginationToken': pagination_token}, options)
 
@@ -1614,7 +1614,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.Shipment]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.Shipment, m_external_fulfillment_shipments_2024_09_11.Shipment]:
         """GET /externalFulfillment/2024-09-11/shipments/{shipmentId} (external_fulfillment_shipments_2024_09_11.getShipment; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.getShipment', {'shipmentId': shipment_id}, options)
 
@@ -1625,7 +1625,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         operation: Literal['CONFIRM', 'REJECT'],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /externalFulfillment/2024-09-11/shipments/{shipmentId} (external_fulfillment_shipments_2024_09_11.processShipment; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.processShipment', {'shipmentId': shipment_id, 'operation': operation, 'body': body}, options)
 
@@ -1635,7 +1635,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /externalFulfillment/2024-09-11/shipments/{shipmentId}/packages (external_fulfillment_shipments_2024_09_11.createPackages; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.createPackages', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -1646,7 +1646,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         package_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /externalFulfillment/2024-09-11/shipments/{shipmentId}/packages/{packageId} (external_fulfillment_shipments_2024_09_11.updatePackage; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.updatePackage', {'shipmentId': shipment_id, 'packageId': package_id, 'body': body}, options)
 
@@ -1658,7 +1658,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         status: Literal['SHIPPED'] | None = None,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PATCH /externalFulfillment/2024-09-11/shipments/{shipmentId}/packages/{packageId} (external_fulfillment_shipments_2024_09_11.updatePackageStatus; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.updatePackageStatus', {'shipmentId': shipment_id, 'packageId': package_id, 'status': status, 'body': body}, options)
 
@@ -1668,7 +1668,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         shipment_id: str,
         package_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShippingOptionsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShippingOptionsResponse, m_external_fulfillment_shipments_2024_09_11.ShippingOptionsResponse]:
         """GET /externalFulfillment/2024-09-11/shipments/{shipmentId}/shippingOptions (external_fulfillment_shipments_2024_09_11.retrieveShippingOptions; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.retrieveShippingOptions', {'shipmentId': shipment_id, 'packageId': package_id}, options)
 
@@ -1677,7 +1677,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse, m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
         """GET /externalFulfillment/2024-09-11/shipments/{shipmentId}/invoice (external_fulfillment_shipments_2024_09_11.retrieveInvoice; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.retrieveInvoice', {'shipmentId': shipment_id}, options)
 
@@ -1686,7 +1686,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.InvoiceResponse, m_external_fulfillment_shipments_2024_09_11.InvoiceResponse]:
         """POST /externalFulfillment/2024-09-11/shipments/{shipmentId}/invoice (external_fulfillment_shipments_2024_09_11.generateInvoice; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.generateInvoice', {'shipmentId': shipment_id}, options)
 
@@ -1698,7 +1698,7 @@ class AsyncExternalFulfillmentShipments20240911(AsyncResource):
         shipping_option_id: str | None = None,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipLabelsResponse]:
+    ) -> ApiResponse[m_external_fulfillment_shipments_2024_09_11.ShipLabelsResponse, m_external_fulfillment_shipments_2024_09_11.ShipLabelsResponse]:
         """PUT /externalFulfillment/2024-09-11/shipments/{shipmentId}/shipLabels (external_fulfillment_shipments_2024_09_11.generateShipLabels; rate unknown)."""
         return await self._invoke('external_fulfillment_shipments_2024_09_11.generateShipLabels', {'shipmentId': shipment_id, 'shippingOptionId': shipping_option_id, 'operation': operation, 'body': body}, options)
 
@@ -1712,7 +1712,7 @@ class FbaInboundV1(SyncResource):
         program: Literal['INBOUND', 'COMMINGLING'],
         marketplace_ids: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inbound_v1.GetItemEligibilityPreviewResponse]:
+    ) -> ApiResponse[m_fba_inbound_v1.GetItemEligibilityPreviewResponse, m_fba_inbound_v1.ItemEligibilityPreview]:
         """GET /fba/inbound/v1/eligibility/itemPreview (fba_inbound_v1.getItemEligibilityPreview; rate 1/s burst 1)."""
         return self._invoke('fba_inbound_v1.getItemEligibilityPreview', {'marketplaceIds': marketplace_ids, 'asin': asin, 'program': program}, options)
 
@@ -1726,7 +1726,7 @@ class AsyncFbaInboundV1(AsyncResource):
         program: Literal['INBOUND', 'COMMINGLING'],
         marketplace_ids: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inbound_v1.GetItemEligibilityPreviewResponse]:
+    ) -> ApiResponse[m_fba_inbound_v1.GetItemEligibilityPreviewResponse, m_fba_inbound_v1.ItemEligibilityPreview]:
         """GET /fba/inbound/v1/eligibility/itemPreview (fba_inbound_v1.getItemEligibilityPreview; rate 1/s burst 1)."""
         return await self._invoke('fba_inbound_v1.getItemEligibilityPreview', {'marketplaceIds': marketplace_ids, 'asin': asin, 'program': program}, options)
 
@@ -1745,7 +1745,7 @@ class FbaInventoryV1(SyncResource):
         seller_sku: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.GetInventorySummariesResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.GetInventorySummariesResponse, m_fba_inventory_v1.GetInventorySummariesResult]:
         """GET /fba/inventory/v1/summaries (fba_inventory_v1.getInventorySummaries; rate 2/s burst 2)."""
         return self._invoke('fba_inventory_v1.getInventorySummaries', {'details': details, 'granularityType': granularity_type, 'granularityId': granularity_id, 'startDateTime': start_date_time, 'sellerSkus': seller_skus, 'sellerSku': seller_sku, 'nextToken': next_token, 'marketplaceIds': marketplace_ids}, options)
 
@@ -1754,7 +1754,7 @@ class FbaInventoryV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.CreateInventoryItemResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.CreateInventoryItemResponse, m_fba_inventory_v1.CreateInventoryItemResponse]:
         """POST /fba/inventory/v1/items (fba_inventory_v1.createInventoryItem; rate unknown)."""
         return self._invoke('fba_inventory_v1.createInventoryItem', {'createInventoryItemRequestBody': body}, options)
 
@@ -1764,7 +1764,7 @@ class FbaInventoryV1(SyncResource):
         seller_sku: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.DeleteInventoryItemResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.DeleteInventoryItemResponse, m_fba_inventory_v1.DeleteInventoryItemResponse]:
         """DELETE /fba/inventory/v1/items/{sellerSku} (fba_inventory_v1.deleteInventoryItem; rate unknown)."""
         return self._invoke('fba_inventory_v1.deleteInventoryItem', {'sellerSku': seller_sku, 'marketplaceId': marketplace_id}, options)
 
@@ -1774,7 +1774,7 @@ class FbaInventoryV1(SyncResource):
         x_amzn_idempotency_token: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.AddInventoryResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.AddInventoryResponse, m_fba_inventory_v1.AddInventoryResponse]:
         """POST /fba/inventory/v1/items/inventory (fba_inventory_v1.addInventory; rate unknown)."""
         return self._invoke('fba_inventory_v1.addInventory', {'x-amzn-idempotency-token': x_amzn_idempotency_token, 'addInventoryRequestBody': body}, options)
 
@@ -1793,7 +1793,7 @@ class AsyncFbaInventoryV1(AsyncResource):
         seller_sku: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.GetInventorySummariesResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.GetInventorySummariesResponse, m_fba_inventory_v1.GetInventorySummariesResult]:
         """GET /fba/inventory/v1/summaries (fba_inventory_v1.getInventorySummaries; rate 2/s burst 2)."""
         return await self._invoke('fba_inventory_v1.getInventorySummaries', {'details': details, 'granularityType': granularity_type, 'granularityId': granularity_id, 'startDateTime': start_date_time, 'sellerSkus': seller_skus, 'sellerSku': seller_sku, 'nextToken': next_token, 'marketplaceIds': marketplace_ids}, options)
 
@@ -1802,7 +1802,7 @@ class AsyncFbaInventoryV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.CreateInventoryItemResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.CreateInventoryItemResponse, m_fba_inventory_v1.CreateInventoryItemResponse]:
         """POST /fba/inventory/v1/items (fba_inventory_v1.createInventoryItem; rate unknown)."""
         return await self._invoke('fba_inventory_v1.createInventoryItem', {'createInventoryItemRequestBody': body}, options)
 
@@ -1812,7 +1812,7 @@ class AsyncFbaInventoryV1(AsyncResource):
         seller_sku: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.DeleteInventoryItemResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.DeleteInventoryItemResponse, m_fba_inventory_v1.DeleteInventoryItemResponse]:
         """DELETE /fba/inventory/v1/items/{sellerSku} (fba_inventory_v1.deleteInventoryItem; rate unknown)."""
         return await self._invoke('fba_inventory_v1.deleteInventoryItem', {'sellerSku': seller_sku, 'marketplaceId': marketplace_id}, options)
 
@@ -1822,7 +1822,7 @@ class AsyncFbaInventoryV1(AsyncResource):
         x_amzn_idempotency_token: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fba_inventory_v1.AddInventoryResponse]:
+    ) -> ApiResponse[m_fba_inventory_v1.AddInventoryResponse, m_fba_inventory_v1.AddInventoryResponse]:
         """POST /fba/inventory/v1/items/inventory (fba_inventory_v1.addInventory; rate unknown)."""
         return await self._invoke('fba_inventory_v1.addInventory', {'x-amzn-idempotency-token': x_amzn_idempotency_token, 'addInventoryRequestBody': body}, options)
 
@@ -1840,7 +1840,7 @@ class Feeds20210630(SyncResource):
         created_until: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.GetFeedsResponse]:
+    ) -> ApiResponse[m_feeds_2021_06_30.GetFeedsResponse, m_feeds_2021_06_30.GetFeedsResponse]:
         """GET /feeds/2021-06-30/feeds (feeds_2021_06_30.getFeeds; rate 0.0222/s burst 10)."""
         return self._invoke('feeds_2021_06_30.getFeeds', {'feedTypes': feed_types, 'marketplaceIds': marketplace_ids, 'pageSize': page_size, 'processingStatuses': processing_statuses, 'createdSince': created_since, 'createdUntil': created_until, 'nextToken': next_token}, options)
 
@@ -1849,7 +1849,7 @@ class Feeds20210630(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedResponse]:
+    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedResponse, m_feeds_2021_06_30.CreateFeedResponse]:
         """POST /feeds/2021-06-30/feeds (feeds_2021_06_30.createFeed; rate 0.0083/s burst 15)."""
         return self._invoke('feeds_2021_06_30.createFeed', {'body': body}, options)
 
@@ -1858,7 +1858,7 @@ class Feeds20210630(SyncResource):
         *,
         feed_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.Feed]:
+    ) -> ApiResponse[m_feeds_2021_06_30.Feed, m_feeds_2021_06_30.Feed]:
         """GET /feeds/2021-06-30/feeds/{feedId} (feeds_2021_06_30.getFeed; rate 2/s burst 15)."""
         return self._invoke('feeds_2021_06_30.getFeed', {'feedId': feed_id}, options)
 
@@ -1867,7 +1867,7 @@ class Feeds20210630(SyncResource):
         *,
         feed_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """DELETE /feeds/2021-06-30/feeds/{feedId} (feeds_2021_06_30.cancelFeed; rate 2/s burst 15)."""
         return self._invoke('feeds_2021_06_30.cancelFeed', {'feedId': feed_id}, options)
 
@@ -1876,7 +1876,7 @@ class Feeds20210630(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedDocumentResponse]:
+    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedDocumentResponse, m_feeds_2021_06_30.CreateFeedDocumentResponse]:
         """POST /feeds/2021-06-30/documents (feeds_2021_06_30.createFeedDocument; rate 0.5/s burst 15)."""
         return self._invoke('feeds_2021_06_30.createFeedDocument', {'body': body}, options)
 
@@ -1886,7 +1886,7 @@ class Feeds20210630(SyncResource):
         feed_document_id: str,
         enable_content_encoding_url_header: bool | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.FeedDocument]:
+    ) -> ApiResponse[m_feeds_2021_06_30.FeedDocument, m_feeds_2021_06_30.FeedDocument]:
         """GET /feeds/2021-06-30/documents/{feedDocumentId} (feeds_2021_06_30.getFeedDocument; rate 0.0222/s burst 10)."""
         return self._invoke('feeds_2021_06_30.getFeedDocument', {'feedDocumentId': feed_document_id, 'enableContentEncodingUrlHeader': enable_content_encoding_url_header}, options)
 
@@ -1904,7 +1904,7 @@ class AsyncFeeds20210630(AsyncResource):
         created_until: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.GetFeedsResponse]:
+    ) -> ApiResponse[m_feeds_2021_06_30.GetFeedsResponse, m_feeds_2021_06_30.GetFeedsResponse]:
         """GET /feeds/2021-06-30/feeds (feeds_2021_06_30.getFeeds; rate 0.0222/s burst 10)."""
         return await self._invoke('feeds_2021_06_30.getFeeds', {'feedTypes': feed_types, 'marketplaceIds': marketplace_ids, 'pageSize': page_size, 'processingStatuses': processing_statuses, 'createdSince': created_since, 'createdUntil': created_until, 'nextToken': next_token}, options)
 
@@ -1913,7 +1913,7 @@ class AsyncFeeds20210630(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedResponse]:
+    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedResponse, m_feeds_2021_06_30.CreateFeedResponse]:
         """POST /feeds/2021-06-30/feeds (feeds_2021_06_30.createFeed; rate 0.0083/s burst 15)."""
         return await self._invoke('feeds_2021_06_30.createFeed', {'body': body}, options)
 
@@ -1922,7 +1922,7 @@ class AsyncFeeds20210630(AsyncResource):
         *,
         feed_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.Feed]:
+    ) -> ApiResponse[m_feeds_2021_06_30.Feed, m_feeds_2021_06_30.Feed]:
         """GET /feeds/2021-06-30/feeds/{feedId} (feeds_2021_06_30.getFeed; rate 2/s burst 15)."""
         return await self._invoke('feeds_2021_06_30.getFeed', {'feedId': feed_id}, options)
 
@@ -1931,7 +1931,7 @@ class AsyncFeeds20210630(AsyncResource):
         *,
         feed_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """DELETE /feeds/2021-06-30/feeds/{feedId} (feeds_2021_06_30.cancelFeed; rate 2/s burst 15)."""
         return await self._invoke('feeds_2021_06_30.cancelFeed', {'feedId': feed_id}, options)
 
@@ -1940,7 +1940,7 @@ class AsyncFeeds20210630(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedDocumentResponse]:
+    ) -> ApiResponse[m_feeds_2021_06_30.CreateFeedDocumentResponse, m_feeds_2021_06_30.CreateFeedDocumentResponse]:
         """POST /feeds/2021-06-30/documents (feeds_2021_06_30.createFeedDocument; rate 0.5/s burst 15)."""
         return await self._invoke('feeds_2021_06_30.createFeedDocument', {'body': body}, options)
 
@@ -1950,7 +1950,7 @@ class AsyncFeeds20210630(AsyncResource):
         feed_document_id: str,
         enable_content_encoding_url_header: bool | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_feeds_2021_06_30.FeedDocument]:
+    ) -> ApiResponse[m_feeds_2021_06_30.FeedDocument, m_feeds_2021_06_30.FeedDocument]:
         """GET /feeds/2021-06-30/documents/{feedDocumentId} (feeds_2021_06_30.getFeedDocument; rate 0.0222/s burst 10)."""
         return await self._invoke('feeds_2021_06_30.getFeedDocument', {'feedDocumentId': feed_document_id, 'enableContentEncodingUrlHeader': enable_content_encoding_url_header}, options)
 
@@ -1966,7 +1966,7 @@ class FinancesInvoices20260625(SyncResource):
         to_issue_date: str | datetime | date | None = None,
         invoices_modified_after: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoicesResponse]:
+    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoicesResponse, m_finances_invoices_2026_06_25.GetInvoicesResponse]:
         """GET /finances/invoices/2026-06-25/invoices (finances_invoices_2026_06_25.getInvoiceHeaders; rate unknown)."""
         return self._invoke('finances_invoices_2026_06_25.getInvoiceHeaders', {'nextToken': next_token, 'marketplaceId': marketplace_id, 'fromIssueDate': from_issue_date, 'toIssueDate': to_issue_date, 'invoicesModifiedAfter': invoices_modified_after}, options)
 
@@ -1977,7 +1977,7 @@ class FinancesInvoices20260625(SyncResource):
         invoice_identifier: str,
         next_token_for_line_items: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoiceResponse]:
+    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoiceResponse, m_finances_invoices_2026_06_25.GetInvoiceResponse]:
         """GET /finances/invoices/2026-06-25/invoices/{invoiceIdentifier} (finances_invoices_2026_06_25.getInvoice; rate unknown)."""
         return self._invoke('finances_invoices_2026_06_25.getInvoice', {'marketplaceId': marketplace_id, 'invoiceIdentifier': invoice_identifier, 'nextTokenForLineItems': next_token_for_line_items}, options)
 
@@ -1993,7 +1993,7 @@ class AsyncFinancesInvoices20260625(AsyncResource):
         to_issue_date: str | datetime | date | None = None,
         invoices_modified_after: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoicesResponse]:
+    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoicesResponse, m_finances_invoices_2026_06_25.GetInvoicesResponse]:
         """GET /finances/invoices/2026-06-25/invoices (finances_invoices_2026_06_25.getInvoiceHeaders; rate unknown)."""
         return await self._invoke('finances_invoices_2026_06_25.getInvoiceHeaders', {'nextToken': next_token, 'marketplaceId': marketplace_id, 'fromIssueDate': from_issue_date, 'toIssueDate': to_issue_date, 'invoicesModifiedAfter': invoices_modified_after}, options)
 
@@ -2004,7 +2004,7 @@ class AsyncFinancesInvoices20260625(AsyncResource):
         invoice_identifier: str,
         next_token_for_line_items: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoiceResponse]:
+    ) -> ApiResponse[m_finances_invoices_2026_06_25.GetInvoiceResponse, m_finances_invoices_2026_06_25.GetInvoiceResponse]:
         """GET /finances/invoices/2026-06-25/invoices/{invoiceIdentifier} (finances_invoices_2026_06_25.getInvoice; rate unknown)."""
         return await self._invoke('finances_invoices_2026_06_25.getInvoice', {'marketplaceId': marketplace_id, 'invoiceIdentifier': invoice_identifier, 'nextTokenForLineItems': next_token_for_line_items}, options)
 
@@ -2019,7 +2019,7 @@ class FinancesV0(SyncResource):
         financial_event_group_started_after: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventGroupsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventGroupsResponse, m_finances_v0.ListFinancialEventGroupsPayload]:
         """GET /finances/v0/financialEventGroups (finances_v0.listFinancialEventGroups; rate 0.5/s burst 30)."""
         return self._invoke('finances_v0.listFinancialEventGroups', {'MaxResultsPerPage': max_results_per_page, 'FinancialEventGroupStartedBefore': financial_event_group_started_before, 'FinancialEventGroupStartedAfter': financial_event_group_started_after, 'NextToken': next_token}, options)
 
@@ -2032,7 +2032,7 @@ class FinancesV0(SyncResource):
         posted_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse, m_finances_v0.ListFinancialEventsPayload]:
         """GET /finances/v0/financialEventGroups/{eventGroupId}/financialEvents (finances_v0.listFinancialEventsByGroupId; rate 0.5/s burst 30)."""
         return self._invoke('finances_v0.listFinancialEventsByGroupId', {'MaxResultsPerPage': max_results_per_page, 'PostedAfter': posted_after, 'PostedBefore': posted_before, 'eventGroupId': event_group_id, 'NextToken': next_token}, options)
 
@@ -2043,7 +2043,7 @@ class FinancesV0(SyncResource):
         max_results_per_page: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse, m_finances_v0.ListFinancialEventsPayload]:
         """GET /finances/v0/orders/{orderId}/financialEvents (finances_v0.listFinancialEventsByOrderId; rate 0.5/s burst 30)."""
         return self._invoke('finances_v0.listFinancialEventsByOrderId', {'orderId': order_id, 'MaxResultsPerPage': max_results_per_page, 'NextToken': next_token}, options)
 
@@ -2055,7 +2055,7 @@ class FinancesV0(SyncResource):
         posted_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse, m_finances_v0.ListFinancialEventsPayload]:
         """GET /finances/v0/financialEvents (finances_v0.listFinancialEvents; rate 0.5/s burst 30)."""
         return self._invoke('finances_v0.listFinancialEvents', {'MaxResultsPerPage': max_results_per_page, 'PostedAfter': posted_after, 'PostedBefore': posted_before, 'NextToken': next_token}, options)
 
@@ -2070,7 +2070,7 @@ class AsyncFinancesV0(AsyncResource):
         financial_event_group_started_after: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventGroupsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventGroupsResponse, m_finances_v0.ListFinancialEventGroupsPayload]:
         """GET /finances/v0/financialEventGroups (finances_v0.listFinancialEventGroups; rate 0.5/s burst 30)."""
         return await self._invoke('finances_v0.listFinancialEventGroups', {'MaxResultsPerPage': max_results_per_page, 'FinancialEventGroupStartedBefore': financial_event_group_started_before, 'FinancialEventGroupStartedAfter': financial_event_group_started_after, 'NextToken': next_token}, options)
 
@@ -2083,7 +2083,7 @@ class AsyncFinancesV0(AsyncResource):
         posted_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse, m_finances_v0.ListFinancialEventsPayload]:
         """GET /finances/v0/financialEventGroups/{eventGroupId}/financialEvents (finances_v0.listFinancialEventsByGroupId; rate 0.5/s burst 30)."""
         return await self._invoke('finances_v0.listFinancialEventsByGroupId', {'MaxResultsPerPage': max_results_per_page, 'PostedAfter': posted_after, 'PostedBefore': posted_before, 'eventGroupId': event_group_id, 'NextToken': next_token}, options)
 
@@ -2094,7 +2094,7 @@ class AsyncFinancesV0(AsyncResource):
         max_results_per_page: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse, m_finances_v0.ListFinancialEventsPayload]:
         """GET /finances/v0/orders/{orderId}/financialEvents (finances_v0.listFinancialEventsByOrderId; rate 0.5/s burst 30)."""
         return await self._invoke('finances_v0.listFinancialEventsByOrderId', {'orderId': order_id, 'MaxResultsPerPage': max_results_per_page, 'NextToken': next_token}, options)
 
@@ -2106,7 +2106,7 @@ class AsyncFinancesV0(AsyncResource):
         posted_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse]:
+    ) -> ApiResponse[m_finances_v0.ListFinancialEventsResponse, m_finances_v0.ListFinancialEventsPayload]:
         """GET /finances/v0/financialEvents (finances_v0.listFinancialEvents; rate 0.5/s burst 30)."""
         return await self._invoke('finances_v0.listFinancialEvents', {'MaxResultsPerPage': max_results_per_page, 'PostedAfter': posted_after, 'PostedBefore': posted_before, 'NextToken': next_token}, options)
 
@@ -2124,7 +2124,7 @@ class Finances20240619(SyncResource):
         related_identifier_value: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_2024_06_19.ListTransactionsResponse]:
+    ) -> ApiResponse[m_finances_2024_06_19.ListTransactionsResponse, m_finances_2024_06_19.TransactionsPayload]:
         """GET /finances/2024-06-19/transactions (finances_2024_06_19.listTransactions; rate 0.5/s burst 10)."""
         return self._invoke('finances_2024_06_19.listTransactions', {'postedAfter': posted_after, 'postedBefore': posted_before, 'marketplaceId': marketplace_id, 'transactionStatus': transaction_status, 'relatedIdentifierName': related_identifier_name, 'relatedIdentifierValue': related_identifier_value, 'nextToken': next_token}, options)
 
@@ -2137,7 +2137,7 @@ class Finances20240619(SyncResource):
         as_of_date: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_2024_06_19.ListBalancesResponse]:
+    ) -> ApiResponse[m_finances_2024_06_19.ListBalancesResponse, m_finances_2024_06_19.ListBalancesResponse]:
         """GET /finances/2024-06-19/balances (finances_2024_06_19.listBalances; rate 0.5/s burst 10)."""
         return self._invoke('finances_2024_06_19.listBalances', {'marketplaceIds': marketplace_ids, 'balanceType': balance_type, 'accountType': account_type, 'asOfDate': as_of_date, 'nextToken': next_token}, options)
 
@@ -2152,7 +2152,7 @@ class Finances20240619(SyncResource):
         period_end: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_2024_06_19.SummaryResponse]:
+    ) -> ApiResponse[m_finances_2024_06_19.SummaryResponse, m_finances_2024_06_19.SummaryResponse]:
         """GET /finances/2024-06-19/summary (finances_2024_06_19.listSummary; rate 0.5/s burst 10)."""
         return self._invoke('finances_2024_06_19.listSummary', {'marketplaceIds': marketplace_ids, 'accountType': account_type, 'relatedIdentifierName': related_identifier_name, 'relatedIdentifierValue': related_identifier_value, 'periodStart': period_start, 'periodEnd': period_end, 'nextToken': next_token}, options)
 
@@ -2170,7 +2170,7 @@ class AsyncFinances20240619(AsyncResource):
         related_identifier_value: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_2024_06_19.ListTransactionsResponse]:
+    ) -> ApiResponse[m_finances_2024_06_19.ListTransactionsResponse, m_finances_2024_06_19.TransactionsPayload]:
         """GET /finances/2024-06-19/transactions (finances_2024_06_19.listTransactions; rate 0.5/s burst 10)."""
         return await self._invoke('finances_2024_06_19.listTransactions', {'postedAfter': posted_after, 'postedBefore': posted_before, 'marketplaceId': marketplace_id, 'transactionStatus': transaction_status, 'relatedIdentifierName': related_identifier_name, 'relatedIdentifierValue': related_identifier_value, 'nextToken': next_token}, options)
 
@@ -2183,7 +2183,7 @@ class AsyncFinances20240619(AsyncResource):
         as_of_date: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_2024_06_19.ListBalancesResponse]:
+    ) -> ApiResponse[m_finances_2024_06_19.ListBalancesResponse, m_finances_2024_06_19.ListBalancesResponse]:
         """GET /finances/2024-06-19/balances (finances_2024_06_19.listBalances; rate 0.5/s burst 10)."""
         return await self._invoke('finances_2024_06_19.listBalances', {'marketplaceIds': marketplace_ids, 'balanceType': balance_type, 'accountType': account_type, 'asOfDate': as_of_date, 'nextToken': next_token}, options)
 
@@ -2198,7 +2198,7 @@ class AsyncFinances20240619(AsyncResource):
         period_end: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_finances_2024_06_19.SummaryResponse]:
+    ) -> ApiResponse[m_finances_2024_06_19.SummaryResponse, m_finances_2024_06_19.SummaryResponse]:
         """GET /finances/2024-06-19/summary (finances_2024_06_19.listSummary; rate 0.5/s burst 10)."""
         return await self._invoke('finances_2024_06_19.listSummary', {'marketplaceIds': marketplace_ids, 'accountType': account_type, 'relatedIdentifierName': related_identifier_name, 'relatedIdentifierValue': related_identifier_value, 'periodStart': period_start, 'periodEnd': period_end, 'nextToken': next_token}, options)
 
@@ -2215,7 +2215,7 @@ class Transfers20240601(SyncResource):
         account_type: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.ListPayoutsResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.ListPayoutsResponse, m_transfers_2024_06_01.ListPayoutsResponse]:
         """GET /finances/transfers/2024-06-01/payouts (transfers_2024_06_01.listPayouts; rate 0.5/s burst 10)."""
         return self._invoke('transfers_2024_06_01.listPayouts', {'marketplaceIds': marketplace_ids, 'createdAfter': created_after, 'createdBefore': created_before, 'payoutId': payout_id, 'accountType': account_type, 'nextToken': next_token}, options)
 
@@ -2224,7 +2224,7 @@ class Transfers20240601(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.InitiatePayoutResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.InitiatePayoutResponse, m_transfers_2024_06_01.InitiatePayoutResponse]:
         """POST /finances/transfers/2024-06-01/payouts (transfers_2024_06_01.initiatePayout; rate 0.017/s burst 2)."""
         return self._invoke('transfers_2024_06_01.initiatePayout', {'body': body}, options)
 
@@ -2234,7 +2234,7 @@ class Transfers20240601(SyncResource):
         marketplace_id: str,
         payment_method_types: Sequence[Literal['BANK_ACCOUNT', 'CARD', 'SELLER_WALLET']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.GetPaymentMethodsResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.GetPaymentMethodsResponse, m_transfers_2024_06_01.GetPaymentMethodsResponse]:
         """GET /finances/transfers/2024-06-01/paymentMethods (transfers_2024_06_01.getPaymentMethods; rate 0.5/s burst 30)."""
         return self._invoke('transfers_2024_06_01.getPaymentMethods', {'marketplaceId': marketplace_id, 'paymentMethodTypes': payment_method_types}, options)
 
@@ -2245,7 +2245,7 @@ class Transfers20240601(SyncResource):
         account_type: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.ListExpectedPayoutsResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.ListExpectedPayoutsResponse, m_transfers_2024_06_01.ListExpectedPayoutsResponse]:
         """GET /finances/transfers/2024-06-01/payouts/expected (transfers_2024_06_01.listExpectedPayouts; rate 0.5/s burst 10)."""
         return self._invoke('transfers_2024_06_01.listExpectedPayouts', {'marketplaceIds': marketplace_ids, 'accountType': account_type, 'nextToken': next_token}, options)
 
@@ -2262,7 +2262,7 @@ class AsyncTransfers20240601(AsyncResource):
         account_type: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.ListPayoutsResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.ListPayoutsResponse, m_transfers_2024_06_01.ListPayoutsResponse]:
         """GET /finances/transfers/2024-06-01/payouts (transfers_2024_06_01.listPayouts; rate 0.5/s burst 10)."""
         return await self._invoke('transfers_2024_06_01.listPayouts', {'marketplaceIds': marketplace_ids, 'createdAfter': created_after, 'createdBefore': created_before, 'payoutId': payout_id, 'accountType': account_type, 'nextToken': next_token}, options)
 
@@ -2271,7 +2271,7 @@ class AsyncTransfers20240601(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.InitiatePayoutResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.InitiatePayoutResponse, m_transfers_2024_06_01.InitiatePayoutResponse]:
         """POST /finances/transfers/2024-06-01/payouts (transfers_2024_06_01.initiatePayout; rate 0.017/s burst 2)."""
         return await self._invoke('transfers_2024_06_01.initiatePayout', {'body': body}, options)
 
@@ -2281,7 +2281,7 @@ class AsyncTransfers20240601(AsyncResource):
         marketplace_id: str,
         payment_method_types: Sequence[Literal['BANK_ACCOUNT', 'CARD', 'SELLER_WALLET']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.GetPaymentMethodsResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.GetPaymentMethodsResponse, m_transfers_2024_06_01.GetPaymentMethodsResponse]:
         """GET /finances/transfers/2024-06-01/paymentMethods (transfers_2024_06_01.getPaymentMethods; rate 0.5/s burst 30)."""
         return await self._invoke('transfers_2024_06_01.getPaymentMethods', {'marketplaceId': marketplace_id, 'paymentMethodTypes': payment_method_types}, options)
 
@@ -2292,7 +2292,7 @@ class AsyncTransfers20240601(AsyncResource):
         account_type: str | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_transfers_2024_06_01.ListExpectedPayoutsResponse]:
+    ) -> ApiResponse[m_transfers_2024_06_01.ListExpectedPayoutsResponse, m_transfers_2024_06_01.ListExpectedPayoutsResponse]:
         """GET /finances/transfers/2024-06-01/payouts/expected (transfers_2024_06_01.listExpectedPayouts; rate 0.5/s burst 10)."""
         return await self._invoke('transfers_2024_06_01.listExpectedPayouts', {'marketplaceIds': marketplace_ids, 'accountType': account_type, 'nextToken': next_token}, options)
 
@@ -2306,7 +2306,7 @@ class FulfillmentInboundV0(SyncResource):
         seller_sku_list: Sequence[str] | None = None,
         asin_list: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetPrepInstructionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetPrepInstructionsResponse, m_fulfillment_inbound_v0.GetPrepInstructionsResult]:
         """GET /fba/inbound/v0/prepInstructions (fulfillment_inbound_v0.getPrepInstructions; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_v0.getPrepInstructions', {'ShipToCountryCode': ship_to_country_code, 'SellerSKUList': seller_sku_list, 'ASINList': asin_list}, options)
 
@@ -2322,7 +2322,7 @@ class FulfillmentInboundV0(SyncResource):
         page_size: int | None = None,
         page_start_index: int | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetLabelsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetLabelsResponse, m_fulfillment_inbound_v0.LabelDownloadURL]:
         """GET /fba/inbound/v0/shipments/{shipmentId}/labels (fulfillment_inbound_v0.getLabels; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_v0.getLabels', {'shipmentId': shipment_id, 'PageType': page_type, 'LabelType': label_type, 'NumberOfPackages': number_of_packages, 'PackageLabelsToPrint': package_labels_to_print, 'NumberOfPallets': number_of_pallets, 'PageSize': page_size, 'PageStartIndex': page_start_index}, options)
 
@@ -2331,7 +2331,7 @@ class FulfillmentInboundV0(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetBillOfLadingResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetBillOfLadingResponse, m_fulfillment_inbound_v0.BillOfLadingDownloadURL]:
         """GET /fba/inbound/v0/shipments/{shipmentId}/billOfLading (fulfillment_inbound_v0.getBillOfLading; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_v0.getBillOfLading', {'shipmentId': shipment_id}, options)
 
@@ -2346,7 +2346,7 @@ class FulfillmentInboundV0(SyncResource):
         last_updated_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentsResponse, m_fulfillment_inbound_v0.GetShipmentsResult]:
         """GET /fba/inbound/v0/shipments (fulfillment_inbound_v0.getShipments; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_v0.getShipments', {'ShipmentStatusList': shipment_status_list, 'ShipmentIdList': shipment_id_list, 'LastUpdatedAfter': last_updated_after, 'LastUpdatedBefore': last_updated_before, 'QueryType': query_type, 'NextToken': next_token, 'MarketplaceId': marketplace_id}, options)
 
@@ -2356,7 +2356,7 @@ class FulfillmentInboundV0(SyncResource):
         shipment_id: str,
         marketplace_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse, m_fulfillment_inbound_v0.GetShipmentItemsResult]:
         """GET /fba/inbound/v0/shipments/{shipmentId}/items (fulfillment_inbound_v0.getShipmentItemsByShipmentId; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_v0.getShipmentItemsByShipmentId', {'shipmentId': shipment_id, 'MarketplaceId': marketplace_id}, options)
 
@@ -2369,7 +2369,7 @@ class FulfillmentInboundV0(SyncResource):
         last_updated_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse, m_fulfillment_inbound_v0.GetShipmentItemsResult]:
         """GET /fba/inbound/v0/shipmentItems (fulfillment_inbound_v0.getShipmentItems; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_v0.getShipmentItems', {'LastUpdatedAfter': last_updated_after, 'LastUpdatedBefore': last_updated_before, 'QueryType': query_type, 'NextToken': next_token, 'MarketplaceId': marketplace_id}, options)
 
@@ -2383,7 +2383,7 @@ class AsyncFulfillmentInboundV0(AsyncResource):
         seller_sku_list: Sequence[str] | None = None,
         asin_list: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetPrepInstructionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetPrepInstructionsResponse, m_fulfillment_inbound_v0.GetPrepInstructionsResult]:
         """GET /fba/inbound/v0/prepInstructions (fulfillment_inbound_v0.getPrepInstructions; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_v0.getPrepInstructions', {'ShipToCountryCode': ship_to_country_code, 'SellerSKUList': seller_sku_list, 'ASINList': asin_list}, options)
 
@@ -2399,7 +2399,7 @@ class AsyncFulfillmentInboundV0(AsyncResource):
         page_size: int | None = None,
         page_start_index: int | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetLabelsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetLabelsResponse, m_fulfillment_inbound_v0.LabelDownloadURL]:
         """GET /fba/inbound/v0/shipments/{shipmentId}/labels (fulfillment_inbound_v0.getLabels; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_v0.getLabels', {'shipmentId': shipment_id, 'PageType': page_type, 'LabelType': label_type, 'NumberOfPackages': number_of_packages, 'PackageLabelsToPrint': package_labels_to_print, 'NumberOfPallets': number_of_pallets, 'PageSize': page_size, 'PageStartIndex': page_start_index}, options)
 
@@ -2408,7 +2408,7 @@ class AsyncFulfillmentInboundV0(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetBillOfLadingResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetBillOfLadingResponse, m_fulfillment_inbound_v0.BillOfLadingDownloadURL]:
         """GET /fba/inbound/v0/shipments/{shipmentId}/billOfLading (fulfillment_inbound_v0.getBillOfLading; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_v0.getBillOfLading', {'shipmentId': shipment_id}, options)
 
@@ -2423,7 +2423,7 @@ class AsyncFulfillmentInboundV0(AsyncResource):
         last_updated_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentsResponse, m_fulfillment_inbound_v0.GetShipmentsResult]:
         """GET /fba/inbound/v0/shipments (fulfillment_inbound_v0.getShipments; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_v0.getShipments', {'ShipmentStatusList': shipment_status_list, 'ShipmentIdList': shipment_id_list, 'LastUpdatedAfter': last_updated_after, 'LastUpdatedBefore': last_updated_before, 'QueryType': query_type, 'NextToken': next_token, 'MarketplaceId': marketplace_id}, options)
 
@@ -2433,7 +2433,7 @@ class AsyncFulfillmentInboundV0(AsyncResource):
         shipment_id: str,
         marketplace_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse, m_fulfillment_inbound_v0.GetShipmentItemsResult]:
         """GET /fba/inbound/v0/shipments/{shipmentId}/items (fulfillment_inbound_v0.getShipmentItemsByShipmentId; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_v0.getShipmentItemsByShipmentId', {'shipmentId': shipment_id, 'MarketplaceId': marketplace_id}, options)
 
@@ -2446,7 +2446,7 @@ class AsyncFulfillmentInboundV0(AsyncResource):
         last_updated_before: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_v0.GetShipmentItemsResponse, m_fulfillment_inbound_v0.GetShipmentItemsResult]:
         """GET /fba/inbound/v0/shipmentItems (fulfillment_inbound_v0.getShipmentItems; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_v0.getShipmentItems', {'LastUpdatedAfter': last_updated_after, 'LastUpdatedBefore': last_updated_before, 'QueryType': query_type, 'NextToken': next_token, 'MarketplaceId': marketplace_id}, options)
 
@@ -2462,7 +2462,7 @@ class FulfillmentInbound20240320(SyncResource):
         sort_by: Literal['LAST_UPDATED_TIME', 'CREATION_TIME'] | None = None,
         sort_order: Literal['ASC', 'DESC'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlansResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlansResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlansResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans (fulfillment_inbound_2024_03_20.listInboundPlans; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listInboundPlans', {'pageSize': page_size, 'paginationToken': pagination_token, 'status': status, 'sortBy': sort_by, 'sortOrder': sort_order}, options)
 
@@ -2471,7 +2471,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateInboundPlanResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateInboundPlanResponse, m_fulfillment_inbound_2024_03_20.CreateInboundPlanResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans (fulfillment_inbound_2024_03_20.createInboundPlan; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.createInboundPlan', {'body': body}, options)
 
@@ -2480,7 +2480,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         inbound_plan_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundPlan]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundPlan, m_fulfillment_inbound_2024_03_20.InboundPlan]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId} (fulfillment_inbound_2024_03_20.getInboundPlan; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.getInboundPlan', {'inboundPlanId': inbound_plan_id}, options)
 
@@ -2491,7 +2491,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanBoxesResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanBoxesResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlanBoxesResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/boxes (fulfillment_inbound_2024_03_20.listInboundPlanBoxes; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listInboundPlanBoxes', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2500,7 +2500,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         inbound_plan_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelInboundPlanResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelInboundPlanResponse, m_fulfillment_inbound_2024_03_20.CancelInboundPlanResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/cancellation (fulfillment_inbound_2024_03_20.cancelInboundPlan; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.cancelInboundPlan', {'inboundPlanId': inbound_plan_id}, options)
 
@@ -2511,7 +2511,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanItemsResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlanItemsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/items (fulfillment_inbound_2024_03_20.listInboundPlanItems; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listInboundPlanItems', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2521,7 +2521,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/name (fulfillment_inbound_2024_03_20.updateInboundPlanName; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.updateInboundPlanName', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -2533,7 +2533,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupBoxesResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupBoxesResponse, m_fulfillment_inbound_2024_03_20.ListPackingGroupBoxesResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingGroups/{packingGroupId}/boxes (fulfillment_inbound_2024_03_20.listPackingGroupBoxes; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listPackingGroupBoxes', {'inboundPlanId': inbound_plan_id, 'packingGroupId': packing_group_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2545,7 +2545,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupItemsResponse, m_fulfillment_inbound_2024_03_20.ListPackingGroupItemsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingGroups/{packingGroupId}/items (fulfillment_inbound_2024_03_20.listPackingGroupItems; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listPackingGroupItems', {'inboundPlanId': inbound_plan_id, 'packingGroupId': packing_group_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2555,7 +2555,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPackingInformationResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPackingInformationResponse, m_fulfillment_inbound_2024_03_20.SetPackingInformationResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingInformation (fulfillment_inbound_2024_03_20.setPackingInformation; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.setPackingInformation', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -2566,7 +2566,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingOptionsResponse, m_fulfillment_inbound_2024_03_20.ListPackingOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingOptions (fulfillment_inbound_2024_03_20.listPackingOptions; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listPackingOptions', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2575,7 +2575,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         inbound_plan_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePackingOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePackingOptionsResponse, m_fulfillment_inbound_2024_03_20.GeneratePackingOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingOptions (fulfillment_inbound_2024_03_20.generatePackingOptions; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.generatePackingOptions', {'inboundPlanId': inbound_plan_id}, options)
 
@@ -2585,7 +2585,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         packing_option_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPackingOptionResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPackingOptionResponse, m_fulfillment_inbound_2024_03_20.ConfirmPackingOptionResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingOptions/{packingOptionId}/confirmation (fulfillment_inbound_2024_03_20.confirmPackingOption; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.confirmPackingOption', {'inboundPlanId': inbound_plan_id, 'packingOptionId': packing_option_id}, options)
 
@@ -2596,7 +2596,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanPalletsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanPalletsResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlanPalletsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/pallets (fulfillment_inbound_2024_03_20.listInboundPlanPallets; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listInboundPlanPallets', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2607,7 +2607,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPlacementOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPlacementOptionsResponse, m_fulfillment_inbound_2024_03_20.ListPlacementOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/placementOptions (fulfillment_inbound_2024_03_20.listPlacementOptions; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listPlacementOptions', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2617,7 +2617,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePlacementOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePlacementOptionsResponse, m_fulfillment_inbound_2024_03_20.GeneratePlacementOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/placementOptions (fulfillment_inbound_2024_03_20.generatePlacementOptions; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.generatePlacementOptions', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -2627,7 +2627,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         placement_option_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPlacementOptionResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPlacementOptionResponse, m_fulfillment_inbound_2024_03_20.ConfirmPlacementOptionResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/placementOptions/{placementOptionId}/confirmation (fulfillment_inbound_2024_03_20.confirmPlacementOption; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.confirmPlacementOption', {'inboundPlanId': inbound_plan_id, 'placementOptionId': placement_option_id}, options)
 
@@ -2637,7 +2637,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.Shipment]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.Shipment, m_fulfillment_inbound_2024_03_20.Shipment]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId} (fulfillment_inbound_2024_03_20.getShipment; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.getShipment', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id}, options)
 
@@ -2649,7 +2649,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentBoxesResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentBoxesResponse, m_fulfillment_inbound_2024_03_20.ListShipmentBoxesResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/boxes (fulfillment_inbound_2024_03_20.listShipmentBoxes; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listShipmentBoxes', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2661,7 +2661,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentContentUpdatePreviewsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentContentUpdatePreviewsResponse, m_fulfillment_inbound_2024_03_20.ListShipmentContentUpdatePreviewsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews (fulfillment_inbound_2024_03_20.listShipmentContentUpdatePreviews; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listShipmentContentUpdatePreviews', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2672,7 +2672,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateShipmentContentUpdatePreviewsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateShipmentContentUpdatePreviewsResponse, m_fulfillment_inbound_2024_03_20.GenerateShipmentContentUpdatePreviewsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews (fulfillment_inbound_2024_03_20.generateShipmentContentUpdatePreviews; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.generateShipmentContentUpdatePreviews', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -2683,7 +2683,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         content_update_preview_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ContentUpdatePreview]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ContentUpdatePreview, m_fulfillment_inbound_2024_03_20.ContentUpdatePreview]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews/{contentUpdatePreviewId} (fulfillment_inbound_2024_03_20.getShipmentContentUpdatePreview; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.getShipmentContentUpdatePreview', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'contentUpdatePreviewId': content_update_preview_id}, options)
 
@@ -2694,7 +2694,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         content_update_preview_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmShipmentContentUpdatePreviewResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmShipmentContentUpdatePreviewResponse, m_fulfillment_inbound_2024_03_20.ConfirmShipmentContentUpdatePreviewResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews/{contentUpdatePreviewId}/confirmation (fulfillment_inbound_2024_03_20.confirmShipmentContentUpdatePreview; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.confirmShipmentContentUpdatePreview', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'contentUpdatePreviewId': content_update_preview_id}, options)
 
@@ -2704,7 +2704,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetDeliveryChallanDocumentResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetDeliveryChallanDocumentResponse, m_fulfillment_inbound_2024_03_20.GetDeliveryChallanDocumentResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryChallanDocument (fulfillment_inbound_2024_03_20.getDeliveryChallanDocument; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.getDeliveryChallanDocument', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id}, options)
 
@@ -2716,7 +2716,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListDeliveryWindowOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListDeliveryWindowOptionsResponse, m_fulfillment_inbound_2024_03_20.ListDeliveryWindowOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryWindowOptions (fulfillment_inbound_2024_03_20.listDeliveryWindowOptions; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listDeliveryWindowOptions', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2726,7 +2726,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateDeliveryWindowOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateDeliveryWindowOptionsResponse, m_fulfillment_inbound_2024_03_20.GenerateDeliveryWindowOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryWindowOptions (fulfillment_inbound_2024_03_20.generateDeliveryWindowOptions; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.generateDeliveryWindowOptions', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id}, options)
 
@@ -2737,7 +2737,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         delivery_window_option_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmDeliveryWindowOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmDeliveryWindowOptionsResponse, m_fulfillment_inbound_2024_03_20.ConfirmDeliveryWindowOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryWindowOptions/{deliveryWindowOptionId}/confirmation (fulfillment_inbound_2024_03_20.confirmDeliveryWindowOptions; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.confirmDeliveryWindowOptions', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'deliveryWindowOptionId': delivery_window_option_id}, options)
 
@@ -2749,7 +2749,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentItemsResponse, m_fulfillment_inbound_2024_03_20.ListShipmentItemsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/items (fulfillment_inbound_2024_03_20.listShipmentItems; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listShipmentItems', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2760,7 +2760,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/name (fulfillment_inbound_2024_03_20.updateShipmentName; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.updateShipmentName', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -2772,7 +2772,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentPalletsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentPalletsResponse, m_fulfillment_inbound_2024_03_20.ListShipmentPalletsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/pallets (fulfillment_inbound_2024_03_20.listShipmentPallets; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listShipmentPallets', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2783,7 +2783,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelSelfShipAppointmentResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelSelfShipAppointmentResponse, m_fulfillment_inbound_2024_03_20.CancelSelfShipAppointmentResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentCancellation (fulfillment_inbound_2024_03_20.cancelSelfShipAppointment; rate unknown)."""
         return self._invoke('fulfillment_inbound_2024_03_20.cancelSelfShipAppointment', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -2795,7 +2795,7 @@ class FulfillmentInbound20240320(SyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetSelfShipAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetSelfShipAppointmentSlotsResponse, m_fulfillment_inbound_2024_03_20.GetSelfShipAppointmentSlotsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentSlots (fulfillment_inbound_2024_03_20.getSelfShipAppointmentSlots; rate unknown)."""
         return self._invoke('fulfillment_inbound_2024_03_20.getSelfShipAppointmentSlots', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2806,7 +2806,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateSelfShipAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateSelfShipAppointmentSlotsResponse, m_fulfillment_inbound_2024_03_20.GenerateSelfShipAppointmentSlotsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentSlots (fulfillment_inbound_2024_03_20.generateSelfShipAppointmentSlots; rate unknown)."""
         return self._invoke('fulfillment_inbound_2024_03_20.generateSelfShipAppointmentSlots', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -2818,7 +2818,7 @@ class FulfillmentInbound20240320(SyncResource):
         slot_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ScheduleSelfShipAppointmentResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ScheduleSelfShipAppointmentResponse, m_fulfillment_inbound_2024_03_20.ScheduleSelfShipAppointmentResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentSlots/{slotId}/schedule (fulfillment_inbound_2024_03_20.scheduleSelfShipAppointment; rate unknown)."""
         return self._invoke('fulfillment_inbound_2024_03_20.scheduleSelfShipAppointment', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'slotId': slot_id, 'body': body}, options)
 
@@ -2829,7 +2829,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentSourceAddressResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentSourceAddressResponse, m_fulfillment_inbound_2024_03_20.UpdateShipmentSourceAddressResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/sourceAddress (fulfillment_inbound_2024_03_20.updateShipmentSourceAddress; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.updateShipmentSourceAddress', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -2840,7 +2840,7 @@ class FulfillmentInbound20240320(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentTrackingDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentTrackingDetailsResponse, m_fulfillment_inbound_2024_03_20.UpdateShipmentTrackingDetailsResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/trackingDetails (fulfillment_inbound_2024_03_20.updateShipmentTrackingDetails; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.updateShipmentTrackingDetails', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -2853,7 +2853,7 @@ class FulfillmentInbound20240320(SyncResource):
         placement_option_id: str | None = None,
         shipment_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListTransportationOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListTransportationOptionsResponse, m_fulfillment_inbound_2024_03_20.ListTransportationOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/transportationOptions (fulfillment_inbound_2024_03_20.listTransportationOptions; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listTransportationOptions', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token, 'placementOptionId': placement_option_id, 'shipmentId': shipment_id}, options)
 
@@ -2863,7 +2863,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateTransportationOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateTransportationOptionsResponse, m_fulfillment_inbound_2024_03_20.GenerateTransportationOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/transportationOptions (fulfillment_inbound_2024_03_20.generateTransportationOptions; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.generateTransportationOptions', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -2873,7 +2873,7 @@ class FulfillmentInbound20240320(SyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmTransportationOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmTransportationOptionsResponse, m_fulfillment_inbound_2024_03_20.ConfirmTransportationOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/transportationOptions/confirmation (fulfillment_inbound_2024_03_20.confirmTransportationOptions; rate 2/s burst 2)."""
         return self._invoke('fulfillment_inbound_2024_03_20.confirmTransportationOptions', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -2883,7 +2883,7 @@ class FulfillmentInbound20240320(SyncResource):
         mskus: Sequence[str],
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListItemComplianceDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListItemComplianceDetailsResponse, m_fulfillment_inbound_2024_03_20.ListItemComplianceDetailsResponse]:
         """GET /inbound/fba/2024-03-20/items/compliance (fulfillment_inbound_2024_03_20.listItemComplianceDetails; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listItemComplianceDetails', {'mskus': mskus, 'marketplaceId': marketplace_id}, options)
 
@@ -2893,7 +2893,7 @@ class FulfillmentInbound20240320(SyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateItemComplianceDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateItemComplianceDetailsResponse, m_fulfillment_inbound_2024_03_20.UpdateItemComplianceDetailsResponse]:
         """PUT /inbound/fba/2024-03-20/items/compliance (fulfillment_inbound_2024_03_20.updateItemComplianceDetails; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.updateItemComplianceDetails', {'marketplaceId': marketplace_id, 'body': body}, options)
 
@@ -2902,7 +2902,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateMarketplaceItemLabelsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateMarketplaceItemLabelsResponse, m_fulfillment_inbound_2024_03_20.CreateMarketplaceItemLabelsResponse]:
         """POST /inbound/fba/2024-03-20/items/labels (fulfillment_inbound_2024_03_20.createMarketplaceItemLabels; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.createMarketplaceItemLabels', {'body': body}, options)
 
@@ -2912,7 +2912,7 @@ class FulfillmentInbound20240320(SyncResource):
         marketplace_id: str,
         mskus: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPrepDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPrepDetailsResponse, m_fulfillment_inbound_2024_03_20.ListPrepDetailsResponse]:
         """GET /inbound/fba/2024-03-20/items/prepDetails (fulfillment_inbound_2024_03_20.listPrepDetails; rate unknown)."""
         return self._invoke('fulfillment_inbound_2024_03_20.listPrepDetails', {'marketplaceId': marketplace_id, 'mskus': mskus}, options)
 
@@ -2921,7 +2921,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPrepDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPrepDetailsResponse, m_fulfillment_inbound_2024_03_20.SetPrepDetailsResponse]:
         """POST /inbound/fba/2024-03-20/items/prepDetails (fulfillment_inbound_2024_03_20.setPrepDetails; rate 2/s burst 30)."""
         return self._invoke('fulfillment_inbound_2024_03_20.setPrepDetails', {'body': body}, options)
 
@@ -2930,7 +2930,7 @@ class FulfillmentInbound20240320(SyncResource):
         *,
         operation_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundOperationStatus]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundOperationStatus, m_fulfillment_inbound_2024_03_20.InboundOperationStatus]:
         """GET /inbound/fba/2024-03-20/operations/{operationId} (fulfillment_inbound_2024_03_20.getInboundOperationStatus; rate 2/s burst 6)."""
         return self._invoke('fulfillment_inbound_2024_03_20.getInboundOperationStatus', {'operationId': operation_id}, options)
 
@@ -2946,7 +2946,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         sort_by: Literal['LAST_UPDATED_TIME', 'CREATION_TIME'] | None = None,
         sort_order: Literal['ASC', 'DESC'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlansResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlansResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlansResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans (fulfillment_inbound_2024_03_20.listInboundPlans; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listInboundPlans', {'pageSize': page_size, 'paginationToken': pagination_token, 'status': status, 'sortBy': sort_by, 'sortOrder': sort_order}, options)
 
@@ -2955,7 +2955,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateInboundPlanResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateInboundPlanResponse, m_fulfillment_inbound_2024_03_20.CreateInboundPlanResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans (fulfillment_inbound_2024_03_20.createInboundPlan; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.createInboundPlan', {'body': body}, options)
 
@@ -2964,7 +2964,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         inbound_plan_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundPlan]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundPlan, m_fulfillment_inbound_2024_03_20.InboundPlan]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId} (fulfillment_inbound_2024_03_20.getInboundPlan; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.getInboundPlan', {'inboundPlanId': inbound_plan_id}, options)
 
@@ -2975,7 +2975,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanBoxesResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanBoxesResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlanBoxesResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/boxes (fulfillment_inbound_2024_03_20.listInboundPlanBoxes; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listInboundPlanBoxes', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -2984,7 +2984,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         inbound_plan_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelInboundPlanResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelInboundPlanResponse, m_fulfillment_inbound_2024_03_20.CancelInboundPlanResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/cancellation (fulfillment_inbound_2024_03_20.cancelInboundPlan; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.cancelInboundPlan', {'inboundPlanId': inbound_plan_id}, options)
 
@@ -2995,7 +2995,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanItemsResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlanItemsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/items (fulfillment_inbound_2024_03_20.listInboundPlanItems; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listInboundPlanItems', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3005,7 +3005,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/name (fulfillment_inbound_2024_03_20.updateInboundPlanName; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.updateInboundPlanName', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -3017,7 +3017,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupBoxesResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupBoxesResponse, m_fulfillment_inbound_2024_03_20.ListPackingGroupBoxesResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingGroups/{packingGroupId}/boxes (fulfillment_inbound_2024_03_20.listPackingGroupBoxes; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listPackingGroupBoxes', {'inboundPlanId': inbound_plan_id, 'packingGroupId': packing_group_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3029,7 +3029,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingGroupItemsResponse, m_fulfillment_inbound_2024_03_20.ListPackingGroupItemsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingGroups/{packingGroupId}/items (fulfillment_inbound_2024_03_20.listPackingGroupItems; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listPackingGroupItems', {'inboundPlanId': inbound_plan_id, 'packingGroupId': packing_group_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3039,7 +3039,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPackingInformationResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPackingInformationResponse, m_fulfillment_inbound_2024_03_20.SetPackingInformationResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingInformation (fulfillment_inbound_2024_03_20.setPackingInformation; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.setPackingInformation', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -3050,7 +3050,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPackingOptionsResponse, m_fulfillment_inbound_2024_03_20.ListPackingOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingOptions (fulfillment_inbound_2024_03_20.listPackingOptions; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listPackingOptions', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3059,7 +3059,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         inbound_plan_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePackingOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePackingOptionsResponse, m_fulfillment_inbound_2024_03_20.GeneratePackingOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingOptions (fulfillment_inbound_2024_03_20.generatePackingOptions; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.generatePackingOptions', {'inboundPlanId': inbound_plan_id}, options)
 
@@ -3069,7 +3069,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         packing_option_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPackingOptionResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPackingOptionResponse, m_fulfillment_inbound_2024_03_20.ConfirmPackingOptionResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/packingOptions/{packingOptionId}/confirmation (fulfillment_inbound_2024_03_20.confirmPackingOption; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.confirmPackingOption', {'inboundPlanId': inbound_plan_id, 'packingOptionId': packing_option_id}, options)
 
@@ -3080,7 +3080,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanPalletsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListInboundPlanPalletsResponse, m_fulfillment_inbound_2024_03_20.ListInboundPlanPalletsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/pallets (fulfillment_inbound_2024_03_20.listInboundPlanPallets; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listInboundPlanPallets', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3091,7 +3091,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPlacementOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPlacementOptionsResponse, m_fulfillment_inbound_2024_03_20.ListPlacementOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/placementOptions (fulfillment_inbound_2024_03_20.listPlacementOptions; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listPlacementOptions', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3101,7 +3101,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePlacementOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GeneratePlacementOptionsResponse, m_fulfillment_inbound_2024_03_20.GeneratePlacementOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/placementOptions (fulfillment_inbound_2024_03_20.generatePlacementOptions; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.generatePlacementOptions', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -3111,7 +3111,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         placement_option_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPlacementOptionResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmPlacementOptionResponse, m_fulfillment_inbound_2024_03_20.ConfirmPlacementOptionResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/placementOptions/{placementOptionId}/confirmation (fulfillment_inbound_2024_03_20.confirmPlacementOption; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.confirmPlacementOption', {'inboundPlanId': inbound_plan_id, 'placementOptionId': placement_option_id}, options)
 
@@ -3121,7 +3121,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.Shipment]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.Shipment, m_fulfillment_inbound_2024_03_20.Shipment]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId} (fulfillment_inbound_2024_03_20.getShipment; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.getShipment', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id}, options)
 
@@ -3133,7 +3133,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentBoxesResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentBoxesResponse, m_fulfillment_inbound_2024_03_20.ListShipmentBoxesResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/boxes (fulfillment_inbound_2024_03_20.listShipmentBoxes; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listShipmentBoxes', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3145,7 +3145,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentContentUpdatePreviewsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentContentUpdatePreviewsResponse, m_fulfillment_inbound_2024_03_20.ListShipmentContentUpdatePreviewsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews (fulfillment_inbound_2024_03_20.listShipmentContentUpdatePreviews; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listShipmentContentUpdatePreviews', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3156,7 +3156,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateShipmentContentUpdatePreviewsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateShipmentContentUpdatePreviewsResponse, m_fulfillment_inbound_2024_03_20.GenerateShipmentContentUpdatePreviewsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews (fulfillment_inbound_2024_03_20.generateShipmentContentUpdatePreviews; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.generateShipmentContentUpdatePreviews', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -3167,7 +3167,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         content_update_preview_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ContentUpdatePreview]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ContentUpdatePreview, m_fulfillment_inbound_2024_03_20.ContentUpdatePreview]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews/{contentUpdatePreviewId} (fulfillment_inbound_2024_03_20.getShipmentContentUpdatePreview; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.getShipmentContentUpdatePreview', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'contentUpdatePreviewId': content_update_preview_id}, options)
 
@@ -3178,7 +3178,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         content_update_preview_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmShipmentContentUpdatePreviewResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmShipmentContentUpdatePreviewResponse, m_fulfillment_inbound_2024_03_20.ConfirmShipmentContentUpdatePreviewResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/contentUpdatePreviews/{contentUpdatePreviewId}/confirmation (fulfillment_inbound_2024_03_20.confirmShipmentContentUpdatePreview; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.confirmShipmentContentUpdatePreview', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'contentUpdatePreviewId': content_update_preview_id}, options)
 
@@ -3188,7 +3188,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetDeliveryChallanDocumentResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetDeliveryChallanDocumentResponse, m_fulfillment_inbound_2024_03_20.GetDeliveryChallanDocumentResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryChallanDocument (fulfillment_inbound_2024_03_20.getDeliveryChallanDocument; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.getDeliveryChallanDocument', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id}, options)
 
@@ -3200,7 +3200,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListDeliveryWindowOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListDeliveryWindowOptionsResponse, m_fulfillment_inbound_2024_03_20.ListDeliveryWindowOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryWindowOptions (fulfillment_inbound_2024_03_20.listDeliveryWindowOptions; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listDeliveryWindowOptions', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3210,7 +3210,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateDeliveryWindowOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateDeliveryWindowOptionsResponse, m_fulfillment_inbound_2024_03_20.GenerateDeliveryWindowOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryWindowOptions (fulfillment_inbound_2024_03_20.generateDeliveryWindowOptions; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.generateDeliveryWindowOptions', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id}, options)
 
@@ -3221,7 +3221,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         delivery_window_option_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmDeliveryWindowOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmDeliveryWindowOptionsResponse, m_fulfillment_inbound_2024_03_20.ConfirmDeliveryWindowOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/deliveryWindowOptions/{deliveryWindowOptionId}/confirmation (fulfillment_inbound_2024_03_20.confirmDeliveryWindowOptions; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.confirmDeliveryWindowOptions', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'deliveryWindowOptionId': delivery_window_option_id}, options)
 
@@ -3233,7 +3233,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentItemsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentItemsResponse, m_fulfillment_inbound_2024_03_20.ListShipmentItemsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/items (fulfillment_inbound_2024_03_20.listShipmentItems; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listShipmentItems', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3244,7 +3244,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/name (fulfillment_inbound_2024_03_20.updateShipmentName; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.updateShipmentName', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -3256,7 +3256,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentPalletsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListShipmentPalletsResponse, m_fulfillment_inbound_2024_03_20.ListShipmentPalletsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/pallets (fulfillment_inbound_2024_03_20.listShipmentPallets; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listShipmentPallets', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3267,7 +3267,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelSelfShipAppointmentResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CancelSelfShipAppointmentResponse, m_fulfillment_inbound_2024_03_20.CancelSelfShipAppointmentResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentCancellation (fulfillment_inbound_2024_03_20.cancelSelfShipAppointment; rate unknown)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.cancelSelfShipAppointment', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -3279,7 +3279,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         page_size: int | None = None,
         pagination_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetSelfShipAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GetSelfShipAppointmentSlotsResponse, m_fulfillment_inbound_2024_03_20.GetSelfShipAppointmentSlotsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentSlots (fulfillment_inbound_2024_03_20.getSelfShipAppointmentSlots; rate unknown)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.getSelfShipAppointmentSlots', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'pageSize': page_size, 'paginationToken': pagination_token}, options)
 
@@ -3290,7 +3290,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateSelfShipAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateSelfShipAppointmentSlotsResponse, m_fulfillment_inbound_2024_03_20.GenerateSelfShipAppointmentSlotsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentSlots (fulfillment_inbound_2024_03_20.generateSelfShipAppointmentSlots; rate unknown)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.generateSelfShipAppointmentSlots', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -3302,7 +3302,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         slot_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ScheduleSelfShipAppointmentResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ScheduleSelfShipAppointmentResponse, m_fulfillment_inbound_2024_03_20.ScheduleSelfShipAppointmentResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/selfShipAppointmentSlots/{slotId}/schedule (fulfillment_inbound_2024_03_20.scheduleSelfShipAppointment; rate unknown)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.scheduleSelfShipAppointment', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'slotId': slot_id, 'body': body}, options)
 
@@ -3313,7 +3313,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentSourceAddressResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentSourceAddressResponse, m_fulfillment_inbound_2024_03_20.UpdateShipmentSourceAddressResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/sourceAddress (fulfillment_inbound_2024_03_20.updateShipmentSourceAddress; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.updateShipmentSourceAddress', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -3324,7 +3324,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentTrackingDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateShipmentTrackingDetailsResponse, m_fulfillment_inbound_2024_03_20.UpdateShipmentTrackingDetailsResponse]:
         """PUT /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/shipments/{shipmentId}/trackingDetails (fulfillment_inbound_2024_03_20.updateShipmentTrackingDetails; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.updateShipmentTrackingDetails', {'inboundPlanId': inbound_plan_id, 'shipmentId': shipment_id, 'body': body}, options)
 
@@ -3337,7 +3337,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         placement_option_id: str | None = None,
         shipment_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListTransportationOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListTransportationOptionsResponse, m_fulfillment_inbound_2024_03_20.ListTransportationOptionsResponse]:
         """GET /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/transportationOptions (fulfillment_inbound_2024_03_20.listTransportationOptions; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listTransportationOptions', {'inboundPlanId': inbound_plan_id, 'pageSize': page_size, 'paginationToken': pagination_token, 'placementOptionId': placement_option_id, 'shipmentId': shipment_id}, options)
 
@@ -3347,7 +3347,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateTransportationOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.GenerateTransportationOptionsResponse, m_fulfillment_inbound_2024_03_20.GenerateTransportationOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/transportationOptions (fulfillment_inbound_2024_03_20.generateTransportationOptions; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.generateTransportationOptions', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -3357,7 +3357,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         inbound_plan_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmTransportationOptionsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ConfirmTransportationOptionsResponse, m_fulfillment_inbound_2024_03_20.ConfirmTransportationOptionsResponse]:
         """POST /inbound/fba/2024-03-20/inboundPlans/{inboundPlanId}/transportationOptions/confirmation (fulfillment_inbound_2024_03_20.confirmTransportationOptions; rate 2/s burst 2)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.confirmTransportationOptions', {'inboundPlanId': inbound_plan_id, 'body': body}, options)
 
@@ -3367,7 +3367,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         mskus: Sequence[str],
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListItemComplianceDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListItemComplianceDetailsResponse, m_fulfillment_inbound_2024_03_20.ListItemComplianceDetailsResponse]:
         """GET /inbound/fba/2024-03-20/items/compliance (fulfillment_inbound_2024_03_20.listItemComplianceDetails; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listItemComplianceDetails', {'mskus': mskus, 'marketplaceId': marketplace_id}, options)
 
@@ -3377,7 +3377,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         marketplace_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateItemComplianceDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.UpdateItemComplianceDetailsResponse, m_fulfillment_inbound_2024_03_20.UpdateItemComplianceDetailsResponse]:
         """PUT /inbound/fba/2024-03-20/items/compliance (fulfillment_inbound_2024_03_20.updateItemComplianceDetails; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.updateItemComplianceDetails', {'marketplaceId': marketplace_id, 'body': body}, options)
 
@@ -3386,7 +3386,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateMarketplaceItemLabelsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.CreateMarketplaceItemLabelsResponse, m_fulfillment_inbound_2024_03_20.CreateMarketplaceItemLabelsResponse]:
         """POST /inbound/fba/2024-03-20/items/labels (fulfillment_inbound_2024_03_20.createMarketplaceItemLabels; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.createMarketplaceItemLabels', {'body': body}, options)
 
@@ -3396,7 +3396,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         marketplace_id: str,
         mskus: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPrepDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.ListPrepDetailsResponse, m_fulfillment_inbound_2024_03_20.ListPrepDetailsResponse]:
         """GET /inbound/fba/2024-03-20/items/prepDetails (fulfillment_inbound_2024_03_20.listPrepDetails; rate unknown)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.listPrepDetails', {'marketplaceId': marketplace_id, 'mskus': mskus}, options)
 
@@ -3405,7 +3405,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPrepDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.SetPrepDetailsResponse, m_fulfillment_inbound_2024_03_20.SetPrepDetailsResponse]:
         """POST /inbound/fba/2024-03-20/items/prepDetails (fulfillment_inbound_2024_03_20.setPrepDetails; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.setPrepDetails', {'body': body}, options)
 
@@ -3414,7 +3414,7 @@ class AsyncFulfillmentInbound20240320(AsyncResource):
         *,
         operation_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundOperationStatus]:
+    ) -> ApiResponse[m_fulfillment_inbound_2024_03_20.InboundOperationStatus, m_fulfillment_inbound_2024_03_20.InboundOperationStatus]:
         """GET /inbound/fba/2024-03-20/operations/{operationId} (fulfillment_inbound_2024_03_20.getInboundOperationStatus; rate 2/s burst 6)."""
         return await self._invoke('fulfillment_inbound_2024_03_20.getInboundOperationStatus', {'operationId': operation_id}, options)
 
@@ -3426,7 +3426,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentPreviewResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentPreviewResponse, m_fulfillment_outbound_2020_07_01.GetFulfillmentPreviewResult]:
         """POST /fba/outbound/2020-07-01/fulfillmentOrders/preview (fulfillment_outbound_2020_07_01.getFulfillmentPreview; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.getFulfillmentPreview', {'body': body}, options)
 
@@ -3435,7 +3435,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetDeliveryOffersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetDeliveryOffersResponse, m_fulfillment_outbound_2020_07_01.GetDeliveryOffersResult]:
         """POST /fba/outbound/2020-07-01/deliveryOffers (fulfillment_outbound_2020_07_01.deliveryOffers; rate 5/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.deliveryOffers', {'body': body}, options)
 
@@ -3445,7 +3445,7 @@ class FulfillmentOutbound20200701(SyncResource):
         query_start_date: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListAllFulfillmentOrdersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListAllFulfillmentOrdersResponse, m_fulfillment_outbound_2020_07_01.ListAllFulfillmentOrdersResult]:
         """GET /fba/outbound/2020-07-01/fulfillmentOrders (fulfillment_outbound_2020_07_01.listAllFulfillmentOrders; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.listAllFulfillmentOrders', {'queryStartDate': query_start_date, 'nextToken': next_token}, options)
 
@@ -3454,7 +3454,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.CreateFulfillmentOrderResponse]:
         """POST /fba/outbound/2020-07-01/fulfillmentOrders (fulfillment_outbound_2020_07_01.createFulfillmentOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.createFulfillmentOrder', {'body': body}, options)
 
@@ -3463,7 +3463,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         package_number: int,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetPackageTrackingDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetPackageTrackingDetailsResponse, m_fulfillment_outbound_2020_07_01.PackageTrackingDetails]:
         """GET /fba/outbound/2020-07-01/tracking (fulfillment_outbound_2020_07_01.getPackageTrackingDetails; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.getPackageTrackingDetails', {'packageNumber': package_number}, options)
 
@@ -3475,7 +3475,7 @@ class FulfillmentOutbound20200701(SyncResource):
         seller_fulfillment_order_id: str | None = None,
         language: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListReturnReasonCodesResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListReturnReasonCodesResponse, m_fulfillment_outbound_2020_07_01.ListReturnReasonCodesResult]:
         """GET /fba/outbound/2020-07-01/returnReasonCodes (fulfillment_outbound_2020_07_01.listReturnReasonCodes; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.listReturnReasonCodes', {'sellerSku': seller_sku, 'marketplaceId': marketplace_id, 'sellerFulfillmentOrderId': seller_fulfillment_order_id, 'language': language}, options)
 
@@ -3485,7 +3485,7 @@ class FulfillmentOutbound20200701(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentReturnResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentReturnResponse, m_fulfillment_outbound_2020_07_01.CreateFulfillmentReturnResult]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}/return (fulfillment_outbound_2020_07_01.createFulfillmentReturn; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.createFulfillmentReturn', {'body': body, 'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3494,7 +3494,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.GetFulfillmentOrderResult]:
         """GET /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId} (fulfillment_outbound_2020_07_01.getFulfillmentOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.getFulfillmentOrder', {'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3504,7 +3504,7 @@ class FulfillmentOutbound20200701(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.UpdateFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.UpdateFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.UpdateFulfillmentOrderResponse]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId} (fulfillment_outbound_2020_07_01.updateFulfillmentOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.updateFulfillmentOrder', {'body': body, 'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3513,7 +3513,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CancelFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CancelFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.CancelFulfillmentOrderResponse]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}/cancel (fulfillment_outbound_2020_07_01.cancelFulfillmentOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.cancelFulfillmentOrder', {'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3523,7 +3523,7 @@ class FulfillmentOutbound20200701(SyncResource):
         seller_fulfillment_order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.SubmitFulfillmentOrderStatusUpdateResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.SubmitFulfillmentOrderStatusUpdateResponse, m_fulfillment_outbound_2020_07_01.SubmitFulfillmentOrderStatusUpdateResponse]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}/status (fulfillment_outbound_2020_07_01.submitFulfillmentOrderStatusUpdate; rate unknown)."""
         return self._invoke('fulfillment_outbound_2020_07_01.submitFulfillmentOrderStatusUpdate', {'sellerFulfillmentOrderId': seller_fulfillment_order_id, 'body': body}, options)
 
@@ -3532,7 +3532,7 @@ class FulfillmentOutbound20200701(SyncResource):
         *,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeaturesResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeaturesResponse, m_fulfillment_outbound_2020_07_01.GetFeaturesResult]:
         """GET /fba/outbound/2020-07-01/features (fulfillment_outbound_2020_07_01.getFeatures; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.getFeatures', {'marketplaceId': marketplace_id}, options)
 
@@ -3544,7 +3544,7 @@ class FulfillmentOutbound20200701(SyncResource):
         next_token: str | None = None,
         query_start_date: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureInventoryResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureInventoryResponse, m_fulfillment_outbound_2020_07_01.GetFeatureInventoryResult]:
         """GET /fba/outbound/2020-07-01/features/inventory/{featureName} (fulfillment_outbound_2020_07_01.getFeatureInventory; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.getFeatureInventory', {'marketplaceId': marketplace_id, 'featureName': feature_name, 'nextToken': next_token, 'queryStartDate': query_start_date}, options)
 
@@ -3555,7 +3555,7 @@ class FulfillmentOutbound20200701(SyncResource):
         feature_name: str,
         seller_sku: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureSkuResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureSkuResponse, m_fulfillment_outbound_2020_07_01.GetFeatureSkuResult]:
         """GET /fba/outbound/2020-07-01/features/inventory/{featureName}/{sellerSku} (fulfillment_outbound_2020_07_01.getFeatureSKU; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2020_07_01.getFeatureSKU', {'marketplaceId': marketplace_id, 'featureName': feature_name, 'sellerSku': seller_sku}, options)
 
@@ -3567,7 +3567,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentPreviewResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentPreviewResponse, m_fulfillment_outbound_2020_07_01.GetFulfillmentPreviewResult]:
         """POST /fba/outbound/2020-07-01/fulfillmentOrders/preview (fulfillment_outbound_2020_07_01.getFulfillmentPreview; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.getFulfillmentPreview', {'body': body}, options)
 
@@ -3576,7 +3576,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetDeliveryOffersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetDeliveryOffersResponse, m_fulfillment_outbound_2020_07_01.GetDeliveryOffersResult]:
         """POST /fba/outbound/2020-07-01/deliveryOffers (fulfillment_outbound_2020_07_01.deliveryOffers; rate 5/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.deliveryOffers', {'body': body}, options)
 
@@ -3586,7 +3586,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         query_start_date: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListAllFulfillmentOrdersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListAllFulfillmentOrdersResponse, m_fulfillment_outbound_2020_07_01.ListAllFulfillmentOrdersResult]:
         """GET /fba/outbound/2020-07-01/fulfillmentOrders (fulfillment_outbound_2020_07_01.listAllFulfillmentOrders; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.listAllFulfillmentOrders', {'queryStartDate': query_start_date, 'nextToken': next_token}, options)
 
@@ -3595,7 +3595,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.CreateFulfillmentOrderResponse]:
         """POST /fba/outbound/2020-07-01/fulfillmentOrders (fulfillment_outbound_2020_07_01.createFulfillmentOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.createFulfillmentOrder', {'body': body}, options)
 
@@ -3604,7 +3604,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         package_number: int,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetPackageTrackingDetailsResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetPackageTrackingDetailsResponse, m_fulfillment_outbound_2020_07_01.PackageTrackingDetails]:
         """GET /fba/outbound/2020-07-01/tracking (fulfillment_outbound_2020_07_01.getPackageTrackingDetails; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.getPackageTrackingDetails', {'packageNumber': package_number}, options)
 
@@ -3616,7 +3616,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         seller_fulfillment_order_id: str | None = None,
         language: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListReturnReasonCodesResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.ListReturnReasonCodesResponse, m_fulfillment_outbound_2020_07_01.ListReturnReasonCodesResult]:
         """GET /fba/outbound/2020-07-01/returnReasonCodes (fulfillment_outbound_2020_07_01.listReturnReasonCodes; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.listReturnReasonCodes', {'sellerSku': seller_sku, 'marketplaceId': marketplace_id, 'sellerFulfillmentOrderId': seller_fulfillment_order_id, 'language': language}, options)
 
@@ -3626,7 +3626,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentReturnResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CreateFulfillmentReturnResponse, m_fulfillment_outbound_2020_07_01.CreateFulfillmentReturnResult]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}/return (fulfillment_outbound_2020_07_01.createFulfillmentReturn; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.createFulfillmentReturn', {'body': body, 'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3635,7 +3635,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.GetFulfillmentOrderResult]:
         """GET /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId} (fulfillment_outbound_2020_07_01.getFulfillmentOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.getFulfillmentOrder', {'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3645,7 +3645,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.UpdateFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.UpdateFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.UpdateFulfillmentOrderResponse]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId} (fulfillment_outbound_2020_07_01.updateFulfillmentOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.updateFulfillmentOrder', {'body': body, 'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3654,7 +3654,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         seller_fulfillment_order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CancelFulfillmentOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.CancelFulfillmentOrderResponse, m_fulfillment_outbound_2020_07_01.CancelFulfillmentOrderResponse]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}/cancel (fulfillment_outbound_2020_07_01.cancelFulfillmentOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.cancelFulfillmentOrder', {'sellerFulfillmentOrderId': seller_fulfillment_order_id}, options)
 
@@ -3664,7 +3664,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         seller_fulfillment_order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.SubmitFulfillmentOrderStatusUpdateResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.SubmitFulfillmentOrderStatusUpdateResponse, m_fulfillment_outbound_2020_07_01.SubmitFulfillmentOrderStatusUpdateResponse]:
         """PUT /fba/outbound/2020-07-01/fulfillmentOrders/{sellerFulfillmentOrderId}/status (fulfillment_outbound_2020_07_01.submitFulfillmentOrderStatusUpdate; rate unknown)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.submitFulfillmentOrderStatusUpdate', {'sellerFulfillmentOrderId': seller_fulfillment_order_id, 'body': body}, options)
 
@@ -3673,7 +3673,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         *,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeaturesResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeaturesResponse, m_fulfillment_outbound_2020_07_01.GetFeaturesResult]:
         """GET /fba/outbound/2020-07-01/features (fulfillment_outbound_2020_07_01.getFeatures; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.getFeatures', {'marketplaceId': marketplace_id}, options)
 
@@ -3685,7 +3685,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         next_token: str | None = None,
         query_start_date: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureInventoryResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureInventoryResponse, m_fulfillment_outbound_2020_07_01.GetFeatureInventoryResult]:
         """GET /fba/outbound/2020-07-01/features/inventory/{featureName} (fulfillment_outbound_2020_07_01.getFeatureInventory; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.getFeatureInventory', {'marketplaceId': marketplace_id, 'featureName': feature_name, 'nextToken': next_token, 'queryStartDate': query_start_date}, options)
 
@@ -3696,7 +3696,7 @@ class AsyncFulfillmentOutbound20200701(AsyncResource):
         feature_name: str,
         seller_sku: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureSkuResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2020_07_01.GetFeatureSkuResponse, m_fulfillment_outbound_2020_07_01.GetFeatureSkuResult]:
         """GET /fba/outbound/2020-07-01/features/inventory/{featureName}/{sellerSku} (fulfillment_outbound_2020_07_01.getFeatureSKU; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2020_07_01.getFeatureSKU', {'marketplaceId': marketplace_id, 'featureName': feature_name, 'sellerSku': seller_sku}, options)
 
@@ -3709,7 +3709,7 @@ class FulfillmentOutbound20260704(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderPreviewResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderPreviewResponse, m_fulfillment_outbound_2026_07_04.GetOrderPreviewResponse]:
         """POST /fulfillment/outbound/2026-07-04/previews (fulfillment_outbound_2026_07_04.getOrderPreview; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.getOrderPreview', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'body': body}, options)
 
@@ -3719,7 +3719,7 @@ class FulfillmentOutbound20260704(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOffersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOffersResponse, m_fulfillment_outbound_2026_07_04.GetOffersResponse]:
         """POST /fulfillment/outbound/2026-07-04/offers (fulfillment_outbound_2026_07_04.getOffers; rate 5/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.getOffers', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'body': body}, options)
 
@@ -3729,7 +3729,7 @@ class FulfillmentOutbound20260704(SyncResource):
         order_id: str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CancelOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CancelOrderResponse, m_fulfillment_outbound_2026_07_04.CancelOrderResponse]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId}/cancel (fulfillment_outbound_2026_07_04.cancelOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.cancelOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id}, options)
 
@@ -3740,7 +3740,7 @@ class FulfillmentOutbound20260704(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId}/status (fulfillment_outbound_2026_07_04.updateOrderStatus; rate unknown)."""
         return self._invoke('fulfillment_outbound_2026_07_04.updateOrderStatus', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'body': body}, options)
 
@@ -3752,7 +3752,7 @@ class FulfillmentOutbound20260704(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId}/packages/{packageId} (fulfillment_outbound_2026_07_04.updatePackage; rate unknown)."""
         return self._invoke('fulfillment_outbound_2026_07_04.updatePackage', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'packageId': package_id, 'body': body}, options)
 
@@ -3763,7 +3763,7 @@ class FulfillmentOutbound20260704(SyncResource):
         x_amzn_fulfillment_service_id: str | None = None,
         shipments: Literal['INCLUDE', 'EXCLUDE'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderResponse, m_fulfillment_outbound_2026_07_04.GetOrderResponse]:
         """GET /fulfillment/outbound/2026-07-04/orders/{orderId} (fulfillment_outbound_2026_07_04.getOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.getOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'shipments': shipments}, options)
 
@@ -3774,7 +3774,7 @@ class FulfillmentOutbound20260704(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.UpdateOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.UpdateOrderResponse, m_fulfillment_outbound_2026_07_04.UpdateOrderResponse]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId} (fulfillment_outbound_2026_07_04.updateOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.updateOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'body': body}, options)
 
@@ -3786,7 +3786,7 @@ class FulfillmentOutbound20260704(SyncResource):
         page_token: str | None = None,
         shipments: Literal['INCLUDE', 'EXCLUDE'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.ListOrdersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.ListOrdersResponse, m_fulfillment_outbound_2026_07_04.ListOrdersResponse]:
         """GET /fulfillment/outbound/2026-07-04/orders (fulfillment_outbound_2026_07_04.listOrders; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.listOrders', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'updatedAfter': updated_after, 'pageToken': page_token, 'shipments': shipments}, options)
 
@@ -3796,7 +3796,7 @@ class FulfillmentOutbound20260704(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CreateOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CreateOrderResponse, m_fulfillment_outbound_2026_07_04.CreateOrderResponse]:
         """POST /fulfillment/outbound/2026-07-04/orders (fulfillment_outbound_2026_07_04.createOrder; rate 2/s burst 30)."""
         return self._invoke('fulfillment_outbound_2026_07_04.createOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'body': body}, options)
 
@@ -3809,7 +3809,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderPreviewResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderPreviewResponse, m_fulfillment_outbound_2026_07_04.GetOrderPreviewResponse]:
         """POST /fulfillment/outbound/2026-07-04/previews (fulfillment_outbound_2026_07_04.getOrderPreview; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.getOrderPreview', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'body': body}, options)
 
@@ -3819,7 +3819,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOffersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOffersResponse, m_fulfillment_outbound_2026_07_04.GetOffersResponse]:
         """POST /fulfillment/outbound/2026-07-04/offers (fulfillment_outbound_2026_07_04.getOffers; rate 5/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.getOffers', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'body': body}, options)
 
@@ -3829,7 +3829,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         order_id: str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CancelOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CancelOrderResponse, m_fulfillment_outbound_2026_07_04.CancelOrderResponse]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId}/cancel (fulfillment_outbound_2026_07_04.cancelOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.cancelOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id}, options)
 
@@ -3840,7 +3840,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId}/status (fulfillment_outbound_2026_07_04.updateOrderStatus; rate unknown)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.updateOrderStatus', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'body': body}, options)
 
@@ -3852,7 +3852,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId}/packages/{packageId} (fulfillment_outbound_2026_07_04.updatePackage; rate unknown)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.updatePackage', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'packageId': package_id, 'body': body}, options)
 
@@ -3863,7 +3863,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         x_amzn_fulfillment_service_id: str | None = None,
         shipments: Literal['INCLUDE', 'EXCLUDE'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.GetOrderResponse, m_fulfillment_outbound_2026_07_04.GetOrderResponse]:
         """GET /fulfillment/outbound/2026-07-04/orders/{orderId} (fulfillment_outbound_2026_07_04.getOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.getOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'shipments': shipments}, options)
 
@@ -3874,7 +3874,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.UpdateOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.UpdateOrderResponse, m_fulfillment_outbound_2026_07_04.UpdateOrderResponse]:
         """PUT /fulfillment/outbound/2026-07-04/orders/{orderId} (fulfillment_outbound_2026_07_04.updateOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.updateOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'orderId': order_id, 'body': body}, options)
 
@@ -3886,7 +3886,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         page_token: str | None = None,
         shipments: Literal['INCLUDE', 'EXCLUDE'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.ListOrdersResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.ListOrdersResponse, m_fulfillment_outbound_2026_07_04.ListOrdersResponse]:
         """GET /fulfillment/outbound/2026-07-04/orders (fulfillment_outbound_2026_07_04.listOrders; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.listOrders', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'updatedAfter': updated_after, 'pageToken': page_token, 'shipments': shipments}, options)
 
@@ -3896,7 +3896,7 @@ class AsyncFulfillmentOutbound20260704(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_fulfillment_service_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CreateOrderResponse]:
+    ) -> ApiResponse[m_fulfillment_outbound_2026_07_04.CreateOrderResponse, m_fulfillment_outbound_2026_07_04.CreateOrderResponse]:
         """POST /fulfillment/outbound/2026-07-04/orders (fulfillment_outbound_2026_07_04.createOrder; rate 2/s burst 30)."""
         return await self._invoke('fulfillment_outbound_2026_07_04.createOrder', {'x-amzn-fulfillment-service-id': x_amzn_fulfillment_service_id, 'body': body}, options)
 
@@ -3908,7 +3908,7 @@ class Invoices20240619(SyncResource):
         *,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesAttributesResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesAttributesResponse, m_invoices_2024_06_19.GetInvoicesAttributesResponse]:
         """GET /tax/invoices/2024-06-19/attributes (invoices_2024_06_19.getInvoicesAttributes; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getInvoicesAttributes', {'marketplaceId': marketplace_id}, options)
 
@@ -3917,7 +3917,7 @@ class Invoices20240619(SyncResource):
         *,
         invoices_document_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesDocumentResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesDocumentResponse, m_invoices_2024_06_19.GetInvoicesDocumentResponse]:
         """GET /tax/invoices/2024-06-19/documents/{invoicesDocumentId} (invoices_2024_06_19.getInvoicesDocument; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getInvoicesDocument', {'invoicesDocumentId': invoices_document_id}, options)
 
@@ -3931,7 +3931,7 @@ class Invoices20240619(SyncResource):
         date_end: str | datetime | date | None = None,
         status: Literal['REQUESTED', 'PROCESSING', 'DONE', 'ERROR'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportsResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportsResponse, m_invoices_2024_06_19.GetInvoicesExportsResponse]:
         """GET /tax/invoices/2024-06-19/exports (invoices_2024_06_19.getInvoicesExports; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getInvoicesExports', {'marketplaceId': marketplace_id, 'dateStart': date_start, 'nextToken': next_token, 'pageSize': page_size, 'dateEnd': date_end, 'status': status}, options)
 
@@ -3940,7 +3940,7 @@ class Invoices20240619(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.ExportInvoicesResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.ExportInvoicesResponse, m_invoices_2024_06_19.ExportInvoicesResponse]:
         """POST /tax/invoices/2024-06-19/exports (invoices_2024_06_19.createInvoicesExport; rate unknown)."""
         return self._invoke('invoices_2024_06_19.createInvoicesExport', {'body': body}, options)
 
@@ -3949,7 +3949,7 @@ class Invoices20240619(SyncResource):
         *,
         export_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportResponse, m_invoices_2024_06_19.GetInvoicesExportResponse]:
         """GET /tax/invoices/2024-06-19/exports/{exportId} (invoices_2024_06_19.getInvoicesExport; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getInvoicesExport', {'exportId': export_id}, options)
 
@@ -3962,7 +3962,7 @@ class Invoices20240619(SyncResource):
         invoice_type: str,
         inbound_plan_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GovernmentInvoiceStatusResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GovernmentInvoiceStatusResponse, m_invoices_2024_06_19.GovernmentInvoiceStatusResponse]:
         """GET /tax/invoices/2024-06-19/governmentInvoiceRequests (invoices_2024_06_19.getGovernmentInvoiceStatus; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getGovernmentInvoiceStatus', {'marketplaceId': marketplace_id, 'transactionType': transaction_type, 'shipmentId': shipment_id, 'invoiceType': invoice_type, 'inboundPlanId': inbound_plan_id}, options)
 
@@ -3971,7 +3971,7 @@ class Invoices20240619(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /tax/invoices/2024-06-19/governmentInvoiceRequests (invoices_2024_06_19.createGovernmentInvoice; rate unknown)."""
         return self._invoke('invoices_2024_06_19.createGovernmentInvoice', {'body': body}, options)
 
@@ -3985,7 +3985,7 @@ class Invoices20240619(SyncResource):
         inbound_plan_id: str | None = None,
         file_format: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GovtInvoiceDocumentResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GovtInvoiceDocumentResponse, m_invoices_2024_06_19.GovtInvoiceDocumentResponse]:
         """GET /tax/invoices/2024-06-19/governmentInvoiceRequests/{shipmentId} (invoices_2024_06_19.getGovernmentInvoiceDocument; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getGovernmentInvoiceDocument', {'marketplaceId': marketplace_id, 'transactionType': transaction_type, 'shipmentId': shipment_id, 'invoiceType': invoice_type, 'inboundPlanId': inbound_plan_id, 'fileFormat': file_format}, options)
 
@@ -4007,7 +4007,7 @@ class Invoices20240619(SyncResource):
         external_invoice_id: str | None = None,
         sort_by: Literal['START_DATE_TIME'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesResponse, m_invoices_2024_06_19.GetInvoicesResponse]:
         """GET /tax/invoices/2024-06-19/invoices (invoices_2024_06_19.getInvoices; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getInvoices', {'transactionIdentifierName': transaction_identifier_name, 'pageSize': page_size, 'dateEnd': date_end, 'marketplaceId': marketplace_id, 'transactionType': transaction_type, 'transactionIdentifierId': transaction_identifier_id, 'dateStart': date_start, 'series': series, 'nextToken': next_token, 'sortOrder': sort_order, 'invoiceType': invoice_type, 'statuses': statuses, 'externalInvoiceId': external_invoice_id, 'sortBy': sort_by}, options)
 
@@ -4017,7 +4017,7 @@ class Invoices20240619(SyncResource):
         marketplace_id: str,
         invoice_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoiceResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoiceResponse, m_invoices_2024_06_19.GetInvoiceResponse]:
         """GET /tax/invoices/2024-06-19/invoices/{invoiceId} (invoices_2024_06_19.getInvoice; rate unknown)."""
         return self._invoke('invoices_2024_06_19.getInvoice', {'marketplaceId': marketplace_id, 'invoiceId': invoice_id}, options)
 
@@ -4029,7 +4029,7 @@ class AsyncInvoices20240619(AsyncResource):
         *,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesAttributesResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesAttributesResponse, m_invoices_2024_06_19.GetInvoicesAttributesResponse]:
         """GET /tax/invoices/2024-06-19/attributes (invoices_2024_06_19.getInvoicesAttributes; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getInvoicesAttributes', {'marketplaceId': marketplace_id}, options)
 
@@ -4038,7 +4038,7 @@ class AsyncInvoices20240619(AsyncResource):
         *,
         invoices_document_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesDocumentResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesDocumentResponse, m_invoices_2024_06_19.GetInvoicesDocumentResponse]:
         """GET /tax/invoices/2024-06-19/documents/{invoicesDocumentId} (invoices_2024_06_19.getInvoicesDocument; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getInvoicesDocument', {'invoicesDocumentId': invoices_document_id}, options)
 
@@ -4052,7 +4052,7 @@ class AsyncInvoices20240619(AsyncResource):
         date_end: str | datetime | date | None = None,
         status: Literal['REQUESTED', 'PROCESSING', 'DONE', 'ERROR'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportsResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportsResponse, m_invoices_2024_06_19.GetInvoicesExportsResponse]:
         """GET /tax/invoices/2024-06-19/exports (invoices_2024_06_19.getInvoicesExports; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getInvoicesExports', {'marketplaceId': marketplace_id, 'dateStart': date_start, 'nextToken': next_token, 'pageSize': page_size, 'dateEnd': date_end, 'status': status}, options)
 
@@ -4061,7 +4061,7 @@ class AsyncInvoices20240619(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.ExportInvoicesResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.ExportInvoicesResponse, m_invoices_2024_06_19.ExportInvoicesResponse]:
         """POST /tax/invoices/2024-06-19/exports (invoices_2024_06_19.createInvoicesExport; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.createInvoicesExport', {'body': body}, options)
 
@@ -4070,7 +4070,7 @@ class AsyncInvoices20240619(AsyncResource):
         *,
         export_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesExportResponse, m_invoices_2024_06_19.GetInvoicesExportResponse]:
         """GET /tax/invoices/2024-06-19/exports/{exportId} (invoices_2024_06_19.getInvoicesExport; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getInvoicesExport', {'exportId': export_id}, options)
 
@@ -4083,7 +4083,7 @@ class AsyncInvoices20240619(AsyncResource):
         invoice_type: str,
         inbound_plan_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GovernmentInvoiceStatusResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GovernmentInvoiceStatusResponse, m_invoices_2024_06_19.GovernmentInvoiceStatusResponse]:
         """GET /tax/invoices/2024-06-19/governmentInvoiceRequests (invoices_2024_06_19.getGovernmentInvoiceStatus; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getGovernmentInvoiceStatus', {'marketplaceId': marketplace_id, 'transactionType': transaction_type, 'shipmentId': shipment_id, 'invoiceType': invoice_type, 'inboundPlanId': inbound_plan_id}, options)
 
@@ -4092,7 +4092,7 @@ class AsyncInvoices20240619(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /tax/invoices/2024-06-19/governmentInvoiceRequests (invoices_2024_06_19.createGovernmentInvoice; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.createGovernmentInvoice', {'body': body}, options)
 
@@ -4106,7 +4106,7 @@ class AsyncInvoices20240619(AsyncResource):
         inbound_plan_id: str | None = None,
         file_format: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GovtInvoiceDocumentResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GovtInvoiceDocumentResponse, m_invoices_2024_06_19.GovtInvoiceDocumentResponse]:
         """GET /tax/invoices/2024-06-19/governmentInvoiceRequests/{shipmentId} (invoices_2024_06_19.getGovernmentInvoiceDocument; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getGovernmentInvoiceDocument', {'marketplaceId': marketplace_id, 'transactionType': transaction_type, 'shipmentId': shipment_id, 'invoiceType': invoice_type, 'inboundPlanId': inbound_plan_id, 'fileFormat': file_format}, options)
 
@@ -4128,7 +4128,7 @@ class AsyncInvoices20240619(AsyncResource):
         external_invoice_id: str | None = None,
         sort_by: Literal['START_DATE_TIME'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoicesResponse, m_invoices_2024_06_19.GetInvoicesResponse]:
         """GET /tax/invoices/2024-06-19/invoices (invoices_2024_06_19.getInvoices; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getInvoices', {'transactionIdentifierName': transaction_identifier_name, 'pageSize': page_size, 'dateEnd': date_end, 'marketplaceId': marketplace_id, 'transactionType': transaction_type, 'transactionIdentifierId': transaction_identifier_id, 'dateStart': date_start, 'series': series, 'nextToken': next_token, 'sortOrder': sort_order, 'invoiceType': invoice_type, 'statuses': statuses, 'externalInvoiceId': external_invoice_id, 'sortBy': sort_by}, options)
 
@@ -4138,7 +4138,7 @@ class AsyncInvoices20240619(AsyncResource):
         marketplace_id: str,
         invoice_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoiceResponse]:
+    ) -> ApiResponse[m_invoices_2024_06_19.GetInvoiceResponse, m_invoices_2024_06_19.GetInvoiceResponse]:
         """GET /tax/invoices/2024-06-19/invoices/{invoiceId} (invoices_2024_06_19.getInvoice; rate unknown)."""
         return await self._invoke('invoices_2024_06_19.getInvoice', {'marketplaceId': marketplace_id, 'invoiceId': invoice_id}, options)
 
@@ -4154,7 +4154,7 @@ class ListingsItems20200901(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse, m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
         """PUT /listings/2020-09-01/items/{sellerId}/{sku} (listings_items_2020_09_01.putListingsItem; rate 5/s burst 10)."""
         return self._invoke('listings_items_2020_09_01.putListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4166,7 +4166,7 @@ class ListingsItems20200901(SyncResource):
         marketplace_ids: Sequence[str],
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse, m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
         """DELETE /listings/2020-09-01/items/{sellerId}/{sku} (listings_items_2020_09_01.deleteListingsItem; rate 5/s burst 10)."""
         return self._invoke('listings_items_2020_09_01.deleteListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale}, options)
 
@@ -4179,7 +4179,7 @@ class ListingsItems20200901(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse, m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
         """PATCH /listings/2020-09-01/items/{sellerId}/{sku} (listings_items_2020_09_01.patchListingsItem; rate 5/s burst 10)."""
         return self._invoke('listings_items_2020_09_01.patchListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4195,7 +4195,7 @@ class AsyncListingsItems20200901(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse, m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
         """PUT /listings/2020-09-01/items/{sellerId}/{sku} (listings_items_2020_09_01.putListingsItem; rate 5/s burst 10)."""
         return await self._invoke('listings_items_2020_09_01.putListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4207,7 +4207,7 @@ class AsyncListingsItems20200901(AsyncResource):
         marketplace_ids: Sequence[str],
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse, m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
         """DELETE /listings/2020-09-01/items/{sellerId}/{sku} (listings_items_2020_09_01.deleteListingsItem; rate 5/s burst 10)."""
         return await self._invoke('listings_items_2020_09_01.deleteListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale}, options)
 
@@ -4220,7 +4220,7 @@ class AsyncListingsItems20200901(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2020_09_01.ListingsItemSubmissionResponse, m_listings_items_2020_09_01.ListingsItemSubmissionResponse]:
         """PATCH /listings/2020-09-01/items/{sellerId}/{sku} (listings_items_2020_09_01.patchListingsItem; rate 5/s burst 10)."""
         return await self._invoke('listings_items_2020_09_01.patchListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4236,7 +4236,7 @@ class ListingsItems20210801(SyncResource):
         issue_locale: str | None = None,
         included_data: Sequence[Literal['summaries', 'attributes', 'issues', 'offers', 'fulfillmentAvailability', 'procurement', 'relationships', 'productTypes']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.Item]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.Item, m_listings_items_2021_08_01.Item]:
         """GET /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.getListingsItem; rate 5/s burst 10)."""
         return self._invoke('listings_items_2021_08_01.getListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'includedData': included_data}, options)
 
@@ -4251,7 +4251,7 @@ class ListingsItems20210801(SyncResource):
         mode: Literal['VALIDATION_PREVIEW'] | None = None,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse, m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
         """PUT /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.putListingsItem; rate 5/s burst 10)."""
         return self._invoke('listings_items_2021_08_01.putListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'mode': mode, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4263,7 +4263,7 @@ class ListingsItems20210801(SyncResource):
         marketplace_ids: Sequence[str],
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse, m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
         """DELETE /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.deleteListingsItem; rate 5/s burst 5)."""
         return self._invoke('listings_items_2021_08_01.deleteListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale}, options)
 
@@ -4278,7 +4278,7 @@ class ListingsItems20210801(SyncResource):
         mode: Literal['VALIDATION_PREVIEW'] | None = None,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse, m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
         """PATCH /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.patchListingsItem; rate 5/s burst 5)."""
         return self._invoke('listings_items_2021_08_01.patchListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'mode': mode, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4305,7 +4305,7 @@ class ListingsItems20210801(SyncResource):
         page_size: int | None = None,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ItemSearchResults]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ItemSearchResults, m_listings_items_2021_08_01.ItemSearchResults]:
         """GET /listings/2021-08-01/items/{sellerId} (listings_items_2021_08_01.searchListingsItems; rate 5/s burst 5)."""
         return self._invoke('listings_items_2021_08_01.searchListingsItems', {'sellerId': seller_id, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'includedData': included_data, 'identifiers': identifiers, 'identifiersType': identifiers_type, 'variationParentSku': variation_parent_sku, 'packageHierarchySku': package_hierarchy_sku, 'createdAfter': created_after, 'createdBefore': created_before, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'withIssueSeverity': with_issue_severity, 'withStatus': with_status, 'withoutStatus': without_status, 'sortBy': sort_by, 'sortOrder': sort_order, 'pageSize': page_size, 'pageToken': page_token}, options)
 
@@ -4321,7 +4321,7 @@ class AsyncListingsItems20210801(AsyncResource):
         issue_locale: str | None = None,
         included_data: Sequence[Literal['summaries', 'attributes', 'issues', 'offers', 'fulfillmentAvailability', 'procurement', 'relationships', 'productTypes']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.Item]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.Item, m_listings_items_2021_08_01.Item]:
         """GET /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.getListingsItem; rate 5/s burst 10)."""
         return await self._invoke('listings_items_2021_08_01.getListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'includedData': included_data}, options)
 
@@ -4336,7 +4336,7 @@ class AsyncListingsItems20210801(AsyncResource):
         mode: Literal['VALIDATION_PREVIEW'] | None = None,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse, m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
         """PUT /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.putListingsItem; rate 5/s burst 10)."""
         return await self._invoke('listings_items_2021_08_01.putListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'mode': mode, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4348,7 +4348,7 @@ class AsyncListingsItems20210801(AsyncResource):
         marketplace_ids: Sequence[str],
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse, m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
         """DELETE /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.deleteListingsItem; rate 5/s burst 5)."""
         return await self._invoke('listings_items_2021_08_01.deleteListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale}, options)
 
@@ -4363,7 +4363,7 @@ class AsyncListingsItems20210801(AsyncResource):
         mode: Literal['VALIDATION_PREVIEW'] | None = None,
         issue_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ListingsItemSubmissionResponse, m_listings_items_2021_08_01.ListingsItemSubmissionResponse]:
         """PATCH /listings/2021-08-01/items/{sellerId}/{sku} (listings_items_2021_08_01.patchListingsItem; rate 5/s burst 5)."""
         return await self._invoke('listings_items_2021_08_01.patchListingsItem', {'sellerId': seller_id, 'sku': sku, 'marketplaceIds': marketplace_ids, 'includedData': included_data, 'mode': mode, 'issueLocale': issue_locale, 'body': body}, options)
 
@@ -4390,7 +4390,7 @@ class AsyncListingsItems20210801(AsyncResource):
         page_size: int | None = None,
         page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_items_2021_08_01.ItemSearchResults]:
+    ) -> ApiResponse[m_listings_items_2021_08_01.ItemSearchResults, m_listings_items_2021_08_01.ItemSearchResults]:
         """GET /listings/2021-08-01/items/{sellerId} (listings_items_2021_08_01.searchListingsItems; rate 5/s burst 5)."""
         return await self._invoke('listings_items_2021_08_01.searchListingsItems', {'sellerId': seller_id, 'marketplaceIds': marketplace_ids, 'issueLocale': issue_locale, 'includedData': included_data, 'identifiers': identifiers, 'identifiersType': identifiers_type, 'variationParentSku': variation_parent_sku, 'packageHierarchySku': package_hierarchy_sku, 'createdAfter': created_after, 'createdBefore': created_before, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'withIssueSeverity': with_issue_severity, 'withStatus': with_status, 'withoutStatus': without_status, 'sortBy': sort_by, 'sortOrder': sort_order, 'pageSize': page_size, 'pageToken': page_token}, options)
 
@@ -4407,7 +4407,7 @@ class ListingsRestrictions20210801(SyncResource):
         reason_locale: str | None = None,
         product_type: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_restrictions_2021_08_01.RestrictionList]:
+    ) -> ApiResponse[m_listings_restrictions_2021_08_01.RestrictionList, m_listings_restrictions_2021_08_01.RestrictionList]:
         """GET /listings/2021-08-01/restrictions (listings_restrictions_2021_08_01.getListingsRestrictions; rate 5/s burst 10)."""
         return self._invoke('listings_restrictions_2021_08_01.getListingsRestrictions', {'asin': asin, 'conditionType': condition_type, 'sellerId': seller_id, 'marketplaceIds': marketplace_ids, 'reasonLocale': reason_locale, 'productType': product_type}, options)
 
@@ -4424,7 +4424,7 @@ class AsyncListingsRestrictions20210801(AsyncResource):
         reason_locale: str | None = None,
         product_type: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_listings_restrictions_2021_08_01.RestrictionList]:
+    ) -> ApiResponse[m_listings_restrictions_2021_08_01.RestrictionList, m_listings_restrictions_2021_08_01.RestrictionList]:
         """GET /listings/2021-08-01/restrictions (listings_restrictions_2021_08_01.getListingsRestrictions; rate 5/s burst 10)."""
         return await self._invoke('listings_restrictions_2021_08_01.getListingsRestrictions', {'asin': asin, 'conditionType': condition_type, 'sellerId': seller_id, 'marketplaceIds': marketplace_ids, 'reasonLocale': reason_locale, 'productType': product_type}, options)
 
@@ -4436,7 +4436,7 @@ class MerchantFulfillmentV0(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.GetEligibleShipmentServicesResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.GetEligibleShipmentServicesResponse, m_merchant_fulfillment_v0.GetEligibleShipmentServicesResult]:
         """POST /mfn/v0/eligibleShippingServices (merchant_fulfillment_v0.getEligibleShipmentServices; rate 6/s burst 12)."""
         return self._invoke('merchant_fulfillment_v0.getEligibleShipmentServices', {'body': body}, options)
 
@@ -4445,7 +4445,7 @@ class MerchantFulfillmentV0(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.GetShipmentResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.GetShipmentResponse, m_merchant_fulfillment_v0.Shipment]:
         """GET /mfn/v0/shipments/{shipmentId} (merchant_fulfillment_v0.getShipment; rate 1/s burst 1; restricted (RDT))."""
         return self._invoke('merchant_fulfillment_v0.getShipment', {'shipmentId': shipment_id}, options)
 
@@ -4454,7 +4454,7 @@ class MerchantFulfillmentV0(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.CancelShipmentResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.CancelShipmentResponse, m_merchant_fulfillment_v0.Shipment]:
         """DELETE /mfn/v0/shipments/{shipmentId} (merchant_fulfillment_v0.cancelShipment; rate 1/s burst 1; restricted (RDT))."""
         return self._invoke('merchant_fulfillment_v0.cancelShipment', {'shipmentId': shipment_id}, options)
 
@@ -4463,7 +4463,7 @@ class MerchantFulfillmentV0(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.CreateShipmentResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.CreateShipmentResponse, m_merchant_fulfillment_v0.Shipment]:
         """POST /mfn/v0/shipments (merchant_fulfillment_v0.createShipment; rate 2/s burst 2; restricted (RDT))."""
         return self._invoke('merchant_fulfillment_v0.createShipment', {'body': body}, options)
 
@@ -4472,7 +4472,7 @@ class MerchantFulfillmentV0(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.GetAdditionalSellerInputsResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.GetAdditionalSellerInputsResponse, m_merchant_fulfillment_v0.GetAdditionalSellerInputsResult]:
         """POST /mfn/v0/additionalSellerInputs (merchant_fulfillment_v0.getAdditionalSellerInputs; rate 1/s burst 1)."""
         return self._invoke('merchant_fulfillment_v0.getAdditionalSellerInputs', {'body': body}, options)
 
@@ -4484,7 +4484,7 @@ class AsyncMerchantFulfillmentV0(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.GetEligibleShipmentServicesResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.GetEligibleShipmentServicesResponse, m_merchant_fulfillment_v0.GetEligibleShipmentServicesResult]:
         """POST /mfn/v0/eligibleShippingServices (merchant_fulfillment_v0.getEligibleShipmentServices; rate 6/s burst 12)."""
         return await self._invoke('merchant_fulfillment_v0.getEligibleShipmentServices', {'body': body}, options)
 
@@ -4493,7 +4493,7 @@ class AsyncMerchantFulfillmentV0(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.GetShipmentResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.GetShipmentResponse, m_merchant_fulfillment_v0.Shipment]:
         """GET /mfn/v0/shipments/{shipmentId} (merchant_fulfillment_v0.getShipment; rate 1/s burst 1; restricted (RDT))."""
         return await self._invoke('merchant_fulfillment_v0.getShipment', {'shipmentId': shipment_id}, options)
 
@@ -4502,7 +4502,7 @@ class AsyncMerchantFulfillmentV0(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.CancelShipmentResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.CancelShipmentResponse, m_merchant_fulfillment_v0.Shipment]:
         """DELETE /mfn/v0/shipments/{shipmentId} (merchant_fulfillment_v0.cancelShipment; rate 1/s burst 1; restricted (RDT))."""
         return await self._invoke('merchant_fulfillment_v0.cancelShipment', {'shipmentId': shipment_id}, options)
 
@@ -4511,7 +4511,7 @@ class AsyncMerchantFulfillmentV0(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.CreateShipmentResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.CreateShipmentResponse, m_merchant_fulfillment_v0.Shipment]:
         """POST /mfn/v0/shipments (merchant_fulfillment_v0.createShipment; rate 2/s burst 2; restricted (RDT))."""
         return await self._invoke('merchant_fulfillment_v0.createShipment', {'body': body}, options)
 
@@ -4520,7 +4520,7 @@ class AsyncMerchantFulfillmentV0(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_merchant_fulfillment_v0.GetAdditionalSellerInputsResponse]:
+    ) -> ApiResponse[m_merchant_fulfillment_v0.GetAdditionalSellerInputsResponse, m_merchant_fulfillment_v0.GetAdditionalSellerInputsResult]:
         """POST /mfn/v0/additionalSellerInputs (merchant_fulfillment_v0.getAdditionalSellerInputs; rate 1/s burst 1)."""
         return await self._invoke('merchant_fulfillment_v0.getAdditionalSellerInputs', {'body': body}, options)
 
@@ -4533,7 +4533,7 @@ class MessagingV1(SyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.GetMessagingActionsForOrderResponse]:
+    ) -> ApiResponse[m_messaging_v1.GetMessagingActionsForOrderResponse, m_messaging_v1.GetMessagingActionsForOrderResponse]:
         """GET /messaging/v1/orders/{amazonOrderId} (messaging_v1.getMessagingActionsForOrder; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.getMessagingActionsForOrder', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -4544,7 +4544,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmCustomizationDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmCustomizationDetailsResponse, m_messaging_v1.CreateConfirmCustomizationDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmCustomizationDetails (messaging_v1.confirmCustomizationDetails; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.confirmCustomizationDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4555,7 +4555,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmDeliveryDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmDeliveryDetailsResponse, m_messaging_v1.CreateConfirmDeliveryDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmDeliveryDetails (messaging_v1.createConfirmDeliveryDetails; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.createConfirmDeliveryDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4566,7 +4566,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateLegalDisclosureResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateLegalDisclosureResponse, m_messaging_v1.CreateLegalDisclosureResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/legalDisclosure (messaging_v1.createLegalDisclosure; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.createLegalDisclosure', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4577,7 +4577,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmOrderDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmOrderDetailsResponse, m_messaging_v1.CreateConfirmOrderDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmOrderDetails (messaging_v1.createConfirmOrderDetails; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.createConfirmOrderDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4588,7 +4588,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmServiceDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmServiceDetailsResponse, m_messaging_v1.CreateConfirmServiceDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmServiceDetails (messaging_v1.createConfirmServiceDetails; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.createConfirmServiceDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4599,7 +4599,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateWarrantyResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateWarrantyResponse, m_messaging_v1.CreateWarrantyResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/warranty (messaging_v1.CreateWarranty; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.CreateWarranty', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4609,7 +4609,7 @@ class MessagingV1(SyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.GetAttributesResponse]:
+    ) -> ApiResponse[m_messaging_v1.GetAttributesResponse, m_messaging_v1.GetAttributesResponse]:
         """GET /messaging/v1/orders/{amazonOrderId}/attributes (messaging_v1.GetAttributes; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.GetAttributes', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -4620,7 +4620,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateDigitalAccessKeyResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateDigitalAccessKeyResponse, m_messaging_v1.CreateDigitalAccessKeyResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/digitalAccessKey (messaging_v1.createDigitalAccessKey; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.createDigitalAccessKey', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4631,7 +4631,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateUnexpectedProblemResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateUnexpectedProblemResponse, m_messaging_v1.CreateUnexpectedProblemResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/unexpectedProblem (messaging_v1.createUnexpectedProblem; rate 1/s burst 5)."""
         return self._invoke('messaging_v1.createUnexpectedProblem', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4642,7 +4642,7 @@ class MessagingV1(SyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.InvoiceResponse]:
+    ) -> ApiResponse[m_messaging_v1.InvoiceResponse, m_messaging_v1.InvoiceResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/invoice (messaging_v1.sendInvoice; rate unknown)."""
         return self._invoke('messaging_v1.sendInvoice', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4655,7 +4655,7 @@ class AsyncMessagingV1(AsyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.GetMessagingActionsForOrderResponse]:
+    ) -> ApiResponse[m_messaging_v1.GetMessagingActionsForOrderResponse, m_messaging_v1.GetMessagingActionsForOrderResponse]:
         """GET /messaging/v1/orders/{amazonOrderId} (messaging_v1.getMessagingActionsForOrder; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.getMessagingActionsForOrder', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -4666,7 +4666,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmCustomizationDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmCustomizationDetailsResponse, m_messaging_v1.CreateConfirmCustomizationDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmCustomizationDetails (messaging_v1.confirmCustomizationDetails; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.confirmCustomizationDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4677,7 +4677,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmDeliveryDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmDeliveryDetailsResponse, m_messaging_v1.CreateConfirmDeliveryDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmDeliveryDetails (messaging_v1.createConfirmDeliveryDetails; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.createConfirmDeliveryDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4688,7 +4688,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateLegalDisclosureResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateLegalDisclosureResponse, m_messaging_v1.CreateLegalDisclosureResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/legalDisclosure (messaging_v1.createLegalDisclosure; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.createLegalDisclosure', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4699,7 +4699,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmOrderDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmOrderDetailsResponse, m_messaging_v1.CreateConfirmOrderDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmOrderDetails (messaging_v1.createConfirmOrderDetails; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.createConfirmOrderDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4710,7 +4710,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateConfirmServiceDetailsResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateConfirmServiceDetailsResponse, m_messaging_v1.CreateConfirmServiceDetailsResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/confirmServiceDetails (messaging_v1.createConfirmServiceDetails; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.createConfirmServiceDetails', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4721,7 +4721,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateWarrantyResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateWarrantyResponse, m_messaging_v1.CreateWarrantyResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/warranty (messaging_v1.CreateWarranty; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.CreateWarranty', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4731,7 +4731,7 @@ class AsyncMessagingV1(AsyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.GetAttributesResponse]:
+    ) -> ApiResponse[m_messaging_v1.GetAttributesResponse, m_messaging_v1.GetAttributesResponse]:
         """GET /messaging/v1/orders/{amazonOrderId}/attributes (messaging_v1.GetAttributes; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.GetAttributes', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -4742,7 +4742,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateDigitalAccessKeyResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateDigitalAccessKeyResponse, m_messaging_v1.CreateDigitalAccessKeyResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/digitalAccessKey (messaging_v1.createDigitalAccessKey; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.createDigitalAccessKey', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4753,7 +4753,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.CreateUnexpectedProblemResponse]:
+    ) -> ApiResponse[m_messaging_v1.CreateUnexpectedProblemResponse, m_messaging_v1.CreateUnexpectedProblemResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/unexpectedProblem (messaging_v1.createUnexpectedProblem; rate 1/s burst 5)."""
         return await self._invoke('messaging_v1.createUnexpectedProblem', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4764,7 +4764,7 @@ class AsyncMessagingV1(AsyncResource):
         marketplace_ids: Sequence[str],
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_messaging_v1.InvoiceResponse]:
+    ) -> ApiResponse[m_messaging_v1.InvoiceResponse, m_messaging_v1.InvoiceResponse]:
         """POST /messaging/v1/orders/{amazonOrderId}/messages/invoice (messaging_v1.sendInvoice; rate unknown)."""
         return await self._invoke('messaging_v1.sendInvoice', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
@@ -4779,7 +4779,7 @@ class NotificationsV1(SyncResource):
         page_size: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetSubscriptionsResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetSubscriptionsResponse, m_notifications_v1.GetSubscriptionsPayload]:
         """GET /notifications/v1/subscriptions (notifications_v1.getSubscriptions; rate 1/s burst 5)."""
         return self._invoke('notifications_v1.getSubscriptions', {'notificationTypes': notification_types, 'payloadVersion': payload_version, 'pageSize': page_size, 'nextToken': next_token}, options)
 
@@ -4789,7 +4789,7 @@ class NotificationsV1(SyncResource):
         notification_type: str,
         payload_version: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetSubscriptionResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetSubscriptionResponse, m_notifications_v1.Subscription]:
         """GET /notifications/v1/subscriptions/{notificationType} (notifications_v1.getSubscription; rate 1/s burst 5)."""
         return self._invoke('notifications_v1.getSubscription', {'notificationType': notification_type, 'payloadVersion': payload_version}, options)
 
@@ -4799,7 +4799,7 @@ class NotificationsV1(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.CreateSubscriptionResponse]:
+    ) -> ApiResponse[m_notifications_v1.CreateSubscriptionResponse, m_notifications_v1.Subscription]:
         """POST /notifications/v1/subscriptions/{notificationType} (notifications_v1.createSubscription; rate 1/s burst 5)."""
         return self._invoke('notifications_v1.createSubscription', {'body': body, 'notificationType': notification_type}, options)
 
@@ -4809,7 +4809,7 @@ class NotificationsV1(SyncResource):
         subscription_id: str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetSubscriptionByIdResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetSubscriptionByIdResponse, m_notifications_v1.Subscription]:
         """GET /notifications/v1/subscriptions/{notificationType}/{subscriptionId} (notifications_v1.getSubscriptionById; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.getSubscriptionById', {'subscriptionId': subscription_id, 'notificationType': notification_type}, options)
 
@@ -4819,7 +4819,7 @@ class NotificationsV1(SyncResource):
         subscription_id: str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.DeleteSubscriptionByIdResponse]:
+    ) -> ApiResponse[m_notifications_v1.DeleteSubscriptionByIdResponse, m_notifications_v1.DeleteSubscriptionByIdResponse]:
         """DELETE /notifications/v1/subscriptions/{notificationType}/{subscriptionId} (notifications_v1.deleteSubscriptionById; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.deleteSubscriptionById', {'subscriptionId': subscription_id, 'notificationType': notification_type}, options)
 
@@ -4829,7 +4829,7 @@ class NotificationsV1(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.SendTestNotificationResponse]:
+    ) -> ApiResponse[m_notifications_v1.SendTestNotificationResponse, _t.Any]:
         """POST /notifications/v1/subscriptions/{notificationType}/testNotification (notifications_v1.sendTestNotification; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.sendTestNotification', {'body': body, 'notificationType': notification_type}, options)
 
@@ -4837,7 +4837,7 @@ class NotificationsV1(SyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetDestinationsResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetDestinationsResponse, m_notifications_v1.DestinationList]:
         """GET /notifications/v1/destinations (notifications_v1.getDestinations; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.getDestinations', {}, options)
 
@@ -4846,7 +4846,7 @@ class NotificationsV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.CreateDestinationResponse]:
+    ) -> ApiResponse[m_notifications_v1.CreateDestinationResponse, m_notifications_v1.Destination]:
         """POST /notifications/v1/destinations (notifications_v1.createDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.createDestination', {'body': body}, options)
 
@@ -4855,7 +4855,7 @@ class NotificationsV1(SyncResource):
         *,
         destination_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetDestinationResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetDestinationResponse, m_notifications_v1.Destination]:
         """GET /notifications/v1/destinations/{destinationId} (notifications_v1.getDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.getDestination', {'destinationId': destination_id}, options)
 
@@ -4864,7 +4864,7 @@ class NotificationsV1(SyncResource):
         *,
         destination_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.DeleteDestinationResponse]:
+    ) -> ApiResponse[m_notifications_v1.DeleteDestinationResponse, m_notifications_v1.DeleteDestinationResponse]:
         """DELETE /notifications/v1/destinations/{destinationId} (notifications_v1.deleteDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.deleteDestination', {'destinationId': destination_id}, options)
 
@@ -4879,7 +4879,7 @@ class AsyncNotificationsV1(AsyncResource):
         page_size: int | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetSubscriptionsResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetSubscriptionsResponse, m_notifications_v1.GetSubscriptionsPayload]:
         """GET /notifications/v1/subscriptions (notifications_v1.getSubscriptions; rate 1/s burst 5)."""
         return await self._invoke('notifications_v1.getSubscriptions', {'notificationTypes': notification_types, 'payloadVersion': payload_version, 'pageSize': page_size, 'nextToken': next_token}, options)
 
@@ -4889,7 +4889,7 @@ class AsyncNotificationsV1(AsyncResource):
         notification_type: str,
         payload_version: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetSubscriptionResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetSubscriptionResponse, m_notifications_v1.Subscription]:
         """GET /notifications/v1/subscriptions/{notificationType} (notifications_v1.getSubscription; rate 1/s burst 5)."""
         return await self._invoke('notifications_v1.getSubscription', {'notificationType': notification_type, 'payloadVersion': payload_version}, options)
 
@@ -4899,7 +4899,7 @@ class AsyncNotificationsV1(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.CreateSubscriptionResponse]:
+    ) -> ApiResponse[m_notifications_v1.CreateSubscriptionResponse, m_notifications_v1.Subscription]:
         """POST /notifications/v1/subscriptions/{notificationType} (notifications_v1.createSubscription; rate 1/s burst 5)."""
         return await self._invoke('notifications_v1.createSubscription', {'body': body, 'notificationType': notification_type}, options)
 
@@ -4909,7 +4909,7 @@ class AsyncNotificationsV1(AsyncResource):
         subscription_id: str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetSubscriptionByIdResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetSubscriptionByIdResponse, m_notifications_v1.Subscription]:
         """GET /notifications/v1/subscriptions/{notificationType}/{subscriptionId} (notifications_v1.getSubscriptionById; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.getSubscriptionById', {'subscriptionId': subscription_id, 'notificationType': notification_type}, options)
 
@@ -4919,7 +4919,7 @@ class AsyncNotificationsV1(AsyncResource):
         subscription_id: str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.DeleteSubscriptionByIdResponse]:
+    ) -> ApiResponse[m_notifications_v1.DeleteSubscriptionByIdResponse, m_notifications_v1.DeleteSubscriptionByIdResponse]:
         """DELETE /notifications/v1/subscriptions/{notificationType}/{subscriptionId} (notifications_v1.deleteSubscriptionById; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.deleteSubscriptionById', {'subscriptionId': subscription_id, 'notificationType': notification_type}, options)
 
@@ -4929,7 +4929,7 @@ class AsyncNotificationsV1(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         notification_type: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.SendTestNotificationResponse]:
+    ) -> ApiResponse[m_notifications_v1.SendTestNotificationResponse, _t.Any]:
         """POST /notifications/v1/subscriptions/{notificationType}/testNotification (notifications_v1.sendTestNotification; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.sendTestNotification', {'body': body, 'notificationType': notification_type}, options)
 
@@ -4937,7 +4937,7 @@ class AsyncNotificationsV1(AsyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetDestinationsResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetDestinationsResponse, m_notifications_v1.DestinationList]:
         """GET /notifications/v1/destinations (notifications_v1.getDestinations; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.getDestinations', {}, options)
 
@@ -4946,7 +4946,7 @@ class AsyncNotificationsV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.CreateDestinationResponse]:
+    ) -> ApiResponse[m_notifications_v1.CreateDestinationResponse, m_notifications_v1.Destination]:
         """POST /notifications/v1/destinations (notifications_v1.createDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.createDestination', {'body': body}, options)
 
@@ -4955,7 +4955,7 @@ class AsyncNotificationsV1(AsyncResource):
         *,
         destination_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.GetDestinationResponse]:
+    ) -> ApiResponse[m_notifications_v1.GetDestinationResponse, m_notifications_v1.Destination]:
         """GET /notifications/v1/destinations/{destinationId} (notifications_v1.getDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.getDestination', {'destinationId': destination_id}, options)
 
@@ -4964,7 +4964,7 @@ class AsyncNotificationsV1(AsyncResource):
         *,
         destination_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_notifications_v1.DeleteDestinationResponse]:
+    ) -> ApiResponse[m_notifications_v1.DeleteDestinationResponse, m_notifications_v1.DeleteDestinationResponse]:
         """DELETE /notifications/v1/destinations/{destinationId} (notifications_v1.deleteDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return await self._invoke('notifications_v1.deleteDestination', {'destinationId': destination_id}, options)
 
@@ -4997,7 +4997,7 @@ class OrdersV0(SyncResource):
         latest_delivery_date_before: str | datetime | date | None = None,
         latest_delivery_date_after: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrdersResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrdersResponse, m_orders_v0.OrdersList]:
         """GET /orders/v0/orders (orders_v0.getOrders; rate 0.0167/s burst 20; deprecated, restricted (RDT))."""
         return self._invoke('orders_v0.getOrders', {'CreatedAfter': created_after, 'CreatedBefore': created_before, 'LastUpdatedAfter': last_updated_after, 'LastUpdatedBefore': last_updated_before, 'OrderStatuses': order_statuses, 'MarketplaceIds': marketplace_ids, 'FulfillmentChannels': fulfillment_channels, 'PaymentMethods': payment_methods, 'BuyerEmail': buyer_email, 'SellerOrderId': seller_order_id, 'MaxResultsPerPage': max_results_per_page, 'EasyShipShipmentStatuses': easy_ship_shipment_statuses, 'ElectronicInvoiceStatuses': electronic_invoice_statuses, 'NextToken': next_token, 'AmazonOrderIds': amazon_order_ids, 'ActualFulfillmentSupplySourceId': actual_fulfillment_supply_source_id, 'IsISPU': is_ispu, 'StoreChainStoreId': store_chain_store_id, 'EarliestDeliveryDateBefore': earliest_delivery_date_before, 'EarliestDeliveryDateAfter': earliest_delivery_date_after, 'LatestDeliveryDateBefore': latest_delivery_date_before, 'LatestDeliveryDateAfter': latest_delivery_date_after}, options)
 
@@ -5006,7 +5006,7 @@ class OrdersV0(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderResponse, m_orders_v0.Order]:
         """GET /orders/v0/orders/{orderId} (orders_v0.getOrder; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return self._invoke('orders_v0.getOrder', {'orderId': order_id}, options)
 
@@ -5015,7 +5015,7 @@ class OrdersV0(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderBuyerInfoResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderBuyerInfoResponse, m_orders_v0.OrderBuyerInfo]:
         """GET /orders/v0/orders/{orderId}/buyerInfo (orders_v0.getOrderBuyerInfo; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return self._invoke('orders_v0.getOrderBuyerInfo', {'orderId': order_id}, options)
 
@@ -5024,7 +5024,7 @@ class OrdersV0(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderAddressResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderAddressResponse, m_orders_v0.OrderAddress]:
         """GET /orders/v0/orders/{orderId}/address (orders_v0.getOrderAddress; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return self._invoke('orders_v0.getOrderAddress', {'orderId': order_id}, options)
 
@@ -5034,7 +5034,7 @@ class OrdersV0(SyncResource):
         order_id: str,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderItemsResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderItemsResponse, m_orders_v0.OrderItemsList]:
         """GET /orders/v0/orders/{orderId}/orderItems (orders_v0.getOrderItems; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return self._invoke('orders_v0.getOrderItems', {'orderId': order_id, 'NextToken': next_token}, options)
 
@@ -5044,7 +5044,7 @@ class OrdersV0(SyncResource):
         order_id: str,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderItemsBuyerInfoResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderItemsBuyerInfoResponse, m_orders_v0.OrderItemsBuyerInfoList]:
         """GET /orders/v0/orders/{orderId}/orderItems/buyerInfo (orders_v0.getOrderItemsBuyerInfo; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return self._invoke('orders_v0.getOrderItemsBuyerInfo', {'orderId': order_id, 'NextToken': next_token}, options)
 
@@ -5054,7 +5054,7 @@ class OrdersV0(SyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /orders/v0/orders/{orderId}/shipment (orders_v0.updateShipmentStatus; rate 5/s burst 15)."""
         return self._invoke('orders_v0.updateShipmentStatus', {'orderId': order_id, 'payload': body}, options)
 
@@ -5063,7 +5063,7 @@ class OrdersV0(SyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderRegulatedInfoResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderRegulatedInfoResponse, m_orders_v0.OrderRegulatedInfo]:
         """GET /orders/v0/orders/{orderId}/regulatedInfo (orders_v0.getOrderRegulatedInfo; rate 0.5/s burst 30; restricted (RDT))."""
         return self._invoke('orders_v0.getOrderRegulatedInfo', {'orderId': order_id}, options)
 
@@ -5073,7 +5073,7 @@ class OrdersV0(SyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PATCH /orders/v0/orders/{orderId}/regulatedInfo (orders_v0.updateVerificationStatus; rate 0.5/s burst 30)."""
         return self._invoke('orders_v0.updateVerificationStatus', {'orderId': order_id, 'payload': body}, options)
 
@@ -5083,7 +5083,7 @@ class OrdersV0(SyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /orders/v0/orders/{orderId}/shipmentConfirmation (orders_v0.confirmShipment; rate 2/s burst 10)."""
         return self._invoke('orders_v0.confirmShipment', {'orderId': order_id, 'payload': body}, options)
 
@@ -5116,7 +5116,7 @@ class AsyncOrdersV0(AsyncResource):
         latest_delivery_date_before: str | datetime | date | None = None,
         latest_delivery_date_after: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrdersResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrdersResponse, m_orders_v0.OrdersList]:
         """GET /orders/v0/orders (orders_v0.getOrders; rate 0.0167/s burst 20; deprecated, restricted (RDT))."""
         return await self._invoke('orders_v0.getOrders', {'CreatedAfter': created_after, 'CreatedBefore': created_before, 'LastUpdatedAfter': last_updated_after, 'LastUpdatedBefore': last_updated_before, 'OrderStatuses': order_statuses, 'MarketplaceIds': marketplace_ids, 'FulfillmentChannels': fulfillment_channels, 'PaymentMethods': payment_methods, 'BuyerEmail': buyer_email, 'SellerOrderId': seller_order_id, 'MaxResultsPerPage': max_results_per_page, 'EasyShipShipmentStatuses': easy_ship_shipment_statuses, 'ElectronicInvoiceStatuses': electronic_invoice_statuses, 'NextToken': next_token, 'AmazonOrderIds': amazon_order_ids, 'ActualFulfillmentSupplySourceId': actual_fulfillment_supply_source_id, 'IsISPU': is_ispu, 'StoreChainStoreId': store_chain_store_id, 'EarliestDeliveryDateBefore': earliest_delivery_date_before, 'EarliestDeliveryDateAfter': earliest_delivery_date_after, 'LatestDeliveryDateBefore': latest_delivery_date_before, 'LatestDeliveryDateAfter': latest_delivery_date_after}, options)
 
@@ -5125,7 +5125,7 @@ class AsyncOrdersV0(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderResponse, m_orders_v0.Order]:
         """GET /orders/v0/orders/{orderId} (orders_v0.getOrder; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return await self._invoke('orders_v0.getOrder', {'orderId': order_id}, options)
 
@@ -5134,7 +5134,7 @@ class AsyncOrdersV0(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderBuyerInfoResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderBuyerInfoResponse, m_orders_v0.OrderBuyerInfo]:
         """GET /orders/v0/orders/{orderId}/buyerInfo (orders_v0.getOrderBuyerInfo; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return await self._invoke('orders_v0.getOrderBuyerInfo', {'orderId': order_id}, options)
 
@@ -5143,7 +5143,7 @@ class AsyncOrdersV0(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderAddressResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderAddressResponse, m_orders_v0.OrderAddress]:
         """GET /orders/v0/orders/{orderId}/address (orders_v0.getOrderAddress; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return await self._invoke('orders_v0.getOrderAddress', {'orderId': order_id}, options)
 
@@ -5153,7 +5153,7 @@ class AsyncOrdersV0(AsyncResource):
         order_id: str,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderItemsResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderItemsResponse, m_orders_v0.OrderItemsList]:
         """GET /orders/v0/orders/{orderId}/orderItems (orders_v0.getOrderItems; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return await self._invoke('orders_v0.getOrderItems', {'orderId': order_id, 'NextToken': next_token}, options)
 
@@ -5163,7 +5163,7 @@ class AsyncOrdersV0(AsyncResource):
         order_id: str,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderItemsBuyerInfoResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderItemsBuyerInfoResponse, m_orders_v0.OrderItemsBuyerInfoList]:
         """GET /orders/v0/orders/{orderId}/orderItems/buyerInfo (orders_v0.getOrderItemsBuyerInfo; rate 0.5/s burst 30; deprecated, restricted (RDT))."""
         return await self._invoke('orders_v0.getOrderItemsBuyerInfo', {'orderId': order_id, 'NextToken': next_token}, options)
 
@@ -5173,7 +5173,7 @@ class AsyncOrdersV0(AsyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /orders/v0/orders/{orderId}/shipment (orders_v0.updateShipmentStatus; rate 5/s burst 15)."""
         return await self._invoke('orders_v0.updateShipmentStatus', {'orderId': order_id, 'payload': body}, options)
 
@@ -5182,7 +5182,7 @@ class AsyncOrdersV0(AsyncResource):
         *,
         order_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_v0.GetOrderRegulatedInfoResponse]:
+    ) -> ApiResponse[m_orders_v0.GetOrderRegulatedInfoResponse, m_orders_v0.OrderRegulatedInfo]:
         """GET /orders/v0/orders/{orderId}/regulatedInfo (orders_v0.getOrderRegulatedInfo; rate 0.5/s burst 30; restricted (RDT))."""
         return await self._invoke('orders_v0.getOrderRegulatedInfo', {'orderId': order_id}, options)
 
@@ -5192,7 +5192,7 @@ class AsyncOrdersV0(AsyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PATCH /orders/v0/orders/{orderId}/regulatedInfo (orders_v0.updateVerificationStatus; rate 0.5/s burst 30)."""
         return await self._invoke('orders_v0.updateVerificationStatus', {'orderId': order_id, 'payload': body}, options)
 
@@ -5202,7 +5202,7 @@ class AsyncOrdersV0(AsyncResource):
         order_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /orders/v0/orders/{orderId}/shipmentConfirmation (orders_v0.confirmShipment; rate 2/s burst 10)."""
         return await self._invoke('orders_v0.confirmShipment', {'orderId': order_id, 'payload': body}, options)
 
@@ -5223,7 +5223,7 @@ class Orders20260101(SyncResource):
         pagination_token: str | None = None,
         included_data: Sequence[Literal['BUYER', 'RECIPIENT', 'PROCEEDS', 'EXPENSE', 'PROMOTION', 'CANCELLATION', 'FULFILLMENT', 'PACKAGES', 'TAX', 'PAYMENT', 'FULFILLMENT_ORDERS']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_2026_01_01.SearchOrdersResponse]:
+    ) -> ApiResponse[m_orders_2026_01_01.SearchOrdersResponse, m_orders_2026_01_01.SearchOrdersResponse]:
         """GET /orders/2026-01-01/orders (orders_2026_01_01.searchOrders; rate 0.0056/s burst 20)."""
         return self._invoke('orders_2026_01_01.searchOrders', {'createdAfter': created_after, 'createdBefore': created_before, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'fulfillmentStatuses': fulfillment_statuses, 'marketplaceIds': marketplace_ids, 'fulfilledBy': fulfilled_by, 'maxResultsPerPage': max_results_per_page, 'paginationToken': pagination_token, 'includedData': included_data}, options)
 
@@ -5233,7 +5233,7 @@ class Orders20260101(SyncResource):
         order_id: str,
         included_data: Sequence[Literal['BUYER', 'RECIPIENT', 'PROCEEDS', 'EXPENSE', 'PROMOTION', 'CANCELLATION', 'FULFILLMENT', 'PACKAGES', 'TAX', 'PAYMENT', 'FULFILLMENT_ORDERS']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_2026_01_01.GetOrderResponse]:
+    ) -> ApiResponse[m_orders_2026_01_01.GetOrderResponse, m_orders_2026_01_01.GetOrderResponse]:
         """GET /orders/2026-01-01/orders/{orderId} (orders_2026_01_01.getOrder; rate 0.5/s burst 30)."""
         return self._invoke('orders_2026_01_01.getOrder', {'orderId': order_id, 'includedData': included_data}, options)
 
@@ -5254,7 +5254,7 @@ class AsyncOrders20260101(AsyncResource):
         pagination_token: str | None = None,
         included_data: Sequence[Literal['BUYER', 'RECIPIENT', 'PROCEEDS', 'EXPENSE', 'PROMOTION', 'CANCELLATION', 'FULFILLMENT', 'PACKAGES', 'TAX', 'PAYMENT', 'FULFILLMENT_ORDERS']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_2026_01_01.SearchOrdersResponse]:
+    ) -> ApiResponse[m_orders_2026_01_01.SearchOrdersResponse, m_orders_2026_01_01.SearchOrdersResponse]:
         """GET /orders/2026-01-01/orders (orders_2026_01_01.searchOrders; rate 0.0056/s burst 20)."""
         return await self._invoke('orders_2026_01_01.searchOrders', {'createdAfter': created_after, 'createdBefore': created_before, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'fulfillmentStatuses': fulfillment_statuses, 'marketplaceIds': marketplace_ids, 'fulfilledBy': fulfilled_by, 'maxResultsPerPage': max_results_per_page, 'paginationToken': pagination_token, 'includedData': included_data}, options)
 
@@ -5264,7 +5264,7 @@ class AsyncOrders20260101(AsyncResource):
         order_id: str,
         included_data: Sequence[Literal['BUYER', 'RECIPIENT', 'PROCEEDS', 'EXPENSE', 'PROMOTION', 'CANCELLATION', 'FULFILLMENT', 'PACKAGES', 'TAX', 'PAYMENT', 'FULFILLMENT_ORDERS']] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_orders_2026_01_01.GetOrderResponse]:
+    ) -> ApiResponse[m_orders_2026_01_01.GetOrderResponse, m_orders_2026_01_01.GetOrderResponse]:
         """GET /orders/2026-01-01/orders/{orderId} (orders_2026_01_01.getOrder; rate 0.5/s burst 30)."""
         return await self._invoke('orders_2026_01_01.getOrder', {'orderId': order_id, 'includedData': included_data}, options)
 
@@ -5277,7 +5277,7 @@ class ProductFeesV0(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         seller_sku: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse]:
+    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse, m_product_fees_v0.GetMyFeesEstimateResult]:
         """POST /products/fees/v0/listings/{SellerSKU}/feesEstimate (product_fees_v0.getMyFeesEstimateForSKU; rate 1/s burst 2)."""
         return self._invoke('product_fees_v0.getMyFeesEstimateForSKU', {'body': body, 'SellerSKU': seller_sku}, options)
 
@@ -5287,7 +5287,7 @@ class ProductFeesV0(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         asin: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse]:
+    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse, m_product_fees_v0.GetMyFeesEstimateResult]:
         """POST /products/fees/v0/items/{Asin}/feesEstimate (product_fees_v0.getMyFeesEstimateForASIN; rate 1/s burst 2)."""
         return self._invoke('product_fees_v0.getMyFeesEstimateForASIN', {'body': body, 'Asin': asin}, options)
 
@@ -5296,7 +5296,7 @@ class ProductFeesV0(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimatesResponse]:
+    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimatesResponse, m_product_fees_v0.GetMyFeesEstimatesResponse]:
         """POST /products/fees/v0/feesEstimate (product_fees_v0.getMyFeesEstimates; rate 0.5/s burst 1)."""
         return self._invoke('product_fees_v0.getMyFeesEstimates', {'body': body}, options)
 
@@ -5309,7 +5309,7 @@ class AsyncProductFeesV0(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         seller_sku: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse]:
+    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse, m_product_fees_v0.GetMyFeesEstimateResult]:
         """POST /products/fees/v0/listings/{SellerSKU}/feesEstimate (product_fees_v0.getMyFeesEstimateForSKU; rate 1/s burst 2)."""
         return await self._invoke('product_fees_v0.getMyFeesEstimateForSKU', {'body': body, 'SellerSKU': seller_sku}, options)
 
@@ -5319,7 +5319,7 @@ class AsyncProductFeesV0(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         asin: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse]:
+    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimateResponse, m_product_fees_v0.GetMyFeesEstimateResult]:
         """POST /products/fees/v0/items/{Asin}/feesEstimate (product_fees_v0.getMyFeesEstimateForASIN; rate 1/s burst 2)."""
         return await self._invoke('product_fees_v0.getMyFeesEstimateForASIN', {'body': body, 'Asin': asin}, options)
 
@@ -5328,7 +5328,7 @@ class AsyncProductFeesV0(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimatesResponse]:
+    ) -> ApiResponse[m_product_fees_v0.GetMyFeesEstimatesResponse, m_product_fees_v0.GetMyFeesEstimatesResponse]:
         """POST /products/fees/v0/feesEstimate (product_fees_v0.getMyFeesEstimates; rate 0.5/s burst 1)."""
         return await self._invoke('product_fees_v0.getMyFeesEstimates', {'body': body}, options)
 
@@ -5345,7 +5345,7 @@ class ProductPricingV0(SyncResource):
         item_condition: Literal['New', 'Used', 'Collectible', 'Refurbished', 'Club'] | None = None,
         offer_type: Literal['B2C', 'B2B'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse, m_product_pricing_v0.PriceList]:
         """GET /products/pricing/v0/price (product_pricing_v0.getPricing; rate 0.5/s burst 1)."""
         return self._invoke('product_pricing_v0.getPricing', {'MarketplaceId': marketplace_id, 'Asins': asins, 'Skus': skus, 'ItemType': item_type, 'ItemCondition': item_condition, 'OfferType': offer_type}, options)
 
@@ -5358,7 +5358,7 @@ class ProductPricingV0(SyncResource):
         skus: Sequence[str] | None = None,
         customer_type: Literal['Consumer', 'Business'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse, m_product_pricing_v0.PriceList]:
         """GET /products/pricing/v0/competitivePrice (product_pricing_v0.getCompetitivePricing; rate 0.5/s burst 1)."""
         return self._invoke('product_pricing_v0.getCompetitivePricing', {'MarketplaceId': marketplace_id, 'Asins': asins, 'Skus': skus, 'ItemType': item_type, 'CustomerType': customer_type}, options)
 
@@ -5370,7 +5370,7 @@ class ProductPricingV0(SyncResource):
         seller_sku: str,
         customer_type: Literal['Consumer', 'Business'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse, m_product_pricing_v0.GetOffersResult]:
         """GET /products/pricing/v0/listings/{SellerSKU}/offers (product_pricing_v0.getListingOffers; rate 1/s burst 2)."""
         return self._invoke('product_pricing_v0.getListingOffers', {'MarketplaceId': marketplace_id, 'ItemCondition': item_condition, 'SellerSKU': seller_sku, 'CustomerType': customer_type}, options)
 
@@ -5382,7 +5382,7 @@ class ProductPricingV0(SyncResource):
         asin: str,
         customer_type: Literal['Consumer', 'Business'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse, m_product_pricing_v0.GetOffersResult]:
         """GET /products/pricing/v0/items/{Asin}/offers (product_pricing_v0.getItemOffers; rate 0.5/s burst 1)."""
         return self._invoke('product_pricing_v0.getItemOffers', {'MarketplaceId': marketplace_id, 'ItemCondition': item_condition, 'Asin': asin, 'CustomerType': customer_type}, options)
 
@@ -5391,7 +5391,7 @@ class ProductPricingV0(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetItemOffersBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetItemOffersBatchResponse, m_product_pricing_v0.GetItemOffersBatchResponse]:
         """POST /batches/products/pricing/v0/itemOffers (product_pricing_v0.getItemOffersBatch; rate 0.1/s burst 1)."""
         return self._invoke('product_pricing_v0.getItemOffersBatch', {'getItemOffersBatchRequestBody': body}, options)
 
@@ -5400,7 +5400,7 @@ class ProductPricingV0(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetListingOffersBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetListingOffersBatchResponse, m_product_pricing_v0.GetListingOffersBatchResponse]:
         """POST /batches/products/pricing/v0/listingOffers (product_pricing_v0.getListingOffersBatch; rate 0.5/s burst 1)."""
         return self._invoke('product_pricing_v0.getListingOffersBatch', {'getListingOffersBatchRequestBody': body}, options)
 
@@ -5417,7 +5417,7 @@ class AsyncProductPricingV0(AsyncResource):
         item_condition: Literal['New', 'Used', 'Collectible', 'Refurbished', 'Club'] | None = None,
         offer_type: Literal['B2C', 'B2B'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse, m_product_pricing_v0.PriceList]:
         """GET /products/pricing/v0/price (product_pricing_v0.getPricing; rate 0.5/s burst 1)."""
         return await self._invoke('product_pricing_v0.getPricing', {'MarketplaceId': marketplace_id, 'Asins': asins, 'Skus': skus, 'ItemType': item_type, 'ItemCondition': item_condition, 'OfferType': offer_type}, options)
 
@@ -5430,7 +5430,7 @@ class AsyncProductPricingV0(AsyncResource):
         skus: Sequence[str] | None = None,
         customer_type: Literal['Consumer', 'Business'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetPricingResponse, m_product_pricing_v0.PriceList]:
         """GET /products/pricing/v0/competitivePrice (product_pricing_v0.getCompetitivePricing; rate 0.5/s burst 1)."""
         return await self._invoke('product_pricing_v0.getCompetitivePricing', {'MarketplaceId': marketplace_id, 'Asins': asins, 'Skus': skus, 'ItemType': item_type, 'CustomerType': customer_type}, options)
 
@@ -5442,7 +5442,7 @@ class AsyncProductPricingV0(AsyncResource):
         seller_sku: str,
         customer_type: Literal['Consumer', 'Business'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse, m_product_pricing_v0.GetOffersResult]:
         """GET /products/pricing/v0/listings/{SellerSKU}/offers (product_pricing_v0.getListingOffers; rate 1/s burst 2)."""
         return await self._invoke('product_pricing_v0.getListingOffers', {'MarketplaceId': marketplace_id, 'ItemCondition': item_condition, 'SellerSKU': seller_sku, 'CustomerType': customer_type}, options)
 
@@ -5454,7 +5454,7 @@ class AsyncProductPricingV0(AsyncResource):
         asin: str,
         customer_type: Literal['Consumer', 'Business'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetOffersResponse, m_product_pricing_v0.GetOffersResult]:
         """GET /products/pricing/v0/items/{Asin}/offers (product_pricing_v0.getItemOffers; rate 0.5/s burst 1)."""
         return await self._invoke('product_pricing_v0.getItemOffers', {'MarketplaceId': marketplace_id, 'ItemCondition': item_condition, 'Asin': asin, 'CustomerType': customer_type}, options)
 
@@ -5463,7 +5463,7 @@ class AsyncProductPricingV0(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetItemOffersBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetItemOffersBatchResponse, m_product_pricing_v0.GetItemOffersBatchResponse]:
         """POST /batches/products/pricing/v0/itemOffers (product_pricing_v0.getItemOffersBatch; rate 0.1/s burst 1)."""
         return await self._invoke('product_pricing_v0.getItemOffersBatch', {'getItemOffersBatchRequestBody': body}, options)
 
@@ -5472,7 +5472,7 @@ class AsyncProductPricingV0(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_v0.GetListingOffersBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_v0.GetListingOffersBatchResponse, m_product_pricing_v0.GetListingOffersBatchResponse]:
         """POST /batches/products/pricing/v0/listingOffers (product_pricing_v0.getListingOffersBatch; rate 0.5/s burst 1)."""
         return await self._invoke('product_pricing_v0.getListingOffersBatch', {'getListingOffersBatchRequestBody': body}, options)
 
@@ -5484,7 +5484,7 @@ class ProductPricing20220501(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_2022_05_01.GetFeaturedOfferExpectedPriceBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_2022_05_01.GetFeaturedOfferExpectedPriceBatchResponse, m_product_pricing_2022_05_01.GetFeaturedOfferExpectedPriceBatchResponse]:
         """POST /batches/products/pricing/2022-05-01/offer/featuredOfferExpectedPrice (product_pricing_2022_05_01.getFeaturedOfferExpectedPriceBatch; rate 0.033/s burst 1)."""
         return self._invoke('product_pricing_2022_05_01.getFeaturedOfferExpectedPriceBatch', {'getFeaturedOfferExpectedPriceBatchRequestBody': body}, options)
 
@@ -5493,7 +5493,7 @@ class ProductPricing20220501(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_2022_05_01.CompetitiveSummaryBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_2022_05_01.CompetitiveSummaryBatchResponse, m_product_pricing_2022_05_01.CompetitiveSummaryBatchResponse]:
         """POST /batches/products/pricing/2022-05-01/items/competitiveSummary (product_pricing_2022_05_01.getCompetitiveSummary; rate 0.033/s burst 1)."""
         return self._invoke('product_pricing_2022_05_01.getCompetitiveSummary', {'requests': body}, options)
 
@@ -5505,7 +5505,7 @@ class AsyncProductPricing20220501(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_2022_05_01.GetFeaturedOfferExpectedPriceBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_2022_05_01.GetFeaturedOfferExpectedPriceBatchResponse, m_product_pricing_2022_05_01.GetFeaturedOfferExpectedPriceBatchResponse]:
         """POST /batches/products/pricing/2022-05-01/offer/featuredOfferExpectedPrice (product_pricing_2022_05_01.getFeaturedOfferExpectedPriceBatch; rate 0.033/s burst 1)."""
         return await self._invoke('product_pricing_2022_05_01.getFeaturedOfferExpectedPriceBatch', {'getFeaturedOfferExpectedPriceBatchRequestBody': body}, options)
 
@@ -5514,7 +5514,7 @@ class AsyncProductPricing20220501(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_pricing_2022_05_01.CompetitiveSummaryBatchResponse]:
+    ) -> ApiResponse[m_product_pricing_2022_05_01.CompetitiveSummaryBatchResponse, m_product_pricing_2022_05_01.CompetitiveSummaryBatchResponse]:
         """POST /batches/products/pricing/2022-05-01/items/competitiveSummary (product_pricing_2022_05_01.getCompetitiveSummary; rate 0.033/s burst 1)."""
         return await self._invoke('product_pricing_2022_05_01.getCompetitiveSummary', {'requests': body}, options)
 
@@ -5530,7 +5530,7 @@ class ProductTypeDefinitions20200901(SyncResource):
         locale: str | None = None,
         search_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeList]:
+    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeList, m_product_type_definitions_2020_09_01.ProductTypeList]:
         """GET /definitions/2020-09-01/productTypes (product_type_definitions_2020_09_01.searchDefinitionsProductTypes; rate 5/s burst 10)."""
         return self._invoke('product_type_definitions_2020_09_01.searchDefinitionsProductTypes', {'keywords': keywords, 'marketplaceIds': marketplace_ids, 'itemName': item_name, 'locale': locale, 'searchLocale': search_locale}, options)
 
@@ -5546,7 +5546,7 @@ class ProductTypeDefinitions20200901(SyncResource):
         locale: Literal['DEFAULT', 'ar', 'ar_AE', 'de', 'de_DE', 'en', 'en_AE', 'en_AU', 'en_CA', 'en_GB', 'en_IN', 'en_SG', 'en_US', 'es', 'es_ES', 'es_MX', 'es_US', 'fr', 'fr_CA', 'fr_FR', 'it', 'it_IT', 'ja', 'ja_JP', 'nl', 'nl_NL', 'pl', 'pl_PL', 'pt', 'pt_BR', 'pt_PT', 'sv', 'sv_SE', 'tr', 'tr_TR', 'zh', 'zh_CN', 'zh_TW'] | None = None,
         parentage_level: Literal['NONE', 'CHILD', 'PARENT'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeDefinition]:
+    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeDefinition, m_product_type_definitions_2020_09_01.ProductTypeDefinition]:
         """GET /definitions/2020-09-01/productTypes/{productType} (product_type_definitions_2020_09_01.getDefinitionsProductType; rate 5/s burst 10)."""
         return self._invoke('product_type_definitions_2020_09_01.getDefinitionsProductType', {'productType': product_type, 'sellerId': seller_id, 'marketplaceIds': marketplace_ids, 'productTypeVersion': product_type_version, 'requirements': requirements, 'requirementsEnforced': requirements_enforced, 'locale': locale, 'parentageLevel': parentage_level}, options)
 
@@ -5562,7 +5562,7 @@ class AsyncProductTypeDefinitions20200901(AsyncResource):
         locale: str | None = None,
         search_locale: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeList]:
+    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeList, m_product_type_definitions_2020_09_01.ProductTypeList]:
         """GET /definitions/2020-09-01/productTypes (product_type_definitions_2020_09_01.searchDefinitionsProductTypes; rate 5/s burst 10)."""
         return await self._invoke('product_type_definitions_2020_09_01.searchDefinitionsProductTypes', {'keywords': keywords, 'marketplaceIds': marketplace_ids, 'itemName': item_name, 'locale': locale, 'searchLocale': search_locale}, options)
 
@@ -5578,7 +5578,7 @@ class AsyncProductTypeDefinitions20200901(AsyncResource):
         locale: Literal['DEFAULT', 'ar', 'ar_AE', 'de', 'de_DE', 'en', 'en_AE', 'en_AU', 'en_CA', 'en_GB', 'en_IN', 'en_SG', 'en_US', 'es', 'es_ES', 'es_MX', 'es_US', 'fr', 'fr_CA', 'fr_FR', 'it', 'it_IT', 'ja', 'ja_JP', 'nl', 'nl_NL', 'pl', 'pl_PL', 'pt', 'pt_BR', 'pt_PT', 'sv', 'sv_SE', 'tr', 'tr_TR', 'zh', 'zh_CN', 'zh_TW'] | None = None,
         parentage_level: Literal['NONE', 'CHILD', 'PARENT'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeDefinition]:
+    ) -> ApiResponse[m_product_type_definitions_2020_09_01.ProductTypeDefinition, m_product_type_definitions_2020_09_01.ProductTypeDefinition]:
         """GET /definitions/2020-09-01/productTypes/{productType} (product_type_definitions_2020_09_01.getDefinitionsProductType; rate 5/s burst 10)."""
         return await self._invoke('product_type_definitions_2020_09_01.getDefinitionsProductType', {'productType': product_type, 'sellerId': seller_id, 'marketplaceIds': marketplace_ids, 'productTypeVersion': product_type_version, 'requirements': requirements, 'requirementsEnforced': requirements_enforced, 'locale': locale, 'parentageLevel': parentage_level}, options)
 
@@ -5590,7 +5590,7 @@ class Replenishment20221107(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_replenishment_2022_11_07.GetSellingPartnerMetricsResponse]:
+    ) -> ApiResponse[m_replenishment_2022_11_07.GetSellingPartnerMetricsResponse, m_replenishment_2022_11_07.GetSellingPartnerMetricsResponse]:
         """POST /replenishment/2022-11-07/sellingPartners/metrics/search (replenishment_2022_11_07.getSellingPartnerMetrics; rate 1/s burst 1)."""
         return self._invoke('replenishment_2022_11_07.getSellingPartnerMetrics', {'body': body}, options)
 
@@ -5599,7 +5599,7 @@ class Replenishment20221107(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_replenishment_2022_11_07.ListOfferMetricsResponse]:
+    ) -> ApiResponse[m_replenishment_2022_11_07.ListOfferMetricsResponse, m_replenishment_2022_11_07.ListOfferMetricsResponse]:
         """POST /replenishment/2022-11-07/offers/metrics/search (replenishment_2022_11_07.listOfferMetrics; rate 1/s burst 1)."""
         return self._invoke('replenishment_2022_11_07.listOfferMetrics', {'body': body}, options)
 
@@ -5608,7 +5608,7 @@ class Replenishment20221107(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_replenishment_2022_11_07.ListOffersResponse]:
+    ) -> ApiResponse[m_replenishment_2022_11_07.ListOffersResponse, m_replenishment_2022_11_07.ListOffersResponse]:
         """POST /replenishment/2022-11-07/offers/search (replenishment_2022_11_07.listOffers; rate 1/s burst 1)."""
         return self._invoke('replenishment_2022_11_07.listOffers', {'body': body}, options)
 
@@ -5620,7 +5620,7 @@ class AsyncReplenishment20221107(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_replenishment_2022_11_07.GetSellingPartnerMetricsResponse]:
+    ) -> ApiResponse[m_replenishment_2022_11_07.GetSellingPartnerMetricsResponse, m_replenishment_2022_11_07.GetSellingPartnerMetricsResponse]:
         """POST /replenishment/2022-11-07/sellingPartners/metrics/search (replenishment_2022_11_07.getSellingPartnerMetrics; rate 1/s burst 1)."""
         return await self._invoke('replenishment_2022_11_07.getSellingPartnerMetrics', {'body': body}, options)
 
@@ -5629,7 +5629,7 @@ class AsyncReplenishment20221107(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_replenishment_2022_11_07.ListOfferMetricsResponse]:
+    ) -> ApiResponse[m_replenishment_2022_11_07.ListOfferMetricsResponse, m_replenishment_2022_11_07.ListOfferMetricsResponse]:
         """POST /replenishment/2022-11-07/offers/metrics/search (replenishment_2022_11_07.listOfferMetrics; rate 1/s burst 1)."""
         return await self._invoke('replenishment_2022_11_07.listOfferMetrics', {'body': body}, options)
 
@@ -5638,7 +5638,7 @@ class AsyncReplenishment20221107(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_replenishment_2022_11_07.ListOffersResponse]:
+    ) -> ApiResponse[m_replenishment_2022_11_07.ListOffersResponse, m_replenishment_2022_11_07.ListOffersResponse]:
         """POST /replenishment/2022-11-07/offers/search (replenishment_2022_11_07.listOffers; rate 1/s burst 1)."""
         return await self._invoke('replenishment_2022_11_07.listOffers', {'body': body}, options)
 
@@ -5656,7 +5656,7 @@ class Reports20210630(SyncResource):
         created_until: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.GetReportsResponse]:
+    ) -> ApiResponse[m_reports_2021_06_30.GetReportsResponse, m_reports_2021_06_30.GetReportsResponse]:
         """GET /reports/2021-06-30/reports (reports_2021_06_30.getReports; rate 0.0222/s burst 10)."""
         return self._invoke('reports_2021_06_30.getReports', {'reportTypes': report_types, 'processingStatuses': processing_statuses, 'marketplaceIds': marketplace_ids, 'pageSize': page_size, 'createdSince': created_since, 'createdUntil': created_until, 'nextToken': next_token}, options)
 
@@ -5665,7 +5665,7 @@ class Reports20210630(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.CreateReportResponse]:
+    ) -> ApiResponse[m_reports_2021_06_30.CreateReportResponse, m_reports_2021_06_30.CreateReportResponse]:
         """POST /reports/2021-06-30/reports (reports_2021_06_30.createReport; rate 0.0167/s burst 15)."""
         return self._invoke('reports_2021_06_30.createReport', {'body': body}, options)
 
@@ -5674,7 +5674,7 @@ class Reports20210630(SyncResource):
         *,
         report_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.Report]:
+    ) -> ApiResponse[m_reports_2021_06_30.Report, m_reports_2021_06_30.Report]:
         """GET /reports/2021-06-30/reports/{reportId} (reports_2021_06_30.getReport; rate 2/s burst 15)."""
         return self._invoke('reports_2021_06_30.getReport', {'reportId': report_id}, options)
 
@@ -5683,7 +5683,7 @@ class Reports20210630(SyncResource):
         *,
         report_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """DELETE /reports/2021-06-30/reports/{reportId} (reports_2021_06_30.cancelReport; rate 0.0222/s burst 10)."""
         return self._invoke('reports_2021_06_30.cancelReport', {'reportId': report_id}, options)
 
@@ -5692,7 +5692,7 @@ class Reports20210630(SyncResource):
         *,
         report_types: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.ReportScheduleList]:
+    ) -> ApiResponse[m_reports_2021_06_30.ReportScheduleList, m_reports_2021_06_30.ReportScheduleList]:
         """GET /reports/2021-06-30/schedules (reports_2021_06_30.getReportSchedules; rate 0.0222/s burst 10)."""
         return self._invoke('reports_2021_06_30.getReportSchedules', {'reportTypes': report_types}, options)
 
@@ -5701,7 +5701,7 @@ class Reports20210630(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.CreateReportScheduleResponse]:
+    ) -> ApiResponse[m_reports_2021_06_30.CreateReportScheduleResponse, m_reports_2021_06_30.CreateReportScheduleResponse]:
         """POST /reports/2021-06-30/schedules (reports_2021_06_30.createReportSchedule; rate 0.0222/s burst 10)."""
         return self._invoke('reports_2021_06_30.createReportSchedule', {'body': body}, options)
 
@@ -5710,7 +5710,7 @@ class Reports20210630(SyncResource):
         *,
         report_schedule_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.ReportSchedule]:
+    ) -> ApiResponse[m_reports_2021_06_30.ReportSchedule, m_reports_2021_06_30.ReportSchedule]:
         """GET /reports/2021-06-30/schedules/{reportScheduleId} (reports_2021_06_30.getReportSchedule; rate 0.0222/s burst 10)."""
         return self._invoke('reports_2021_06_30.getReportSchedule', {'reportScheduleId': report_schedule_id}, options)
 
@@ -5719,7 +5719,7 @@ class Reports20210630(SyncResource):
         *,
         report_schedule_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """DELETE /reports/2021-06-30/schedules/{reportScheduleId} (reports_2021_06_30.cancelReportSchedule; rate 0.0222/s burst 10)."""
         return self._invoke('reports_2021_06_30.cancelReportSchedule', {'reportScheduleId': report_schedule_id}, options)
 
@@ -5729,7 +5729,7 @@ class Reports20210630(SyncResource):
         report_document_id: str,
         enable_content_encoding_url_header: bool | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.ReportDocument]:
+    ) -> ApiResponse[m_reports_2021_06_30.ReportDocument, m_reports_2021_06_30.ReportDocument]:
         """GET /reports/2021-06-30/documents/{reportDocumentId} (reports_2021_06_30.getReportDocument; rate 0.0167/s burst 15; restricted (RDT))."""
         return self._invoke('reports_2021_06_30.getReportDocument', {'reportDocumentId': report_document_id, 'enableContentEncodingUrlHeader': enable_content_encoding_url_header}, options)
 
@@ -5747,7 +5747,7 @@ class AsyncReports20210630(AsyncResource):
         created_until: str | datetime | date | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.GetReportsResponse]:
+    ) -> ApiResponse[m_reports_2021_06_30.GetReportsResponse, m_reports_2021_06_30.GetReportsResponse]:
         """GET /reports/2021-06-30/reports (reports_2021_06_30.getReports; rate 0.0222/s burst 10)."""
         return await self._invoke('reports_2021_06_30.getReports', {'reportTypes': report_types, 'processingStatuses': processing_statuses, 'marketplaceIds': marketplace_ids, 'pageSize': page_size, 'createdSince': created_since, 'createdUntil': created_until, 'nextToken': next_token}, options)
 
@@ -5756,7 +5756,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.CreateReportResponse]:
+    ) -> ApiResponse[m_reports_2021_06_30.CreateReportResponse, m_reports_2021_06_30.CreateReportResponse]:
         """POST /reports/2021-06-30/reports (reports_2021_06_30.createReport; rate 0.0167/s burst 15)."""
         return await self._invoke('reports_2021_06_30.createReport', {'body': body}, options)
 
@@ -5765,7 +5765,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         report_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.Report]:
+    ) -> ApiResponse[m_reports_2021_06_30.Report, m_reports_2021_06_30.Report]:
         """GET /reports/2021-06-30/reports/{reportId} (reports_2021_06_30.getReport; rate 2/s burst 15)."""
         return await self._invoke('reports_2021_06_30.getReport', {'reportId': report_id}, options)
 
@@ -5774,7 +5774,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         report_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """DELETE /reports/2021-06-30/reports/{reportId} (reports_2021_06_30.cancelReport; rate 0.0222/s burst 10)."""
         return await self._invoke('reports_2021_06_30.cancelReport', {'reportId': report_id}, options)
 
@@ -5783,7 +5783,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         report_types: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.ReportScheduleList]:
+    ) -> ApiResponse[m_reports_2021_06_30.ReportScheduleList, m_reports_2021_06_30.ReportScheduleList]:
         """GET /reports/2021-06-30/schedules (reports_2021_06_30.getReportSchedules; rate 0.0222/s burst 10)."""
         return await self._invoke('reports_2021_06_30.getReportSchedules', {'reportTypes': report_types}, options)
 
@@ -5792,7 +5792,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.CreateReportScheduleResponse]:
+    ) -> ApiResponse[m_reports_2021_06_30.CreateReportScheduleResponse, m_reports_2021_06_30.CreateReportScheduleResponse]:
         """POST /reports/2021-06-30/schedules (reports_2021_06_30.createReportSchedule; rate 0.0222/s burst 10)."""
         return await self._invoke('reports_2021_06_30.createReportSchedule', {'body': body}, options)
 
@@ -5801,7 +5801,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         report_schedule_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.ReportSchedule]:
+    ) -> ApiResponse[m_reports_2021_06_30.ReportSchedule, m_reports_2021_06_30.ReportSchedule]:
         """GET /reports/2021-06-30/schedules/{reportScheduleId} (reports_2021_06_30.getReportSchedule; rate 0.0222/s burst 10)."""
         return await self._invoke('reports_2021_06_30.getReportSchedule', {'reportScheduleId': report_schedule_id}, options)
 
@@ -5810,7 +5810,7 @@ class AsyncReports20210630(AsyncResource):
         *,
         report_schedule_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[_t.Any]:
+    ) -> ApiResponse[_t.Any, _t.Any]:
         """DELETE /reports/2021-06-30/schedules/{reportScheduleId} (reports_2021_06_30.cancelReportSchedule; rate 0.0222/s burst 10)."""
         return await self._invoke('reports_2021_06_30.cancelReportSchedule', {'reportScheduleId': report_schedule_id}, options)
 
@@ -5820,7 +5820,7 @@ class AsyncReports20210630(AsyncResource):
         report_document_id: str,
         enable_content_encoding_url_header: bool | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_reports_2021_06_30.ReportDocument]:
+    ) -> ApiResponse[m_reports_2021_06_30.ReportDocument, m_reports_2021_06_30.ReportDocument]:
         """GET /reports/2021-06-30/documents/{reportDocumentId} (reports_2021_06_30.getReportDocument; rate 0.0167/s burst 15; restricted (RDT))."""
         return await self._invoke('reports_2021_06_30.getReportDocument', {'reportDocumentId': report_document_id, 'enableContentEncodingUrlHeader': enable_content_encoding_url_header}, options)
 
@@ -5841,7 +5841,7 @@ class SalesV1(SyncResource):
         sku: str | None = None,
         amazon_program: Literal['AmazonHaul'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_sales_v1.GetOrderMetricsResponse]:
+    ) -> ApiResponse[m_sales_v1.GetOrderMetricsResponse, m_sales_v1.OrderMetricsList]:
         """GET /sales/v1/orderMetrics (sales_v1.getOrderMetrics; rate 0.5/s burst 15)."""
         return self._invoke('sales_v1.getOrderMetrics', {'marketplaceIds': marketplace_ids, 'interval': interval, 'granularityTimeZone': granularity_time_zone, 'granularity': granularity, 'buyerType': buyer_type, 'fulfillmentNetwork': fulfillment_network, 'firstDayOfWeek': first_day_of_week, 'asin': asin, 'sku': sku, 'amazonProgram': amazon_program}, options)
 
@@ -5862,7 +5862,7 @@ class AsyncSalesV1(AsyncResource):
         sku: str | None = None,
         amazon_program: Literal['AmazonHaul'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_sales_v1.GetOrderMetricsResponse]:
+    ) -> ApiResponse[m_sales_v1.GetOrderMetricsResponse, m_sales_v1.OrderMetricsList]:
         """GET /sales/v1/orderMetrics (sales_v1.getOrderMetrics; rate 0.5/s burst 15)."""
         return await self._invoke('sales_v1.getOrderMetrics', {'marketplaceIds': marketplace_ids, 'interval': interval, 'granularityTimeZone': granularity_time_zone, 'granularity': granularity, 'buyerType': buyer_type, 'fulfillmentNetwork': fulfillment_network, 'firstDayOfWeek': first_day_of_week, 'asin': asin, 'sku': sku, 'amazonProgram': amazon_program}, options)
 
@@ -5874,7 +5874,7 @@ class SellerWallet20240301(SyncResource):
         *,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccountListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccountListing, m_seller_wallet_2024_03_01.BankAccountListing]:
         """GET /finances/transfers/wallet/2024-03-01/accounts (seller_wallet_2024_03_01.listAccounts; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.listAccounts', {'marketplaceId': marketplace_id}, options)
 
@@ -5884,7 +5884,7 @@ class SellerWallet20240301(SyncResource):
         account_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccount]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccount, m_seller_wallet_2024_03_01.BankAccount]:
         """GET /finances/transfers/wallet/2024-03-01/accounts/{accountId} (seller_wallet_2024_03_01.getAccount; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.getAccount', {'accountId': account_id, 'marketplaceId': marketplace_id}, options)
 
@@ -5894,7 +5894,7 @@ class SellerWallet20240301(SyncResource):
         account_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.BalanceListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.BalanceListing, m_seller_wallet_2024_03_01.BalanceListing]:
         """GET /finances/transfers/wallet/2024-03-01/accounts/{accountId}/balance (seller_wallet_2024_03_01.listAccountBalances; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.listAccountBalances', {'accountId': account_id, 'marketplaceId': marketplace_id}, options)
 
@@ -5908,7 +5908,7 @@ class SellerWallet20240301(SyncResource):
         base_amount: float,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferRatePreview]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferRatePreview, m_seller_wallet_2024_03_01.TransferRatePreview]:
         """GET /finances/transfers/wallet/2024-03-01/transferPreview (seller_wallet_2024_03_01.getTransferPreview; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.getTransferPreview', {'sourceCountryCode': source_country_code, 'sourceCurrencyCode': source_currency_code, 'destinationCountryCode': destination_country_code, 'destinationCurrencyCode': destination_currency_code, 'baseAmount': base_amount, 'marketplaceId': marketplace_id}, options)
 
@@ -5919,7 +5919,7 @@ class SellerWallet20240301(SyncResource):
         marketplace_id: str,
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransactionListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransactionListing, m_seller_wallet_2024_03_01.TransactionListing]:
         """GET /finances/transfers/wallet/2024-03-01/transactions (seller_wallet_2024_03_01.listAccountTransactions; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.listAccountTransactions', {'accountId': account_id, 'nextPageToken': next_page_token, 'marketplaceId': marketplace_id}, options)
 
@@ -5931,7 +5931,7 @@ class SellerWallet20240301(SyncResource):
         amount_digital_signature: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.CreateTransactionResponse]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.CreateTransactionResponse, m_seller_wallet_2024_03_01.CreateTransactionResponse]:
         """POST /finances/transfers/wallet/2024-03-01/transactions (seller_wallet_2024_03_01.createTransaction; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.createTransaction', {'body': body, 'destAccountDigitalSignature': dest_account_digital_signature, 'amountDigitalSignature': amount_digital_signature, 'marketplaceId': marketplace_id}, options)
 
@@ -5941,7 +5941,7 @@ class SellerWallet20240301(SyncResource):
         transaction_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.Transaction]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.Transaction, m_seller_wallet_2024_03_01.Transaction]:
         """GET /finances/transfers/wallet/2024-03-01/transactions/{transactionId} (seller_wallet_2024_03_01.getTransaction; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.getTransaction', {'transactionId': transaction_id, 'marketplaceId': marketplace_id}, options)
 
@@ -5952,7 +5952,7 @@ class SellerWallet20240301(SyncResource):
         marketplace_id: str,
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferScheduleListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferScheduleListing, m_seller_wallet_2024_03_01.TransferScheduleListing]:
         """GET /finances/transfers/wallet/2024-03-01/transferSchedules (seller_wallet_2024_03_01.listTransferSchedules; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.listTransferSchedules', {'accountId': account_id, 'marketplaceId': marketplace_id, 'nextPageToken': next_page_token}, options)
 
@@ -5964,7 +5964,7 @@ class SellerWallet20240301(SyncResource):
         amount_digital_signature: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule, m_seller_wallet_2024_03_01.TransferSchedule]:
         """PUT /finances/transfers/wallet/2024-03-01/transferSchedules (seller_wallet_2024_03_01.updateTransferSchedule; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.updateTransferSchedule', {'body': body, 'destAccountDigitalSignature': dest_account_digital_signature, 'amountDigitalSignature': amount_digital_signature, 'marketplaceId': marketplace_id}, options)
 
@@ -5976,7 +5976,7 @@ class SellerWallet20240301(SyncResource):
         amount_digital_signature: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule, m_seller_wallet_2024_03_01.TransferSchedule]:
         """POST /finances/transfers/wallet/2024-03-01/transferSchedules (seller_wallet_2024_03_01.createTransferSchedule; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.createTransferSchedule', {'body': body, 'destAccountDigitalSignature': dest_account_digital_signature, 'amountDigitalSignature': amount_digital_signature, 'marketplaceId': marketplace_id}, options)
 
@@ -5986,7 +5986,7 @@ class SellerWallet20240301(SyncResource):
         transfer_schedule_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule, m_seller_wallet_2024_03_01.TransferSchedule]:
         """GET /finances/transfers/wallet/2024-03-01/transferSchedules/{transferScheduleId} (seller_wallet_2024_03_01.getTransferSchedule; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.getTransferSchedule', {'transferScheduleId': transfer_schedule_id, 'marketplaceId': marketplace_id}, options)
 
@@ -5996,7 +5996,7 @@ class SellerWallet20240301(SyncResource):
         transfer_schedule_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.DeleteTransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.DeleteTransferSchedule, m_seller_wallet_2024_03_01.DeleteTransferSchedule]:
         """DELETE /finances/transfers/wallet/2024-03-01/transferSchedules/{transferScheduleId} (seller_wallet_2024_03_01.deleteScheduleTransaction; rate unknown)."""
         return self._invoke('seller_wallet_2024_03_01.deleteScheduleTransaction', {'transferScheduleId': transfer_schedule_id, 'marketplaceId': marketplace_id}, options)
 
@@ -6008,7 +6008,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         *,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccountListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccountListing, m_seller_wallet_2024_03_01.BankAccountListing]:
         """GET /finances/transfers/wallet/2024-03-01/accounts (seller_wallet_2024_03_01.listAccounts; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.listAccounts', {'marketplaceId': marketplace_id}, options)
 
@@ -6018,7 +6018,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         account_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccount]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.BankAccount, m_seller_wallet_2024_03_01.BankAccount]:
         """GET /finances/transfers/wallet/2024-03-01/accounts/{accountId} (seller_wallet_2024_03_01.getAccount; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.getAccount', {'accountId': account_id, 'marketplaceId': marketplace_id}, options)
 
@@ -6028,7 +6028,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         account_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.BalanceListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.BalanceListing, m_seller_wallet_2024_03_01.BalanceListing]:
         """GET /finances/transfers/wallet/2024-03-01/accounts/{accountId}/balance (seller_wallet_2024_03_01.listAccountBalances; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.listAccountBalances', {'accountId': account_id, 'marketplaceId': marketplace_id}, options)
 
@@ -6042,7 +6042,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         base_amount: float,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferRatePreview]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferRatePreview, m_seller_wallet_2024_03_01.TransferRatePreview]:
         """GET /finances/transfers/wallet/2024-03-01/transferPreview (seller_wallet_2024_03_01.getTransferPreview; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.getTransferPreview', {'sourceCountryCode': source_country_code, 'sourceCurrencyCode': source_currency_code, 'destinationCountryCode': destination_country_code, 'destinationCurrencyCode': destination_currency_code, 'baseAmount': base_amount, 'marketplaceId': marketplace_id}, options)
 
@@ -6053,7 +6053,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         marketplace_id: str,
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransactionListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransactionListing, m_seller_wallet_2024_03_01.TransactionListing]:
         """GET /finances/transfers/wallet/2024-03-01/transactions (seller_wallet_2024_03_01.listAccountTransactions; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.listAccountTransactions', {'accountId': account_id, 'nextPageToken': next_page_token, 'marketplaceId': marketplace_id}, options)
 
@@ -6065,7 +6065,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         amount_digital_signature: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.CreateTransactionResponse]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.CreateTransactionResponse, m_seller_wallet_2024_03_01.CreateTransactionResponse]:
         """POST /finances/transfers/wallet/2024-03-01/transactions (seller_wallet_2024_03_01.createTransaction; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.createTransaction', {'body': body, 'destAccountDigitalSignature': dest_account_digital_signature, 'amountDigitalSignature': amount_digital_signature, 'marketplaceId': marketplace_id}, options)
 
@@ -6075,7 +6075,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         transaction_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.Transaction]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.Transaction, m_seller_wallet_2024_03_01.Transaction]:
         """GET /finances/transfers/wallet/2024-03-01/transactions/{transactionId} (seller_wallet_2024_03_01.getTransaction; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.getTransaction', {'transactionId': transaction_id, 'marketplaceId': marketplace_id}, options)
 
@@ -6086,7 +6086,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         marketplace_id: str,
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferScheduleListing]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferScheduleListing, m_seller_wallet_2024_03_01.TransferScheduleListing]:
         """GET /finances/transfers/wallet/2024-03-01/transferSchedules (seller_wallet_2024_03_01.listTransferSchedules; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.listTransferSchedules', {'accountId': account_id, 'marketplaceId': marketplace_id, 'nextPageToken': next_page_token}, options)
 
@@ -6098,7 +6098,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         amount_digital_signature: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule, m_seller_wallet_2024_03_01.TransferSchedule]:
         """PUT /finances/transfers/wallet/2024-03-01/transferSchedules (seller_wallet_2024_03_01.updateTransferSchedule; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.updateTransferSchedule', {'body': body, 'destAccountDigitalSignature': dest_account_digital_signature, 'amountDigitalSignature': amount_digital_signature, 'marketplaceId': marketplace_id}, options)
 
@@ -6110,7 +6110,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         amount_digital_signature: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule, m_seller_wallet_2024_03_01.TransferSchedule]:
         """POST /finances/transfers/wallet/2024-03-01/transferSchedules (seller_wallet_2024_03_01.createTransferSchedule; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.createTransferSchedule', {'body': body, 'destAccountDigitalSignature': dest_account_digital_signature, 'amountDigitalSignature': amount_digital_signature, 'marketplaceId': marketplace_id}, options)
 
@@ -6120,7 +6120,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         transfer_schedule_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.TransferSchedule, m_seller_wallet_2024_03_01.TransferSchedule]:
         """GET /finances/transfers/wallet/2024-03-01/transferSchedules/{transferScheduleId} (seller_wallet_2024_03_01.getTransferSchedule; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.getTransferSchedule', {'transferScheduleId': transfer_schedule_id, 'marketplaceId': marketplace_id}, options)
 
@@ -6130,7 +6130,7 @@ class AsyncSellerWallet20240301(AsyncResource):
         transfer_schedule_id: str,
         marketplace_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_seller_wallet_2024_03_01.DeleteTransferSchedule]:
+    ) -> ApiResponse[m_seller_wallet_2024_03_01.DeleteTransferSchedule, m_seller_wallet_2024_03_01.DeleteTransferSchedule]:
         """DELETE /finances/transfers/wallet/2024-03-01/transferSchedules/{transferScheduleId} (seller_wallet_2024_03_01.deleteScheduleTransaction; rate unknown)."""
         return await self._invoke('seller_wallet_2024_03_01.deleteScheduleTransaction', {'transferScheduleId': transfer_schedule_id, 'marketplaceId': marketplace_id}, options)
 
@@ -6141,7 +6141,7 @@ class SellersV1(SyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_sellers_v1.GetMarketplaceParticipationsResponse]:
+    ) -> ApiResponse[m_sellers_v1.GetMarketplaceParticipationsResponse, m_sellers_v1.MarketplaceParticipationList]:
         """GET /sellers/v1/marketplaceParticipations (sellers_v1.getMarketplaceParticipations; rate 0.016/s burst 15)."""
         return self._invoke('sellers_v1.getMarketplaceParticipations', {}, options)
 
@@ -6149,7 +6149,7 @@ class SellersV1(SyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_sellers_v1.GetAccountResponse]:
+    ) -> ApiResponse[m_sellers_v1.GetAccountResponse, m_sellers_v1.Account]:
         """GET /sellers/v1/account (sellers_v1.getAccount; rate 0.016/s burst 15)."""
         return self._invoke('sellers_v1.getAccount', {}, options)
 
@@ -6160,7 +6160,7 @@ class AsyncSellersV1(AsyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_sellers_v1.GetMarketplaceParticipationsResponse]:
+    ) -> ApiResponse[m_sellers_v1.GetMarketplaceParticipationsResponse, m_sellers_v1.MarketplaceParticipationList]:
         """GET /sellers/v1/marketplaceParticipations (sellers_v1.getMarketplaceParticipations; rate 0.016/s burst 15)."""
         return await self._invoke('sellers_v1.getMarketplaceParticipations', {}, options)
 
@@ -6168,7 +6168,7 @@ class AsyncSellersV1(AsyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_sellers_v1.GetAccountResponse]:
+    ) -> ApiResponse[m_sellers_v1.GetAccountResponse, m_sellers_v1.Account]:
         """GET /sellers/v1/account (sellers_v1.getAccount; rate 0.016/s burst 15)."""
         return await self._invoke('sellers_v1.getAccount', {}, options)
 
@@ -6180,7 +6180,7 @@ class ServicesV1(SyncResource):
         *,
         service_job_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetServiceJobByServiceJobIdResponse]:
+    ) -> ApiResponse[m_services_v1.GetServiceJobByServiceJobIdResponse, m_services_v1.ServiceJob]:
         """GET /service/v1/serviceJobs/{serviceJobId} (services_v1.getServiceJobByServiceJobId; rate 20/s burst 40)."""
         return self._invoke('services_v1.getServiceJobByServiceJobId', {'serviceJobId': service_job_id}, options)
 
@@ -6190,7 +6190,7 @@ class ServicesV1(SyncResource):
         service_job_id: str,
         cancellation_reason_code: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CancelServiceJobByServiceJobIdResponse]:
+    ) -> ApiResponse[m_services_v1.CancelServiceJobByServiceJobIdResponse, m_services_v1.CancelServiceJobByServiceJobIdResponse]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/cancellations (services_v1.cancelServiceJobByServiceJobId; rate 5/s burst 20)."""
         return self._invoke('services_v1.cancelServiceJobByServiceJobId', {'serviceJobId': service_job_id, 'cancellationReasonCode': cancellation_reason_code}, options)
 
@@ -6199,7 +6199,7 @@ class ServicesV1(SyncResource):
         *,
         service_job_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CompleteServiceJobByServiceJobIdResponse]:
+    ) -> ApiResponse[m_services_v1.CompleteServiceJobByServiceJobIdResponse, m_services_v1.CompleteServiceJobByServiceJobIdResponse]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/completions (services_v1.completeServiceJobByServiceJobId; rate 5/s burst 20)."""
         return self._invoke('services_v1.completeServiceJobByServiceJobId', {'serviceJobId': service_job_id}, options)
 
@@ -6225,7 +6225,7 @@ class ServicesV1(SyncResource):
         required_skills: Sequence[str] | None = None,
         store_ids: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetServiceJobsResponse]:
+    ) -> ApiResponse[m_services_v1.GetServiceJobsResponse, m_services_v1.JobListing]:
         """GET /service/v1/serviceJobs (services_v1.getServiceJobs; rate 10/s burst 40)."""
         return self._invoke('services_v1.getServiceJobs', {'serviceOrderIds': service_order_ids, 'productOrderIds': product_order_ids, 'trackingIds': tracking_ids, 'serviceJobStatus': service_job_status, 'pageToken': page_token, 'pageSize': page_size, 'sortField': sort_field, 'sortOrder': sort_order, 'createdAfter': created_after, 'createdBefore': created_before, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'scheduleStartDate': schedule_start_date, 'scheduleEndDate': schedule_end_date, 'marketplaceIds': marketplace_ids, 'asins': asins, 'requiredSkills': required_skills, 'storeIds': store_ids}, options)
 
@@ -6235,7 +6235,7 @@ class ServicesV1(SyncResource):
         service_job_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.SetAppointmentResponse]:
+    ) -> ApiResponse[m_services_v1.SetAppointmentResponse, m_services_v1.SetAppointmentResponse]:
         """POST /service/v1/serviceJobs/{serviceJobId}/appointments (services_v1.addAppointmentForServiceJobByServiceJobId; rate 5/s burst 20)."""
         return self._invoke('services_v1.addAppointmentForServiceJobByServiceJobId', {'serviceJobId': service_job_id, 'body': body}, options)
 
@@ -6246,7 +6246,7 @@ class ServicesV1(SyncResource):
         appointment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.SetAppointmentResponse]:
+    ) -> ApiResponse[m_services_v1.SetAppointmentResponse, m_services_v1.SetAppointmentResponse]:
         """POST /service/v1/serviceJobs/{serviceJobId}/appointments/{appointmentId} (services_v1.rescheduleAppointmentForServiceJobByServiceJobId; rate 5/s burst 20)."""
         return self._invoke('services_v1.rescheduleAppointmentForServiceJobByServiceJobId', {'serviceJobId': service_job_id, 'appointmentId': appointment_id, 'body': body}, options)
 
@@ -6257,7 +6257,7 @@ class ServicesV1(SyncResource):
         appointment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.AssignAppointmentResourcesResponse]:
+    ) -> ApiResponse[m_services_v1.AssignAppointmentResourcesResponse, dict[str, _t.Any]]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/appointments/{appointmentId}/resources (services_v1.assignAppointmentResources; rate 1/s burst 2)."""
         return self._invoke('services_v1.assignAppointmentResources', {'serviceJobId': service_job_id, 'appointmentId': appointment_id, 'body': body}, options)
 
@@ -6268,7 +6268,7 @@ class ServicesV1(SyncResource):
         appointment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/appointments/{appointmentId}/fulfillment (services_v1.setAppointmentFulfillmentData; rate 5/s burst 20)."""
         return self._invoke('services_v1.setAppointmentFulfillmentData', {'serviceJobId': service_job_id, 'appointmentId': appointment_id, 'body': body}, options)
 
@@ -6280,7 +6280,7 @@ class ServicesV1(SyncResource):
         marketplace_ids: Sequence[str],
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.RangeSlotCapacity]:
+    ) -> ApiResponse[m_services_v1.RangeSlotCapacity, m_services_v1.RangeSlotCapacity]:
         """POST /service/v1/serviceResources/{resourceId}/capacity/range (services_v1.getRangeSlotCapacity; rate 5/s burst 20)."""
         return self._invoke('services_v1.getRangeSlotCapacity', {'resourceId': resource_id, 'body': body, 'marketplaceIds': marketplace_ids, 'nextPageToken': next_page_token}, options)
 
@@ -6292,7 +6292,7 @@ class ServicesV1(SyncResource):
         marketplace_ids: Sequence[str],
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.FixedSlotCapacity]:
+    ) -> ApiResponse[m_services_v1.FixedSlotCapacity, m_services_v1.FixedSlotCapacity]:
         """POST /service/v1/serviceResources/{resourceId}/capacity/fixed (services_v1.getFixedSlotCapacity; rate 5/s burst 20)."""
         return self._invoke('services_v1.getFixedSlotCapacity', {'resourceId': resource_id, 'body': body, 'marketplaceIds': marketplace_ids, 'nextPageToken': next_page_token}, options)
 
@@ -6303,7 +6303,7 @@ class ServicesV1(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.UpdateScheduleResponse]:
+    ) -> ApiResponse[m_services_v1.UpdateScheduleResponse, list[m_services_v1.UpdateScheduleRecord]]:
         """PUT /service/v1/serviceResources/{resourceId}/schedules (services_v1.updateSchedule; rate 5/s burst 20)."""
         return self._invoke('services_v1.updateSchedule', {'resourceId': resource_id, 'body': body, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6313,7 +6313,7 @@ class ServicesV1(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CreateReservationResponse]:
+    ) -> ApiResponse[m_services_v1.CreateReservationResponse, m_services_v1.CreateReservationRecord]:
         """POST /service/v1/reservation (services_v1.createReservation; rate 5/s burst 20)."""
         return self._invoke('services_v1.createReservation', {'body': body, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6324,7 +6324,7 @@ class ServicesV1(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.UpdateReservationResponse]:
+    ) -> ApiResponse[m_services_v1.UpdateReservationResponse, m_services_v1.UpdateReservationRecord]:
         """PUT /service/v1/reservation/{reservationId} (services_v1.updateReservation; rate 5/s burst 20)."""
         return self._invoke('services_v1.updateReservation', {'reservationId': reservation_id, 'body': body, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6334,7 +6334,7 @@ class ServicesV1(SyncResource):
         reservation_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """DELETE /service/v1/reservation/{reservationId} (services_v1.cancelReservation; rate 5/s burst 20)."""
         return self._invoke('services_v1.cancelReservation', {'reservationId': reservation_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6346,7 +6346,7 @@ class ServicesV1(SyncResource):
         start_time: str | datetime | date | None = None,
         end_time: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse, m_services_v1.AppointmentSlotReport]:
         """GET /service/v1/serviceJobs/{serviceJobId}/appointmentSlots (services_v1.getAppointmmentSlotsByJobId; rate 5/s burst 20)."""
         return self._invoke('services_v1.getAppointmmentSlotsByJobId', {'serviceJobId': service_job_id, 'marketplaceIds': marketplace_ids, 'startTime': start_time, 'endTime': end_time}, options)
 
@@ -6359,7 +6359,7 @@ class ServicesV1(SyncResource):
         start_time: str | datetime | date | None = None,
         end_time: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse, m_services_v1.AppointmentSlotReport]:
         """GET /service/v1/appointmentSlots (services_v1.getAppointmentSlots; rate 20/s burst 40)."""
         return self._invoke('services_v1.getAppointmentSlots', {'asin': asin, 'storeId': store_id, 'marketplaceIds': marketplace_ids, 'startTime': start_time, 'endTime': end_time}, options)
 
@@ -6368,7 +6368,7 @@ class ServicesV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CreateServiceDocumentUploadDestination]:
+    ) -> ApiResponse[m_services_v1.CreateServiceDocumentUploadDestination, m_services_v1.ServiceDocumentUploadDestination]:
         """POST /service/v1/documents (services_v1.createServiceDocumentUploadDestination; rate 5/s burst 20)."""
         return self._invoke('services_v1.createServiceDocumentUploadDestination', {'body': body}, options)
 
@@ -6380,7 +6380,7 @@ class AsyncServicesV1(AsyncResource):
         *,
         service_job_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetServiceJobByServiceJobIdResponse]:
+    ) -> ApiResponse[m_services_v1.GetServiceJobByServiceJobIdResponse, m_services_v1.ServiceJob]:
         """GET /service/v1/serviceJobs/{serviceJobId} (services_v1.getServiceJobByServiceJobId; rate 20/s burst 40)."""
         return await self._invoke('services_v1.getServiceJobByServiceJobId', {'serviceJobId': service_job_id}, options)
 
@@ -6390,7 +6390,7 @@ class AsyncServicesV1(AsyncResource):
         service_job_id: str,
         cancellation_reason_code: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CancelServiceJobByServiceJobIdResponse]:
+    ) -> ApiResponse[m_services_v1.CancelServiceJobByServiceJobIdResponse, m_services_v1.CancelServiceJobByServiceJobIdResponse]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/cancellations (services_v1.cancelServiceJobByServiceJobId; rate 5/s burst 20)."""
         return await self._invoke('services_v1.cancelServiceJobByServiceJobId', {'serviceJobId': service_job_id, 'cancellationReasonCode': cancellation_reason_code}, options)
 
@@ -6399,7 +6399,7 @@ class AsyncServicesV1(AsyncResource):
         *,
         service_job_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CompleteServiceJobByServiceJobIdResponse]:
+    ) -> ApiResponse[m_services_v1.CompleteServiceJobByServiceJobIdResponse, m_services_v1.CompleteServiceJobByServiceJobIdResponse]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/completions (services_v1.completeServiceJobByServiceJobId; rate 5/s burst 20)."""
         return await self._invoke('services_v1.completeServiceJobByServiceJobId', {'serviceJobId': service_job_id}, options)
 
@@ -6425,7 +6425,7 @@ class AsyncServicesV1(AsyncResource):
         required_skills: Sequence[str] | None = None,
         store_ids: Sequence[str] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetServiceJobsResponse]:
+    ) -> ApiResponse[m_services_v1.GetServiceJobsResponse, m_services_v1.JobListing]:
         """GET /service/v1/serviceJobs (services_v1.getServiceJobs; rate 10/s burst 40)."""
         return await self._invoke('services_v1.getServiceJobs', {'serviceOrderIds': service_order_ids, 'productOrderIds': product_order_ids, 'trackingIds': tracking_ids, 'serviceJobStatus': service_job_status, 'pageToken': page_token, 'pageSize': page_size, 'sortField': sort_field, 'sortOrder': sort_order, 'createdAfter': created_after, 'createdBefore': created_before, 'lastUpdatedAfter': last_updated_after, 'lastUpdatedBefore': last_updated_before, 'scheduleStartDate': schedule_start_date, 'scheduleEndDate': schedule_end_date, 'marketplaceIds': marketplace_ids, 'asins': asins, 'requiredSkills': required_skills, 'storeIds': store_ids}, options)
 
@@ -6435,7 +6435,7 @@ class AsyncServicesV1(AsyncResource):
         service_job_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.SetAppointmentResponse]:
+    ) -> ApiResponse[m_services_v1.SetAppointmentResponse, m_services_v1.SetAppointmentResponse]:
         """POST /service/v1/serviceJobs/{serviceJobId}/appointments (services_v1.addAppointmentForServiceJobByServiceJobId; rate 5/s burst 20)."""
         return await self._invoke('services_v1.addAppointmentForServiceJobByServiceJobId', {'serviceJobId': service_job_id, 'body': body}, options)
 
@@ -6446,7 +6446,7 @@ class AsyncServicesV1(AsyncResource):
         appointment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.SetAppointmentResponse]:
+    ) -> ApiResponse[m_services_v1.SetAppointmentResponse, m_services_v1.SetAppointmentResponse]:
         """POST /service/v1/serviceJobs/{serviceJobId}/appointments/{appointmentId} (services_v1.rescheduleAppointmentForServiceJobByServiceJobId; rate 5/s burst 20)."""
         return await self._invoke('services_v1.rescheduleAppointmentForServiceJobByServiceJobId', {'serviceJobId': service_job_id, 'appointmentId': appointment_id, 'body': body}, options)
 
@@ -6457,7 +6457,7 @@ class AsyncServicesV1(AsyncResource):
         appointment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.AssignAppointmentResourcesResponse]:
+    ) -> ApiResponse[m_services_v1.AssignAppointmentResourcesResponse, dict[str, _t.Any]]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/appointments/{appointmentId}/resources (services_v1.assignAppointmentResources; rate 1/s burst 2)."""
         return await self._invoke('services_v1.assignAppointmentResources', {'serviceJobId': service_job_id, 'appointmentId': appointment_id, 'body': body}, options)
 
@@ -6468,7 +6468,7 @@ class AsyncServicesV1(AsyncResource):
         appointment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /service/v1/serviceJobs/{serviceJobId}/appointments/{appointmentId}/fulfillment (services_v1.setAppointmentFulfillmentData; rate 5/s burst 20)."""
         return await self._invoke('services_v1.setAppointmentFulfillmentData', {'serviceJobId': service_job_id, 'appointmentId': appointment_id, 'body': body}, options)
 
@@ -6480,7 +6480,7 @@ class AsyncServicesV1(AsyncResource):
         marketplace_ids: Sequence[str],
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.RangeSlotCapacity]:
+    ) -> ApiResponse[m_services_v1.RangeSlotCapacity, m_services_v1.RangeSlotCapacity]:
         """POST /service/v1/serviceResources/{resourceId}/capacity/range (services_v1.getRangeSlotCapacity; rate 5/s burst 20)."""
         return await self._invoke('services_v1.getRangeSlotCapacity', {'resourceId': resource_id, 'body': body, 'marketplaceIds': marketplace_ids, 'nextPageToken': next_page_token}, options)
 
@@ -6492,7 +6492,7 @@ class AsyncServicesV1(AsyncResource):
         marketplace_ids: Sequence[str],
         next_page_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.FixedSlotCapacity]:
+    ) -> ApiResponse[m_services_v1.FixedSlotCapacity, m_services_v1.FixedSlotCapacity]:
         """POST /service/v1/serviceResources/{resourceId}/capacity/fixed (services_v1.getFixedSlotCapacity; rate 5/s burst 20)."""
         return await self._invoke('services_v1.getFixedSlotCapacity', {'resourceId': resource_id, 'body': body, 'marketplaceIds': marketplace_ids, 'nextPageToken': next_page_token}, options)
 
@@ -6503,7 +6503,7 @@ class AsyncServicesV1(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.UpdateScheduleResponse]:
+    ) -> ApiResponse[m_services_v1.UpdateScheduleResponse, list[m_services_v1.UpdateScheduleRecord]]:
         """PUT /service/v1/serviceResources/{resourceId}/schedules (services_v1.updateSchedule; rate 5/s burst 20)."""
         return await self._invoke('services_v1.updateSchedule', {'resourceId': resource_id, 'body': body, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6513,7 +6513,7 @@ class AsyncServicesV1(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CreateReservationResponse]:
+    ) -> ApiResponse[m_services_v1.CreateReservationResponse, m_services_v1.CreateReservationRecord]:
         """POST /service/v1/reservation (services_v1.createReservation; rate 5/s burst 20)."""
         return await self._invoke('services_v1.createReservation', {'body': body, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6524,7 +6524,7 @@ class AsyncServicesV1(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.UpdateReservationResponse]:
+    ) -> ApiResponse[m_services_v1.UpdateReservationResponse, m_services_v1.UpdateReservationRecord]:
         """PUT /service/v1/reservation/{reservationId} (services_v1.updateReservation; rate 5/s burst 20)."""
         return await self._invoke('services_v1.updateReservation', {'reservationId': reservation_id, 'body': body, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6534,7 +6534,7 @@ class AsyncServicesV1(AsyncResource):
         reservation_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """DELETE /service/v1/reservation/{reservationId} (services_v1.cancelReservation; rate 5/s burst 20)."""
         return await self._invoke('services_v1.cancelReservation', {'reservationId': reservation_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -6546,7 +6546,7 @@ class AsyncServicesV1(AsyncResource):
         start_time: str | datetime | date | None = None,
         end_time: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse, m_services_v1.AppointmentSlotReport]:
         """GET /service/v1/serviceJobs/{serviceJobId}/appointmentSlots (services_v1.getAppointmmentSlotsByJobId; rate 5/s burst 20)."""
         return await self._invoke('services_v1.getAppointmmentSlotsByJobId', {'serviceJobId': service_job_id, 'marketplaceIds': marketplace_ids, 'startTime': start_time, 'endTime': end_time}, options)
 
@@ -6559,7 +6559,7 @@ class AsyncServicesV1(AsyncResource):
         start_time: str | datetime | date | None = None,
         end_time: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse]:
+    ) -> ApiResponse[m_services_v1.GetAppointmentSlotsResponse, m_services_v1.AppointmentSlotReport]:
         """GET /service/v1/appointmentSlots (services_v1.getAppointmentSlots; rate 20/s burst 40)."""
         return await self._invoke('services_v1.getAppointmentSlots', {'asin': asin, 'storeId': store_id, 'marketplaceIds': marketplace_ids, 'startTime': start_time, 'endTime': end_time}, options)
 
@@ -6568,7 +6568,7 @@ class AsyncServicesV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_services_v1.CreateServiceDocumentUploadDestination]:
+    ) -> ApiResponse[m_services_v1.CreateServiceDocumentUploadDestination, m_services_v1.ServiceDocumentUploadDestination]:
         """POST /service/v1/documents (services_v1.createServiceDocumentUploadDestination; rate 5/s burst 20)."""
         return await self._invoke('services_v1.createServiceDocumentUploadDestination', {'body': body}, options)
 
@@ -6580,7 +6580,7 @@ class ShipmentInvoicingV0(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipment_invoicing_v0.GetShipmentDetailsResponse]:
+    ) -> ApiResponse[m_shipment_invoicing_v0.GetShipmentDetailsResponse, m_shipment_invoicing_v0.ShipmentDetail]:
         """GET /fba/outbound/brazil/v0/shipments/{shipmentId} (shipment_invoicing_v0.getShipmentDetails; rate 1.133/s burst 25; restricted (RDT))."""
         return self._invoke('shipment_invoicing_v0.getShipmentDetails', {'shipmentId': shipment_id}, options)
 
@@ -6590,7 +6590,7 @@ class ShipmentInvoicingV0(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipment_invoicing_v0.SubmitInvoiceResponse]:
+    ) -> ApiResponse[m_shipment_invoicing_v0.SubmitInvoiceResponse, m_shipment_invoicing_v0.SubmitInvoiceResponse]:
         """POST /fba/outbound/brazil/v0/shipments/{shipmentId}/invoice (shipment_invoicing_v0.submitInvoice; rate 1.133/s burst 25)."""
         return self._invoke('shipment_invoicing_v0.submitInvoice', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -6599,7 +6599,7 @@ class ShipmentInvoicingV0(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipment_invoicing_v0.GetInvoiceStatusResponse]:
+    ) -> ApiResponse[m_shipment_invoicing_v0.GetInvoiceStatusResponse, m_shipment_invoicing_v0.ShipmentInvoiceStatusResponse]:
         """GET /fba/outbound/brazil/v0/shipments/{shipmentId}/invoice/status (shipment_invoicing_v0.getInvoiceStatus; rate 1.133/s burst 25)."""
         return self._invoke('shipment_invoicing_v0.getInvoiceStatus', {'shipmentId': shipment_id}, options)
 
@@ -6611,7 +6611,7 @@ class AsyncShipmentInvoicingV0(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipment_invoicing_v0.GetShipmentDetailsResponse]:
+    ) -> ApiResponse[m_shipment_invoicing_v0.GetShipmentDetailsResponse, m_shipment_invoicing_v0.ShipmentDetail]:
         """GET /fba/outbound/brazil/v0/shipments/{shipmentId} (shipment_invoicing_v0.getShipmentDetails; rate 1.133/s burst 25; restricted (RDT))."""
         return await self._invoke('shipment_invoicing_v0.getShipmentDetails', {'shipmentId': shipment_id}, options)
 
@@ -6621,7 +6621,7 @@ class AsyncShipmentInvoicingV0(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipment_invoicing_v0.SubmitInvoiceResponse]:
+    ) -> ApiResponse[m_shipment_invoicing_v0.SubmitInvoiceResponse, m_shipment_invoicing_v0.SubmitInvoiceResponse]:
         """POST /fba/outbound/brazil/v0/shipments/{shipmentId}/invoice (shipment_invoicing_v0.submitInvoice; rate 1.133/s burst 25)."""
         return await self._invoke('shipment_invoicing_v0.submitInvoice', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -6630,7 +6630,7 @@ class AsyncShipmentInvoicingV0(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipment_invoicing_v0.GetInvoiceStatusResponse]:
+    ) -> ApiResponse[m_shipment_invoicing_v0.GetInvoiceStatusResponse, m_shipment_invoicing_v0.ShipmentInvoiceStatusResponse]:
         """GET /fba/outbound/brazil/v0/shipments/{shipmentId}/invoice/status (shipment_invoicing_v0.getInvoiceStatus; rate 1.133/s burst 25)."""
         return await self._invoke('shipment_invoicing_v0.getInvoiceStatus', {'shipmentId': shipment_id}, options)
 
@@ -6642,7 +6642,7 @@ class ShippingV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.CreateShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.CreateShipmentResponse, m_shipping_v1.CreateShipmentResult]:
         """POST /shipping/v1/shipments (shipping_v1.createShipment; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.createShipment', {'body': body}, options)
 
@@ -6651,7 +6651,7 @@ class ShippingV1(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetShipmentResponse, m_shipping_v1.Shipment]:
         """GET /shipping/v1/shipments/{shipmentId} (shipping_v1.getShipment; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.getShipment', {'shipmentId': shipment_id}, options)
 
@@ -6660,7 +6660,7 @@ class ShippingV1(SyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.CancelShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.CancelShipmentResponse, m_shipping_v1.CancelShipmentResponse]:
         """POST /shipping/v1/shipments/{shipmentId}/cancel (shipping_v1.cancelShipment; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.cancelShipment', {'shipmentId': shipment_id}, options)
 
@@ -6670,7 +6670,7 @@ class ShippingV1(SyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.PurchaseLabelsResponse]:
+    ) -> ApiResponse[m_shipping_v1.PurchaseLabelsResponse, m_shipping_v1.PurchaseLabelsResult]:
         """POST /shipping/v1/shipments/{shipmentId}/purchaseLabels (shipping_v1.purchaseLabels; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.purchaseLabels', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -6681,7 +6681,7 @@ class ShippingV1(SyncResource):
         tracking_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.RetrieveShippingLabelResponse]:
+    ) -> ApiResponse[m_shipping_v1.RetrieveShippingLabelResponse, m_shipping_v1.RetrieveShippingLabelResult]:
         """POST /shipping/v1/shipments/{shipmentId}/containers/{trackingId}/label (shipping_v1.retrieveShippingLabel; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.retrieveShippingLabel', {'shipmentId': shipment_id, 'trackingId': tracking_id, 'body': body}, options)
 
@@ -6690,7 +6690,7 @@ class ShippingV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.PurchaseShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.PurchaseShipmentResponse, m_shipping_v1.PurchaseShipmentResult]:
         """POST /shipping/v1/purchaseShipment (shipping_v1.purchaseShipment; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.purchaseShipment', {'body': body}, options)
 
@@ -6699,7 +6699,7 @@ class ShippingV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetRatesResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetRatesResponse, m_shipping_v1.GetRatesResult]:
         """POST /shipping/v1/rates (shipping_v1.getRates; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.getRates', {'body': body}, options)
 
@@ -6707,7 +6707,7 @@ class ShippingV1(SyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetAccountResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetAccountResponse, m_shipping_v1.Account]:
         """GET /shipping/v1/account (shipping_v1.getAccount; rate 5/s burst 15)."""
         return self._invoke('shipping_v1.getAccount', {}, options)
 
@@ -6716,7 +6716,7 @@ class ShippingV1(SyncResource):
         *,
         tracking_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetTrackingInformationResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetTrackingInformationResponse, m_shipping_v1.TrackingInformation]:
         """GET /shipping/v1/tracking/{trackingId} (shipping_v1.getTrackingInformation; rate 1/s burst 1)."""
         return self._invoke('shipping_v1.getTrackingInformation', {'trackingId': tracking_id}, options)
 
@@ -6728,7 +6728,7 @@ class AsyncShippingV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.CreateShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.CreateShipmentResponse, m_shipping_v1.CreateShipmentResult]:
         """POST /shipping/v1/shipments (shipping_v1.createShipment; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.createShipment', {'body': body}, options)
 
@@ -6737,7 +6737,7 @@ class AsyncShippingV1(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetShipmentResponse, m_shipping_v1.Shipment]:
         """GET /shipping/v1/shipments/{shipmentId} (shipping_v1.getShipment; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.getShipment', {'shipmentId': shipment_id}, options)
 
@@ -6746,7 +6746,7 @@ class AsyncShippingV1(AsyncResource):
         *,
         shipment_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.CancelShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.CancelShipmentResponse, m_shipping_v1.CancelShipmentResponse]:
         """POST /shipping/v1/shipments/{shipmentId}/cancel (shipping_v1.cancelShipment; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.cancelShipment', {'shipmentId': shipment_id}, options)
 
@@ -6756,7 +6756,7 @@ class AsyncShippingV1(AsyncResource):
         shipment_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.PurchaseLabelsResponse]:
+    ) -> ApiResponse[m_shipping_v1.PurchaseLabelsResponse, m_shipping_v1.PurchaseLabelsResult]:
         """POST /shipping/v1/shipments/{shipmentId}/purchaseLabels (shipping_v1.purchaseLabels; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.purchaseLabels', {'shipmentId': shipment_id, 'body': body}, options)
 
@@ -6767,7 +6767,7 @@ class AsyncShippingV1(AsyncResource):
         tracking_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.RetrieveShippingLabelResponse]:
+    ) -> ApiResponse[m_shipping_v1.RetrieveShippingLabelResponse, m_shipping_v1.RetrieveShippingLabelResult]:
         """POST /shipping/v1/shipments/{shipmentId}/containers/{trackingId}/label (shipping_v1.retrieveShippingLabel; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.retrieveShippingLabel', {'shipmentId': shipment_id, 'trackingId': tracking_id, 'body': body}, options)
 
@@ -6776,7 +6776,7 @@ class AsyncShippingV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.PurchaseShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v1.PurchaseShipmentResponse, m_shipping_v1.PurchaseShipmentResult]:
         """POST /shipping/v1/purchaseShipment (shipping_v1.purchaseShipment; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.purchaseShipment', {'body': body}, options)
 
@@ -6785,7 +6785,7 @@ class AsyncShippingV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetRatesResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetRatesResponse, m_shipping_v1.GetRatesResult]:
         """POST /shipping/v1/rates (shipping_v1.getRates; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.getRates', {'body': body}, options)
 
@@ -6793,7 +6793,7 @@ class AsyncShippingV1(AsyncResource):
         self,
         *,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetAccountResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetAccountResponse, m_shipping_v1.Account]:
         """GET /shipping/v1/account (shipping_v1.getAccount; rate 5/s burst 15)."""
         return await self._invoke('shipping_v1.getAccount', {}, options)
 
@@ -6802,7 +6802,7 @@ class AsyncShippingV1(AsyncResource):
         *,
         tracking_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v1.GetTrackingInformationResponse]:
+    ) -> ApiResponse[m_shipping_v1.GetTrackingInformationResponse, m_shipping_v1.TrackingInformation]:
         """GET /shipping/v1/tracking/{trackingId} (shipping_v1.getTrackingInformation; rate 1/s burst 1)."""
         return await self._invoke('shipping_v1.getTrackingInformation', {'trackingId': tracking_id}, options)
 
@@ -6815,7 +6815,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetRatesResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetRatesResponse, m_shipping_v2.GetRatesResult]:
         """POST /shipping/v2/shipments/rates (shipping_v2.getRates; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getRates', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6827,7 +6827,7 @@ class ShippingV2(SyncResource):
         locale: str | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.DirectPurchaseResponse]:
+    ) -> ApiResponse[m_shipping_v2.DirectPurchaseResponse, m_shipping_v2.DirectPurchaseResult]:
         """POST /shipping/v2/shipments/directPurchase (shipping_v2.directPurchaseShipment; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.directPurchaseShipment', {'body': body, 'x-amzn-IdempotencyKey': x_amzn_idempotency_key, 'locale': locale, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6838,7 +6838,7 @@ class ShippingV2(SyncResource):
         x_amzn_idempotency_key: str | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.PurchaseShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v2.PurchaseShipmentResponse, m_shipping_v2.PurchaseShipmentResult]:
         """POST /shipping/v2/shipments (shipping_v2.purchaseShipment; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.purchaseShipment', {'body': body, 'x-amzn-IdempotencyKey': x_amzn_idempotency_key, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6848,7 +6848,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.OneClickShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v2.OneClickShipmentResponse, m_shipping_v2.OneClickShipmentResult]:
         """POST /shipping/v2/oneClickShipment (shipping_v2.oneClickShipment; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.oneClickShipment', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6859,7 +6859,7 @@ class ShippingV2(SyncResource):
         carrier_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetTrackingResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetTrackingResponse, m_shipping_v2.GetTrackingResult]:
         """GET /shipping/v2/tracking (shipping_v2.getTracking; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getTracking', {'trackingId': tracking_id, 'carrierId': carrier_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6872,7 +6872,7 @@ class ShippingV2(SyncResource):
         dpi: float | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetShipmentDocumentsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetShipmentDocumentsResponse, m_shipping_v2.GetShipmentDocumentsResult]:
         """GET /shipping/v2/shipments/{shipmentId}/documents (shipping_v2.getShipmentDocuments; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getShipmentDocuments', {'shipmentId': shipment_id, 'packageClientReferenceId': package_client_reference_id, 'format': format, 'dpi': dpi, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6882,7 +6882,7 @@ class ShippingV2(SyncResource):
         shipment_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.CancelShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v2.CancelShipmentResponse, m_shipping_v2.CancelShipmentResult]:
         """PUT /shipping/v2/shipments/{shipmentId}/cancel (shipping_v2.cancelShipment; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.cancelShipment', {'shipmentId': shipment_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6893,7 +6893,7 @@ class ShippingV2(SyncResource):
         rate_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetAdditionalInputsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetAdditionalInputsResponse, m_shipping_v2.GetAdditionalInputsResult]:
         """GET /shipping/v2/shipments/additionalInputs/schema (shipping_v2.getAdditionalInputs; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getAdditionalInputs', {'requestToken': request_token, 'rateId': rate_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6902,7 +6902,7 @@ class ShippingV2(SyncResource):
         *,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountFormInputsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountFormInputsResponse, m_shipping_v2.GetCarrierAccountFormInputsResponse]:
         """GET /shipping/v2/carrierAccountFormInputs (shipping_v2.getCarrierAccountFormInputs; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getCarrierAccountFormInputs', {'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6912,7 +6912,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountsResponse, m_shipping_v2.GetCarrierAccountsResponse]:
         """PUT /shipping/v2/carrierAccounts (shipping_v2.getCarrierAccounts; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getCarrierAccounts', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6923,7 +6923,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse]:
+    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse, m_shipping_v2.LinkCarrierAccountResponse]:
         """PUT /shipping/v2/carrierAccounts/{carrierId} (shipping_v2.linkCarrierAccount; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.linkCarrierAccount', {'carrierId': carrier_id, 'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6934,7 +6934,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse]:
+    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse, m_shipping_v2.LinkCarrierAccountResponse]:
         """POST /shipping/v2/carrierAccounts/{carrierId} (shipping_v2.linkCarrierAccount_2; rate 5/s burst 10)."""
         return self._invoke('shipping_v2.linkCarrierAccount_2', {'carrierId': carrier_id, 'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6945,7 +6945,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.UnlinkCarrierAccountResponse]:
+    ) -> ApiResponse[m_shipping_v2.UnlinkCarrierAccountResponse, m_shipping_v2.UnlinkCarrierAccountResponse]:
         """PUT /shipping/v2/carrierAccounts/{carrierId}/unlink (shipping_v2.unlinkCarrierAccount; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.unlinkCarrierAccount', {'carrierId': carrier_id, 'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6956,7 +6956,7 @@ class ShippingV2(SyncResource):
         x_amzn_idempotency_key: str | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GenerateCollectionFormResponse]:
+    ) -> ApiResponse[m_shipping_v2.GenerateCollectionFormResponse, m_shipping_v2.GenerateCollectionFormResponse]:
         """POST /shipping/v2/collectionForms (shipping_v2.generateCollectionForm; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.generateCollectionForm', {'body': body, 'x-amzn-IdempotencyKey': x_amzn_idempotency_key, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6966,7 +6966,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCollectionFormHistoryResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCollectionFormHistoryResponse, m_shipping_v2.GetCollectionFormHistoryResponse]:
         """PUT /shipping/v2/collectionForms/history (shipping_v2.getCollectionFormHistory; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getCollectionFormHistory', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6976,7 +6976,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetUnmanifestedShipmentsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetUnmanifestedShipmentsResponse, m_shipping_v2.GetUnmanifestedShipmentsResponse]:
         """PUT /shipping/v2/unmanifestedShipments (shipping_v2.getUnmanifestedShipments; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getUnmanifestedShipments', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6986,7 +6986,7 @@ class ShippingV2(SyncResource):
         collection_form_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCollectionFormResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCollectionFormResponse, m_shipping_v2.GetCollectionFormResponse]:
         """GET /shipping/v2/collectionForms/{collectionFormId} (shipping_v2.getCollectionForm; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getCollectionForm', {'collectionFormId': collection_form_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -6998,7 +6998,7 @@ class ShippingV2(SyncResource):
         postal_code: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetAccessPointsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetAccessPointsResponse, m_shipping_v2.GetAccessPointsResult]:
         """GET /shipping/v2/accessPoints (shipping_v2.getAccessPoints; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.getAccessPoints', {'accessPointTypes': access_point_types, 'countryCode': country_code, 'postalCode': postal_code, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7008,7 +7008,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /shipping/v2/ndrFeedback (shipping_v2.submitNdrFeedback; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.submitNdrFeedback', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7018,7 +7018,7 @@ class ShippingV2(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.CreateClaimResponse]:
+    ) -> ApiResponse[m_shipping_v2.CreateClaimResponse, m_shipping_v2.CreateClaimResponse]:
         """POST /shipping/v2/claims (shipping_v2.createClaim; rate 80/s burst 100)."""
         return self._invoke('shipping_v2.createClaim', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7031,7 +7031,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetRatesResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetRatesResponse, m_shipping_v2.GetRatesResult]:
         """POST /shipping/v2/shipments/rates (shipping_v2.getRates; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getRates', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7043,7 +7043,7 @@ class AsyncShippingV2(AsyncResource):
         locale: str | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.DirectPurchaseResponse]:
+    ) -> ApiResponse[m_shipping_v2.DirectPurchaseResponse, m_shipping_v2.DirectPurchaseResult]:
         """POST /shipping/v2/shipments/directPurchase (shipping_v2.directPurchaseShipment; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.directPurchaseShipment', {'body': body, 'x-amzn-IdempotencyKey': x_amzn_idempotency_key, 'locale': locale, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7054,7 +7054,7 @@ class AsyncShippingV2(AsyncResource):
         x_amzn_idempotency_key: str | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.PurchaseShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v2.PurchaseShipmentResponse, m_shipping_v2.PurchaseShipmentResult]:
         """POST /shipping/v2/shipments (shipping_v2.purchaseShipment; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.purchaseShipment', {'body': body, 'x-amzn-IdempotencyKey': x_amzn_idempotency_key, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7064,7 +7064,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.OneClickShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v2.OneClickShipmentResponse, m_shipping_v2.OneClickShipmentResult]:
         """POST /shipping/v2/oneClickShipment (shipping_v2.oneClickShipment; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.oneClickShipment', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7075,7 +7075,7 @@ class AsyncShippingV2(AsyncResource):
         carrier_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetTrackingResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetTrackingResponse, m_shipping_v2.GetTrackingResult]:
         """GET /shipping/v2/tracking (shipping_v2.getTracking; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getTracking', {'trackingId': tracking_id, 'carrierId': carrier_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7088,7 +7088,7 @@ class AsyncShippingV2(AsyncResource):
         dpi: float | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetShipmentDocumentsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetShipmentDocumentsResponse, m_shipping_v2.GetShipmentDocumentsResult]:
         """GET /shipping/v2/shipments/{shipmentId}/documents (shipping_v2.getShipmentDocuments; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getShipmentDocuments', {'shipmentId': shipment_id, 'packageClientReferenceId': package_client_reference_id, 'format': format, 'dpi': dpi, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7098,7 +7098,7 @@ class AsyncShippingV2(AsyncResource):
         shipment_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.CancelShipmentResponse]:
+    ) -> ApiResponse[m_shipping_v2.CancelShipmentResponse, m_shipping_v2.CancelShipmentResult]:
         """PUT /shipping/v2/shipments/{shipmentId}/cancel (shipping_v2.cancelShipment; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.cancelShipment', {'shipmentId': shipment_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7109,7 +7109,7 @@ class AsyncShippingV2(AsyncResource):
         rate_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetAdditionalInputsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetAdditionalInputsResponse, m_shipping_v2.GetAdditionalInputsResult]:
         """GET /shipping/v2/shipments/additionalInputs/schema (shipping_v2.getAdditionalInputs; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getAdditionalInputs', {'requestToken': request_token, 'rateId': rate_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7118,7 +7118,7 @@ class AsyncShippingV2(AsyncResource):
         *,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountFormInputsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountFormInputsResponse, m_shipping_v2.GetCarrierAccountFormInputsResponse]:
         """GET /shipping/v2/carrierAccountFormInputs (shipping_v2.getCarrierAccountFormInputs; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getCarrierAccountFormInputs', {'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7128,7 +7128,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCarrierAccountsResponse, m_shipping_v2.GetCarrierAccountsResponse]:
         """PUT /shipping/v2/carrierAccounts (shipping_v2.getCarrierAccounts; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getCarrierAccounts', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7139,7 +7139,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse]:
+    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse, m_shipping_v2.LinkCarrierAccountResponse]:
         """PUT /shipping/v2/carrierAccounts/{carrierId} (shipping_v2.linkCarrierAccount; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.linkCarrierAccount', {'carrierId': carrier_id, 'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7150,7 +7150,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse]:
+    ) -> ApiResponse[m_shipping_v2.LinkCarrierAccountResponse, m_shipping_v2.LinkCarrierAccountResponse]:
         """POST /shipping/v2/carrierAccounts/{carrierId} (shipping_v2.linkCarrierAccount_2; rate 5/s burst 10)."""
         return await self._invoke('shipping_v2.linkCarrierAccount_2', {'carrierId': carrier_id, 'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7161,7 +7161,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.UnlinkCarrierAccountResponse]:
+    ) -> ApiResponse[m_shipping_v2.UnlinkCarrierAccountResponse, m_shipping_v2.UnlinkCarrierAccountResponse]:
         """PUT /shipping/v2/carrierAccounts/{carrierId}/unlink (shipping_v2.unlinkCarrierAccount; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.unlinkCarrierAccount', {'carrierId': carrier_id, 'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7172,7 +7172,7 @@ class AsyncShippingV2(AsyncResource):
         x_amzn_idempotency_key: str | None = None,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GenerateCollectionFormResponse]:
+    ) -> ApiResponse[m_shipping_v2.GenerateCollectionFormResponse, m_shipping_v2.GenerateCollectionFormResponse]:
         """POST /shipping/v2/collectionForms (shipping_v2.generateCollectionForm; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.generateCollectionForm', {'body': body, 'x-amzn-IdempotencyKey': x_amzn_idempotency_key, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7182,7 +7182,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCollectionFormHistoryResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCollectionFormHistoryResponse, m_shipping_v2.GetCollectionFormHistoryResponse]:
         """PUT /shipping/v2/collectionForms/history (shipping_v2.getCollectionFormHistory; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getCollectionFormHistory', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7192,7 +7192,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetUnmanifestedShipmentsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetUnmanifestedShipmentsResponse, m_shipping_v2.GetUnmanifestedShipmentsResponse]:
         """PUT /shipping/v2/unmanifestedShipments (shipping_v2.getUnmanifestedShipments; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getUnmanifestedShipments', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7202,7 +7202,7 @@ class AsyncShippingV2(AsyncResource):
         collection_form_id: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetCollectionFormResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetCollectionFormResponse, m_shipping_v2.GetCollectionFormResponse]:
         """GET /shipping/v2/collectionForms/{collectionFormId} (shipping_v2.getCollectionForm; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getCollectionForm', {'collectionFormId': collection_form_id, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7214,7 +7214,7 @@ class AsyncShippingV2(AsyncResource):
         postal_code: str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.GetAccessPointsResponse]:
+    ) -> ApiResponse[m_shipping_v2.GetAccessPointsResponse, m_shipping_v2.GetAccessPointsResult]:
         """GET /shipping/v2/accessPoints (shipping_v2.getAccessPoints; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.getAccessPoints', {'accessPointTypes': access_point_types, 'countryCode': country_code, 'postalCode': postal_code, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7224,7 +7224,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """POST /shipping/v2/ndrFeedback (shipping_v2.submitNdrFeedback; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.submitNdrFeedback', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7234,7 +7234,7 @@ class AsyncShippingV2(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         x_amzn_shipping_business_id: Literal['AmazonShipping_US', 'AmazonShipping_IN', 'AmazonShipping_UK', 'AmazonShipping_UAE', 'AmazonShipping_SA', 'AmazonShipping_EG', 'AmazonShipping_IT', 'AmazonShipping_ES', 'AmazonShipping_FR', 'AmazonShipping_JP'] | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_shipping_v2.CreateClaimResponse]:
+    ) -> ApiResponse[m_shipping_v2.CreateClaimResponse, m_shipping_v2.CreateClaimResponse]:
         """POST /shipping/v2/claims (shipping_v2.createClaim; rate 80/s burst 100)."""
         return await self._invoke('shipping_v2.createClaim', {'body': body, 'x-amzn-shipping-business-id': x_amzn_shipping_business_id}, options)
 
@@ -7247,7 +7247,7 @@ class SolicitationsV1(SyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_solicitations_v1.GetSolicitationActionsForOrderResponse]:
+    ) -> ApiResponse[m_solicitations_v1.GetSolicitationActionsForOrderResponse, m_solicitations_v1.GetSolicitationActionsForOrderResponse]:
         """GET /solicitations/v1/orders/{amazonOrderId} (solicitations_v1.getSolicitationActionsForOrder; rate 1/s burst 5)."""
         return self._invoke('solicitations_v1.getSolicitationActionsForOrder', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -7257,7 +7257,7 @@ class SolicitationsV1(SyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_solicitations_v1.CreateProductReviewAndSellerFeedbackSolicitationResponse]:
+    ) -> ApiResponse[m_solicitations_v1.CreateProductReviewAndSellerFeedbackSolicitationResponse, m_solicitations_v1.CreateProductReviewAndSellerFeedbackSolicitationResponse]:
         """POST /solicitations/v1/orders/{amazonOrderId}/solicitations/productReviewAndSellerFeedback (solicitations_v1.createProductReviewAndSellerFeedbackSolicitation; rate 1/s burst 5)."""
         return self._invoke('solicitations_v1.createProductReviewAndSellerFeedbackSolicitation', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -7270,7 +7270,7 @@ class AsyncSolicitationsV1(AsyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_solicitations_v1.GetSolicitationActionsForOrderResponse]:
+    ) -> ApiResponse[m_solicitations_v1.GetSolicitationActionsForOrderResponse, m_solicitations_v1.GetSolicitationActionsForOrderResponse]:
         """GET /solicitations/v1/orders/{amazonOrderId} (solicitations_v1.getSolicitationActionsForOrder; rate 1/s burst 5)."""
         return await self._invoke('solicitations_v1.getSolicitationActionsForOrder', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -7280,7 +7280,7 @@ class AsyncSolicitationsV1(AsyncResource):
         amazon_order_id: str,
         marketplace_ids: Sequence[str],
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_solicitations_v1.CreateProductReviewAndSellerFeedbackSolicitationResponse]:
+    ) -> ApiResponse[m_solicitations_v1.CreateProductReviewAndSellerFeedbackSolicitationResponse, m_solicitations_v1.CreateProductReviewAndSellerFeedbackSolicitationResponse]:
         """POST /solicitations/v1/orders/{amazonOrderId}/solicitations/productReviewAndSellerFeedback (solicitations_v1.createProductReviewAndSellerFeedbackSolicitation; rate 1/s burst 5)."""
         return await self._invoke('solicitations_v1.createProductReviewAndSellerFeedbackSolicitation', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids}, options)
 
@@ -7293,7 +7293,7 @@ class SupplySources20200701(SyncResource):
         next_page_token: str | None = None,
         page_size: float | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_supply_sources_2020_07_01.GetSupplySourcesResponse]:
+    ) -> ApiResponse[m_supply_sources_2020_07_01.GetSupplySourcesResponse, m_supply_sources_2020_07_01.GetSupplySourcesResponse]:
         """GET /supplySources/2020-07-01/supplySources (supply_sources_2020_07_01.getSupplySources; rate unknown)."""
         return self._invoke('supply_sources_2020_07_01.getSupplySources', {'nextPageToken': next_page_token, 'pageSize': page_size}, options)
 
@@ -7302,7 +7302,7 @@ class SupplySources20200701(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_supply_sources_2020_07_01.CreateSupplySourceResponse]:
+    ) -> ApiResponse[m_supply_sources_2020_07_01.CreateSupplySourceResponse, m_supply_sources_2020_07_01.CreateSupplySourceResponse]:
         """POST /supplySources/2020-07-01/supplySources (supply_sources_2020_07_01.createSupplySource; rate unknown)."""
         return self._invoke('supply_sources_2020_07_01.createSupplySource', {'payload': body}, options)
 
@@ -7311,7 +7311,7 @@ class SupplySources20200701(SyncResource):
         *,
         supply_source_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_supply_sources_2020_07_01.SupplySource]:
+    ) -> ApiResponse[m_supply_sources_2020_07_01.SupplySource, m_supply_sources_2020_07_01.SupplySource]:
         """GET /supplySources/2020-07-01/supplySources/{supplySourceId} (supply_sources_2020_07_01.getSupplySource; rate unknown)."""
         return self._invoke('supply_sources_2020_07_01.getSupplySource', {'supplySourceId': supply_source_id}, options)
 
@@ -7321,7 +7321,7 @@ class SupplySources20200701(SyncResource):
         supply_source_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /supplySources/2020-07-01/supplySources/{supplySourceId} (supply_sources_2020_07_01.updateSupplySource; rate unknown)."""
         return self._invoke('supply_sources_2020_07_01.updateSupplySource', {'supplySourceId': supply_source_id, 'payload': body}, options)
 
@@ -7330,7 +7330,7 @@ class SupplySources20200701(SyncResource):
         *,
         supply_source_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """DELETE /supplySources/2020-07-01/supplySources/{supplySourceId} (supply_sources_2020_07_01.archiveSupplySource; rate unknown)."""
         return self._invoke('supply_sources_2020_07_01.archiveSupplySource', {'supplySourceId': supply_source_id}, options)
 
@@ -7340,7 +7340,7 @@ class SupplySources20200701(SyncResource):
         supply_source_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /supplySources/2020-07-01/supplySources/{supplySourceId}/status (supply_sources_2020_07_01.updateSupplySourceStatus; rate unknown)."""
         return self._invoke('supply_sources_2020_07_01.updateSupplySourceStatus', {'supplySourceId': supply_source_id, 'payload': body}, options)
 
@@ -7353,7 +7353,7 @@ class AsyncSupplySources20200701(AsyncResource):
         next_page_token: str | None = None,
         page_size: float | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_supply_sources_2020_07_01.GetSupplySourcesResponse]:
+    ) -> ApiResponse[m_supply_sources_2020_07_01.GetSupplySourcesResponse, m_supply_sources_2020_07_01.GetSupplySourcesResponse]:
         """GET /supplySources/2020-07-01/supplySources (supply_sources_2020_07_01.getSupplySources; rate unknown)."""
         return await self._invoke('supply_sources_2020_07_01.getSupplySources', {'nextPageToken': next_page_token, 'pageSize': page_size}, options)
 
@@ -7362,7 +7362,7 @@ class AsyncSupplySources20200701(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_supply_sources_2020_07_01.CreateSupplySourceResponse]:
+    ) -> ApiResponse[m_supply_sources_2020_07_01.CreateSupplySourceResponse, m_supply_sources_2020_07_01.CreateSupplySourceResponse]:
         """POST /supplySources/2020-07-01/supplySources (supply_sources_2020_07_01.createSupplySource; rate unknown)."""
         return await self._invoke('supply_sources_2020_07_01.createSupplySource', {'payload': body}, options)
 
@@ -7371,7 +7371,7 @@ class AsyncSupplySources20200701(AsyncResource):
         *,
         supply_source_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_supply_sources_2020_07_01.SupplySource]:
+    ) -> ApiResponse[m_supply_sources_2020_07_01.SupplySource, m_supply_sources_2020_07_01.SupplySource]:
         """GET /supplySources/2020-07-01/supplySources/{supplySourceId} (supply_sources_2020_07_01.getSupplySource; rate unknown)."""
         return await self._invoke('supply_sources_2020_07_01.getSupplySource', {'supplySourceId': supply_source_id}, options)
 
@@ -7381,7 +7381,7 @@ class AsyncSupplySources20200701(AsyncResource):
         supply_source_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /supplySources/2020-07-01/supplySources/{supplySourceId} (supply_sources_2020_07_01.updateSupplySource; rate unknown)."""
         return await self._invoke('supply_sources_2020_07_01.updateSupplySource', {'supplySourceId': supply_source_id, 'payload': body}, options)
 
@@ -7390,7 +7390,7 @@ class AsyncSupplySources20200701(AsyncResource):
         *,
         supply_source_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """DELETE /supplySources/2020-07-01/supplySources/{supplySourceId} (supply_sources_2020_07_01.archiveSupplySource; rate unknown)."""
         return await self._invoke('supply_sources_2020_07_01.archiveSupplySource', {'supplySourceId': supply_source_id}, options)
 
@@ -7400,7 +7400,7 @@ class AsyncSupplySources20200701(AsyncResource):
         supply_source_id: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[None]:
+    ) -> ApiResponse[None, None]:
         """PUT /supplySources/2020-07-01/supplySources/{supplySourceId}/status (supply_sources_2020_07_01.updateSupplySourceStatus; rate unknown)."""
         return await self._invoke('supply_sources_2020_07_01.updateSupplySourceStatus', {'supplySourceId': supply_source_id, 'payload': body}, options)
 
@@ -7412,7 +7412,7 @@ class Tokens20210301(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_tokens_2021_03_01.CreateRestrictedDataTokenResponse]:
+    ) -> ApiResponse[m_tokens_2021_03_01.CreateRestrictedDataTokenResponse, m_tokens_2021_03_01.CreateRestrictedDataTokenResponse]:
         """POST /tokens/2021-03-01/restrictedDataToken (tokens_2021_03_01.createRestrictedDataToken; rate 1/s burst 10)."""
         return self._invoke('tokens_2021_03_01.createRestrictedDataToken', {'body': body}, options)
 
@@ -7424,7 +7424,7 @@ class AsyncTokens20210301(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_tokens_2021_03_01.CreateRestrictedDataTokenResponse]:
+    ) -> ApiResponse[m_tokens_2021_03_01.CreateRestrictedDataTokenResponse, m_tokens_2021_03_01.CreateRestrictedDataTokenResponse]:
         """POST /tokens/2021-03-01/restrictedDataToken (tokens_2021_03_01.createRestrictedDataToken; rate 1/s burst 10)."""
         return await self._invoke('tokens_2021_03_01.createRestrictedDataToken', {'body': body}, options)
 
@@ -7443,7 +7443,7 @@ class Tracking20260130(SyncResource):
         carrier_tracking_carrier_code: str | None = None,
         accept_language: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_tracking_2026_01_30.GetShipmentTrackingResponse]:
+    ) -> ApiResponse[m_tracking_2026_01_30.GetShipmentTrackingResponse, m_tracking_2026_01_30.GetShipmentTrackingResponse]:
         """GET /tracking/2026-01-30/shipments/track (tracking_2026_01_30.getShipmentTracking; rate unknown)."""
         return self._invoke('tracking_2026_01_30.getShipmentTracking', {'id': id, 'acsin': acsin, 'aftn': aftn, 'containerNumber': container_number, 'houseBillOfLadingNumber': house_bill_of_lading_number, 'carrierTracking.trackingNumber': carrier_tracking_tracking_number, 'carrierTracking.carrierCode': carrier_tracking_carrier_code, 'Accept-Language': accept_language}, options)
 
@@ -7462,7 +7462,7 @@ class AsyncTracking20260130(AsyncResource):
         carrier_tracking_carrier_code: str | None = None,
         accept_language: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_tracking_2026_01_30.GetShipmentTrackingResponse]:
+    ) -> ApiResponse[m_tracking_2026_01_30.GetShipmentTrackingResponse, m_tracking_2026_01_30.GetShipmentTrackingResponse]:
         """GET /tracking/2026-01-30/shipments/track (tracking_2026_01_30.getShipmentTracking; rate unknown)."""
         return await self._invoke('tracking_2026_01_30.getShipmentTracking', {'id': id, 'acsin': acsin, 'aftn': aftn, 'containerNumber': container_number, 'houseBillOfLadingNumber': house_bill_of_lading_number, 'carrierTracking.trackingNumber': carrier_tracking_tracking_number, 'carrierTracking.carrierCode': carrier_tracking_carrier_code, 'Accept-Language': accept_language}, options)
 
@@ -7477,7 +7477,7 @@ class Uploads20201101(SyncResource):
         resource: str,
         content_type: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_uploads_2020_11_01.CreateUploadDestinationResponse]:
+    ) -> ApiResponse[m_uploads_2020_11_01.CreateUploadDestinationResponse, m_uploads_2020_11_01.UploadDestination]:
         """POST /uploads/2020-11-01/uploadDestinations/{resource} (uploads_2020_11_01.createUploadDestinationForResource; rate 10/s burst 10)."""
         return self._invoke('uploads_2020_11_01.createUploadDestinationForResource', {'marketplaceIds': marketplace_ids, 'contentMD5': content_md5, 'resource': resource, 'contentType': content_type}, options)
 
@@ -7492,7 +7492,7 @@ class AsyncUploads20201101(AsyncResource):
         resource: str,
         content_type: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_uploads_2020_11_01.CreateUploadDestinationResponse]:
+    ) -> ApiResponse[m_uploads_2020_11_01.CreateUploadDestinationResponse, m_uploads_2020_11_01.UploadDestination]:
         """POST /uploads/2020-11-01/uploadDestinations/{resource} (uploads_2020_11_01.createUploadDestinationForResource; rate 10/s burst 10)."""
         return await self._invoke('uploads_2020_11_01.createUploadDestinationForResource', {'marketplaceIds': marketplace_ids, 'contentMD5': content_md5, 'resource': resource, 'contentType': content_type}, options)
 
@@ -7507,7 +7507,7 @@ class Vehicles20241101(SyncResource):
         page_token: str | None = None,
         updated_after: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vehicles_2024_11_01.VehiclesResponse]:
+    ) -> ApiResponse[m_vehicles_2024_11_01.VehiclesResponse, m_vehicles_2024_11_01.VehiclesResponse]:
         """GET /catalog/2024-11-01/automotive/vehicles (vehicles_2024_11_01.getVehicles; rate unknown)."""
         return self._invoke('vehicles_2024_11_01.getVehicles', {'pageToken': page_token, 'marketplaceId': marketplace_id, 'vehicleType': vehicle_type, 'updatedAfter': updated_after}, options)
 
@@ -7522,7 +7522,7 @@ class AsyncVehicles20241101(AsyncResource):
         page_token: str | None = None,
         updated_after: str | datetime | date | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vehicles_2024_11_01.VehiclesResponse]:
+    ) -> ApiResponse[m_vehicles_2024_11_01.VehiclesResponse, m_vehicles_2024_11_01.VehiclesResponse]:
         """GET /catalog/2024-11-01/automotive/vehicles (vehicles_2024_11_01.getVehicles; rate unknown)."""
         return await self._invoke('vehicles_2024_11_01.getVehicles', {'pageToken': page_token, 'marketplaceId': marketplace_id, 'vehicleType': vehicle_type, 'updatedAfter': updated_after}, options)
 
@@ -7535,7 +7535,7 @@ class VendorDirectFulfillmentInventoryV1(SyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         warehouse_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_inventory_v1.SubmitInventoryUpdateResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_inventory_v1.SubmitInventoryUpdateResponse, m_vendor_direct_fulfillment_inventory_v1.TransactionReference]:
         """POST /vendor/directFulfillment/inventory/v1/warehouses/{warehouseId}/items (vendor_direct_fulfillment_inventory_v1.submitInventoryUpdate; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_inventory_v1.submitInventoryUpdate', {'body': body, 'warehouseId': warehouse_id}, options)
 
@@ -7548,7 +7548,7 @@ class AsyncVendorDirectFulfillmentInventoryV1(AsyncResource):
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         warehouse_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_inventory_v1.SubmitInventoryUpdateResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_inventory_v1.SubmitInventoryUpdateResponse, m_vendor_direct_fulfillment_inventory_v1.TransactionReference]:
         """POST /vendor/directFulfillment/inventory/v1/warehouses/{warehouseId}/items (vendor_direct_fulfillment_inventory_v1.submitInventoryUpdate; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_inventory_v1.submitInventoryUpdate', {'body': body, 'warehouseId': warehouse_id}, options)
 
@@ -7567,7 +7567,7 @@ class VendorDirectFulfillmentOrdersV1(SyncResource):
         next_token: str | None = None,
         include_details: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrdersResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrdersResponse, m_vendor_direct_fulfillment_orders_v1.OrderList]:
         """GET /vendor/directFulfillment/orders/v1/purchaseOrders (vendor_direct_fulfillment_orders_v1.getOrders; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_orders_v1.getOrders', {'shipFromPartyId': ship_from_party_id, 'status': status, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token, 'includeDetails': include_details}, options)
 
@@ -7576,7 +7576,7 @@ class VendorDirectFulfillmentOrdersV1(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrderResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrderResponse, m_vendor_direct_fulfillment_orders_v1.Order]:
         """GET /vendor/directFulfillment/orders/v1/purchaseOrders/{purchaseOrderNumber} (vendor_direct_fulfillment_orders_v1.getOrder; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_orders_v1.getOrder', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7585,7 +7585,7 @@ class VendorDirectFulfillmentOrdersV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.SubmitAcknowledgementResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.SubmitAcknowledgementResponse, m_vendor_direct_fulfillment_orders_v1.TransactionId]:
         """POST /vendor/directFulfillment/orders/v1/acknowledgements (vendor_direct_fulfillment_orders_v1.submitAcknowledgement; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_orders_v1.submitAcknowledgement', {'body': body}, options)
 
@@ -7604,7 +7604,7 @@ class AsyncVendorDirectFulfillmentOrdersV1(AsyncResource):
         next_token: str | None = None,
         include_details: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrdersResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrdersResponse, m_vendor_direct_fulfillment_orders_v1.OrderList]:
         """GET /vendor/directFulfillment/orders/v1/purchaseOrders (vendor_direct_fulfillment_orders_v1.getOrders; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_orders_v1.getOrders', {'shipFromPartyId': ship_from_party_id, 'status': status, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token, 'includeDetails': include_details}, options)
 
@@ -7613,7 +7613,7 @@ class AsyncVendorDirectFulfillmentOrdersV1(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrderResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.GetOrderResponse, m_vendor_direct_fulfillment_orders_v1.Order]:
         """GET /vendor/directFulfillment/orders/v1/purchaseOrders/{purchaseOrderNumber} (vendor_direct_fulfillment_orders_v1.getOrder; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_orders_v1.getOrder', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7622,7 +7622,7 @@ class AsyncVendorDirectFulfillmentOrdersV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.SubmitAcknowledgementResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_v1.SubmitAcknowledgementResponse, m_vendor_direct_fulfillment_orders_v1.TransactionId]:
         """POST /vendor/directFulfillment/orders/v1/acknowledgements (vendor_direct_fulfillment_orders_v1.submitAcknowledgement; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_orders_v1.submitAcknowledgement', {'body': body}, options)
 
@@ -7641,7 +7641,7 @@ class VendorDirectFulfillmentOrders20211228(SyncResource):
         next_token: str | None = None,
         include_details: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.OrderList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.OrderList, m_vendor_direct_fulfillment_orders_2021_12_28.OrderList]:
         """GET /vendor/directFulfillment/orders/2021-12-28/purchaseOrders (vendor_direct_fulfillment_orders_2021_12_28.getOrders; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_orders_2021_12_28.getOrders', {'shipFromPartyId': ship_from_party_id, 'status': status, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token, 'includeDetails': include_details}, options)
 
@@ -7650,7 +7650,7 @@ class VendorDirectFulfillmentOrders20211228(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.Order]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.Order, m_vendor_direct_fulfillment_orders_2021_12_28.Order]:
         """GET /vendor/directFulfillment/orders/2021-12-28/purchaseOrders/{purchaseOrderNumber} (vendor_direct_fulfillment_orders_2021_12_28.getOrder; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_orders_2021_12_28.getOrder', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7659,7 +7659,7 @@ class VendorDirectFulfillmentOrders20211228(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.TransactionId]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.TransactionId, m_vendor_direct_fulfillment_orders_2021_12_28.TransactionId]:
         """POST /vendor/directFulfillment/orders/2021-12-28/acknowledgements (vendor_direct_fulfillment_orders_2021_12_28.submitAcknowledgement; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_orders_2021_12_28.submitAcknowledgement', {'body': body}, options)
 
@@ -7678,7 +7678,7 @@ class AsyncVendorDirectFulfillmentOrders20211228(AsyncResource):
         next_token: str | None = None,
         include_details: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.OrderList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.OrderList, m_vendor_direct_fulfillment_orders_2021_12_28.OrderList]:
         """GET /vendor/directFulfillment/orders/2021-12-28/purchaseOrders (vendor_direct_fulfillment_orders_2021_12_28.getOrders; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_orders_2021_12_28.getOrders', {'shipFromPartyId': ship_from_party_id, 'status': status, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token, 'includeDetails': include_details}, options)
 
@@ -7687,7 +7687,7 @@ class AsyncVendorDirectFulfillmentOrders20211228(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.Order]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.Order, m_vendor_direct_fulfillment_orders_2021_12_28.Order]:
         """GET /vendor/directFulfillment/orders/2021-12-28/purchaseOrders/{purchaseOrderNumber} (vendor_direct_fulfillment_orders_2021_12_28.getOrder; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_orders_2021_12_28.getOrder', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7696,7 +7696,7 @@ class AsyncVendorDirectFulfillmentOrders20211228(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.TransactionId]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_orders_2021_12_28.TransactionId, m_vendor_direct_fulfillment_orders_2021_12_28.TransactionId]:
         """POST /vendor/directFulfillment/orders/2021-12-28/acknowledgements (vendor_direct_fulfillment_orders_2021_12_28.submitAcknowledgement; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_orders_2021_12_28.submitAcknowledgement', {'body': body}, options)
 
@@ -7708,7 +7708,7 @@ class VendorDirectFulfillmentPaymentsV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_payments_v1.SubmitInvoiceResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_payments_v1.SubmitInvoiceResponse, m_vendor_direct_fulfillment_payments_v1.TransactionReference]:
         """POST /vendor/directFulfillment/payments/v1/invoices (vendor_direct_fulfillment_payments_v1.submitInvoice; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_payments_v1.submitInvoice', {'body': body}, options)
 
@@ -7720,7 +7720,7 @@ class AsyncVendorDirectFulfillmentPaymentsV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_payments_v1.SubmitInvoiceResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_payments_v1.SubmitInvoiceResponse, m_vendor_direct_fulfillment_payments_v1.TransactionReference]:
         """POST /vendor/directFulfillment/payments/v1/invoices (vendor_direct_fulfillment_payments_v1.submitInvoice; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_payments_v1.submitInvoice', {'body': body}, options)
 
@@ -7732,7 +7732,7 @@ class VendorDirectFulfillmentSandboxData20211028(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionReference, m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionReference]:
         """POST /vendor/directFulfillment/sandbox/2021-10-28/orders (vendor_direct_fulfillment_sandbox_data_2021_10_28.generateOrderScenarios; rate unknown)."""
         return self._invoke('vendor_direct_fulfillment_sandbox_data_2021_10_28.generateOrderScenarios', {'body': body}, options)
 
@@ -7741,7 +7741,7 @@ class VendorDirectFulfillmentSandboxData20211028(SyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionStatus]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionStatus, m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionStatus]:
         """GET /vendor/directFulfillment/sandbox/2021-10-28/transactions/{transactionId} (vendor_direct_fulfillment_sandbox_data_2021_10_28.getOrderScenarios; rate unknown)."""
         return self._invoke('vendor_direct_fulfillment_sandbox_data_2021_10_28.getOrderScenarios', {'transactionId': transaction_id}, options)
 
@@ -7753,7 +7753,7 @@ class AsyncVendorDirectFulfillmentSandboxData20211028(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionReference, m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionReference]:
         """POST /vendor/directFulfillment/sandbox/2021-10-28/orders (vendor_direct_fulfillment_sandbox_data_2021_10_28.generateOrderScenarios; rate unknown)."""
         return await self._invoke('vendor_direct_fulfillment_sandbox_data_2021_10_28.generateOrderScenarios', {'body': body}, options)
 
@@ -7762,7 +7762,7 @@ class AsyncVendorDirectFulfillmentSandboxData20211028(AsyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionStatus]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionStatus, m_vendor_direct_fulfillment_sandbox_data_2021_10_28.TransactionStatus]:
         """GET /vendor/directFulfillment/sandbox/2021-10-28/transactions/{transactionId} (vendor_direct_fulfillment_sandbox_data_2021_10_28.getOrderScenarios; rate unknown)."""
         return await self._invoke('vendor_direct_fulfillment_sandbox_data_2021_10_28.getOrderScenarios', {'transactionId': transaction_id}, options)
 
@@ -7779,7 +7779,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelListResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelListResponse, m_vendor_direct_fulfillment_shipping_v1.ShippingLabelList]:
         """GET /vendor/directFulfillment/shipping/v1/shippingLabels (vendor_direct_fulfillment_shipping_v1.getShippingLabels; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.getShippingLabels', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7788,7 +7788,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShippingLabelsResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShippingLabelsResponse, m_vendor_direct_fulfillment_shipping_v1.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/v1/shippingLabels (vendor_direct_fulfillment_shipping_v1.submitShippingLabelRequest; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.submitShippingLabelRequest', {'body': body}, options)
 
@@ -7797,7 +7797,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelResponse, m_vendor_direct_fulfillment_shipping_v1.ShippingLabel]:
         """GET /vendor/directFulfillment/shipping/v1/shippingLabels/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_v1.getShippingLabel; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.getShippingLabel', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7806,7 +7806,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentConfirmationsResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentConfirmationsResponse, m_vendor_direct_fulfillment_shipping_v1.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/v1/shipmentConfirmations (vendor_direct_fulfillment_shipping_v1.submitShipmentConfirmations; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.submitShipmentConfirmations', {'body': body}, options)
 
@@ -7815,7 +7815,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentStatusUpdatesResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentStatusUpdatesResponse, m_vendor_direct_fulfillment_shipping_v1.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/v1/shipmentStatusUpdates (vendor_direct_fulfillment_shipping_v1.submitShipmentStatusUpdates; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.submitShipmentStatusUpdates', {'body': body}, options)
 
@@ -7829,7 +7829,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoicesResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoicesResponse, m_vendor_direct_fulfillment_shipping_v1.CustomerInvoiceList]:
         """GET /vendor/directFulfillment/shipping/v1/customerInvoices (vendor_direct_fulfillment_shipping_v1.getCustomerInvoices; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.getCustomerInvoices', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7838,7 +7838,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoiceResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoiceResponse, m_vendor_direct_fulfillment_shipping_v1.CustomerInvoice]:
         """GET /vendor/directFulfillment/shipping/v1/customerInvoices/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_v1.getCustomerInvoice; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.getCustomerInvoice', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7852,7 +7852,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipListResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipListResponse, m_vendor_direct_fulfillment_shipping_v1.PackingSlipList]:
         """GET /vendor/directFulfillment/shipping/v1/packingSlips (vendor_direct_fulfillment_shipping_v1.getPackingSlips; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.getPackingSlips', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7861,7 +7861,7 @@ class VendorDirectFulfillmentShippingV1(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipResponse, m_vendor_direct_fulfillment_shipping_v1.PackingSlip]:
         """GET /vendor/directFulfillment/shipping/v1/packingSlips/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_v1.getPackingSlip; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_v1.getPackingSlip', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7878,7 +7878,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelListResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelListResponse, m_vendor_direct_fulfillment_shipping_v1.ShippingLabelList]:
         """GET /vendor/directFulfillment/shipping/v1/shippingLabels (vendor_direct_fulfillment_shipping_v1.getShippingLabels; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.getShippingLabels', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7887,7 +7887,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShippingLabelsResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShippingLabelsResponse, m_vendor_direct_fulfillment_shipping_v1.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/v1/shippingLabels (vendor_direct_fulfillment_shipping_v1.submitShippingLabelRequest; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.submitShippingLabelRequest', {'body': body}, options)
 
@@ -7896,7 +7896,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetShippingLabelResponse, m_vendor_direct_fulfillment_shipping_v1.ShippingLabel]:
         """GET /vendor/directFulfillment/shipping/v1/shippingLabels/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_v1.getShippingLabel; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.getShippingLabel', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7905,7 +7905,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentConfirmationsResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentConfirmationsResponse, m_vendor_direct_fulfillment_shipping_v1.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/v1/shipmentConfirmations (vendor_direct_fulfillment_shipping_v1.submitShipmentConfirmations; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.submitShipmentConfirmations', {'body': body}, options)
 
@@ -7914,7 +7914,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentStatusUpdatesResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.SubmitShipmentStatusUpdatesResponse, m_vendor_direct_fulfillment_shipping_v1.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/v1/shipmentStatusUpdates (vendor_direct_fulfillment_shipping_v1.submitShipmentStatusUpdates; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.submitShipmentStatusUpdates', {'body': body}, options)
 
@@ -7928,7 +7928,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoicesResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoicesResponse, m_vendor_direct_fulfillment_shipping_v1.CustomerInvoiceList]:
         """GET /vendor/directFulfillment/shipping/v1/customerInvoices (vendor_direct_fulfillment_shipping_v1.getCustomerInvoices; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.getCustomerInvoices', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7937,7 +7937,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoiceResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetCustomerInvoiceResponse, m_vendor_direct_fulfillment_shipping_v1.CustomerInvoice]:
         """GET /vendor/directFulfillment/shipping/v1/customerInvoices/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_v1.getCustomerInvoice; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.getCustomerInvoice', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7951,7 +7951,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipListResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipListResponse, m_vendor_direct_fulfillment_shipping_v1.PackingSlipList]:
         """GET /vendor/directFulfillment/shipping/v1/packingSlips (vendor_direct_fulfillment_shipping_v1.getPackingSlips; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.getPackingSlips', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7960,7 +7960,7 @@ class AsyncVendorDirectFulfillmentShippingV1(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_v1.GetPackingSlipResponse, m_vendor_direct_fulfillment_shipping_v1.PackingSlip]:
         """GET /vendor/directFulfillment/shipping/v1/packingSlips/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_v1.getPackingSlip; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_v1.getPackingSlip', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -7977,7 +7977,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabelList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabelList, m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabelList]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/shippingLabels (vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabels; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabels', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -7986,7 +7986,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference, m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shippingLabels (vendor_direct_fulfillment_shipping_2021_12_28.submitShippingLabelRequest; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.submitShippingLabelRequest', {'body': body}, options)
 
@@ -7995,7 +7995,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel, m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/shippingLabels/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabel; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabel', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8005,7 +8005,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         purchase_order_number: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel, m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shippingLabels/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.createShippingLabels; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.createShippingLabels', {'purchaseOrderNumber': purchase_order_number, 'body': body}, options)
 
@@ -8014,7 +8014,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference, m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shipmentConfirmations (vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentConfirmations; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentConfirmations', {'body': body}, options)
 
@@ -8023,7 +8023,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference, m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shipmentStatusUpdates (vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentStatusUpdates; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentStatusUpdates', {'body': body}, options)
 
@@ -8037,7 +8037,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoiceList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoiceList, m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoiceList]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/customerInvoices (vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoices; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoices', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -8046,7 +8046,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoice]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoice, m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoice]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/customerInvoices/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoice; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoice', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8060,7 +8060,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlipList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlipList, m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlipList]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/packingSlips (vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlips; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlips', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -8069,7 +8069,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlip]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlip, m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlip]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/packingSlips/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlip; rate 10/s burst 10; restricted (RDT))."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlip', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8078,7 +8078,7 @@ class VendorDirectFulfillmentShipping20211228(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CreateContainerLabelResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CreateContainerLabelResponse, m_vendor_direct_fulfillment_shipping_2021_12_28.CreateContainerLabelResponse]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/containerLabel (vendor_direct_fulfillment_shipping_2021_12_28.createContainerLabel; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.createContainerLabel', {'body': body}, options)
 
@@ -8095,7 +8095,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabelList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabelList, m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabelList]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/shippingLabels (vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabels; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabels', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -8104,7 +8104,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference, m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shippingLabels (vendor_direct_fulfillment_shipping_2021_12_28.submitShippingLabelRequest; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.submitShippingLabelRequest', {'body': body}, options)
 
@@ -8113,7 +8113,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel, m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/shippingLabels/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabel; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getShippingLabel', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8123,7 +8123,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         purchase_order_number: str,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel, m_vendor_direct_fulfillment_shipping_2021_12_28.ShippingLabel]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shippingLabels/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.createShippingLabels; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.createShippingLabels', {'purchaseOrderNumber': purchase_order_number, 'body': body}, options)
 
@@ -8132,7 +8132,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference, m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shipmentConfirmations (vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentConfirmations; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentConfirmations', {'body': body}, options)
 
@@ -8141,7 +8141,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference, m_vendor_direct_fulfillment_shipping_2021_12_28.TransactionReference]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/shipmentStatusUpdates (vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentStatusUpdates; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.submitShipmentStatusUpdates', {'body': body}, options)
 
@@ -8155,7 +8155,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoiceList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoiceList, m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoiceList]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/customerInvoices (vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoices; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoices', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -8164,7 +8164,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoice]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoice, m_vendor_direct_fulfillment_shipping_2021_12_28.CustomerInvoice]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/customerInvoices/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoice; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getCustomerInvoice', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8178,7 +8178,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         sort_order: Literal['ASC', 'DESC'] | None = None,
         next_token: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlipList]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlipList, m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlipList]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/packingSlips (vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlips; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlips', {'shipFromPartyId': ship_from_party_id, 'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token}, options)
 
@@ -8187,7 +8187,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlip]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlip, m_vendor_direct_fulfillment_shipping_2021_12_28.PackingSlip]:
         """GET /vendor/directFulfillment/shipping/2021-12-28/packingSlips/{purchaseOrderNumber} (vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlip; rate 10/s burst 10; restricted (RDT))."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.getPackingSlip', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8196,7 +8196,7 @@ class AsyncVendorDirectFulfillmentShipping20211228(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CreateContainerLabelResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_shipping_2021_12_28.CreateContainerLabelResponse, m_vendor_direct_fulfillment_shipping_2021_12_28.CreateContainerLabelResponse]:
         """POST /vendor/directFulfillment/shipping/2021-12-28/containerLabel (vendor_direct_fulfillment_shipping_2021_12_28.createContainerLabel; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_shipping_2021_12_28.createContainerLabel', {'body': body}, options)
 
@@ -8208,7 +8208,7 @@ class VendorDirectFulfillmentTransactionsV1(SyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_v1.GetTransactionResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_v1.GetTransactionResponse, m_vendor_direct_fulfillment_transactions_v1.TransactionStatus]:
         """GET /vendor/directFulfillment/transactions/v1/transactions/{transactionId} (vendor_direct_fulfillment_transactions_v1.getTransactionStatus; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_transactions_v1.getTransactionStatus', {'transactionId': transaction_id}, options)
 
@@ -8220,7 +8220,7 @@ class AsyncVendorDirectFulfillmentTransactionsV1(AsyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_v1.GetTransactionResponse]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_v1.GetTransactionResponse, m_vendor_direct_fulfillment_transactions_v1.TransactionStatus]:
         """GET /vendor/directFulfillment/transactions/v1/transactions/{transactionId} (vendor_direct_fulfillment_transactions_v1.getTransactionStatus; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_transactions_v1.getTransactionStatus', {'transactionId': transaction_id}, options)
 
@@ -8232,7 +8232,7 @@ class VendorDirectFulfillmentTransactions20211228(SyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_2021_12_28.TransactionStatus]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_2021_12_28.TransactionStatus, m_vendor_direct_fulfillment_transactions_2021_12_28.TransactionStatus]:
         """GET /vendor/directFulfillment/transactions/2021-12-28/transactions/{transactionId} (vendor_direct_fulfillment_transactions_2021_12_28.getTransactionStatus; rate 10/s burst 10)."""
         return self._invoke('vendor_direct_fulfillment_transactions_2021_12_28.getTransactionStatus', {'transactionId': transaction_id}, options)
 
@@ -8244,7 +8244,7 @@ class AsyncVendorDirectFulfillmentTransactions20211228(AsyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_2021_12_28.TransactionStatus]:
+    ) -> ApiResponse[m_vendor_direct_fulfillment_transactions_2021_12_28.TransactionStatus, m_vendor_direct_fulfillment_transactions_2021_12_28.TransactionStatus]:
         """GET /vendor/directFulfillment/transactions/2021-12-28/transactions/{transactionId} (vendor_direct_fulfillment_transactions_2021_12_28.getTransactionStatus; rate 10/s burst 10)."""
         return await self._invoke('vendor_direct_fulfillment_transactions_2021_12_28.getTransactionStatus', {'transactionId': transaction_id}, options)
 
@@ -8256,7 +8256,7 @@ class VendorInvoicesV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_invoices_v1.SubmitInvoicesResponse]:
+    ) -> ApiResponse[m_vendor_invoices_v1.SubmitInvoicesResponse, m_vendor_invoices_v1.TransactionId]:
         """POST /vendor/payments/v1/invoices (vendor_invoices_v1.submitInvoices; rate 10/s burst 10)."""
         return self._invoke('vendor_invoices_v1.submitInvoices', {'body': body}, options)
 
@@ -8268,7 +8268,7 @@ class AsyncVendorInvoicesV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_invoices_v1.SubmitInvoicesResponse]:
+    ) -> ApiResponse[m_vendor_invoices_v1.SubmitInvoicesResponse, m_vendor_invoices_v1.TransactionId]:
         """POST /vendor/payments/v1/invoices (vendor_invoices_v1.submitInvoices; rate 10/s burst 10)."""
         return await self._invoke('vendor_invoices_v1.submitInvoices', {'body': body}, options)
 
@@ -8291,7 +8291,7 @@ class VendorOrdersV1(SyncResource):
         purchase_order_state: Literal['New', 'Acknowledged', 'Closed'] | None = None,
         ordering_vendor_code: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersResponse, m_vendor_orders_v1.OrderList]:
         """GET /vendor/orders/v1/purchaseOrders (vendor_orders_v1.getPurchaseOrders; rate 10/s burst 10)."""
         return self._invoke('vendor_orders_v1.getPurchaseOrders', {'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token, 'includeDetails': include_details, 'changedAfter': changed_after, 'changedBefore': changed_before, 'poItemState': po_item_state, 'isPOChanged': is_po_changed, 'purchaseOrderState': purchase_order_state, 'orderingVendorCode': ordering_vendor_code}, options)
 
@@ -8300,7 +8300,7 @@ class VendorOrdersV1(SyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrderResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrderResponse, m_vendor_orders_v1.Order]:
         """GET /vendor/orders/v1/purchaseOrders/{purchaseOrderNumber} (vendor_orders_v1.getPurchaseOrder; rate 10/s burst 10)."""
         return self._invoke('vendor_orders_v1.getPurchaseOrder', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8309,7 +8309,7 @@ class VendorOrdersV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.SubmitAcknowledgementResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.SubmitAcknowledgementResponse, m_vendor_orders_v1.TransactionId]:
         """POST /vendor/orders/v1/acknowledgements (vendor_orders_v1.submitAcknowledgement; rate 10/s burst 10)."""
         return self._invoke('vendor_orders_v1.submitAcknowledgement', {'body': body}, options)
 
@@ -8330,7 +8330,7 @@ class VendorOrdersV1(SyncResource):
         ordering_vendor_code: str | None = None,
         ship_to_party_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersStatusResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersStatusResponse, m_vendor_orders_v1.OrderListStatus]:
         """GET /vendor/orders/v1/purchaseOrdersStatus (vendor_orders_v1.getPurchaseOrdersStatus; rate 10/s burst 10)."""
         return self._invoke('vendor_orders_v1.getPurchaseOrdersStatus', {'limit': limit, 'sortOrder': sort_order, 'nextToken': next_token, 'createdAfter': created_after, 'createdBefore': created_before, 'updatedAfter': updated_after, 'updatedBefore': updated_before, 'purchaseOrderNumber': purchase_order_number, 'purchaseOrderStatus': purchase_order_status, 'itemConfirmationStatus': item_confirmation_status, 'itemReceiveStatus': item_receive_status, 'orderingVendorCode': ordering_vendor_code, 'shipToPartyId': ship_to_party_id}, options)
 
@@ -8353,7 +8353,7 @@ class AsyncVendorOrdersV1(AsyncResource):
         purchase_order_state: Literal['New', 'Acknowledged', 'Closed'] | None = None,
         ordering_vendor_code: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersResponse, m_vendor_orders_v1.OrderList]:
         """GET /vendor/orders/v1/purchaseOrders (vendor_orders_v1.getPurchaseOrders; rate 10/s burst 10)."""
         return await self._invoke('vendor_orders_v1.getPurchaseOrders', {'limit': limit, 'createdAfter': created_after, 'createdBefore': created_before, 'sortOrder': sort_order, 'nextToken': next_token, 'includeDetails': include_details, 'changedAfter': changed_after, 'changedBefore': changed_before, 'poItemState': po_item_state, 'isPOChanged': is_po_changed, 'purchaseOrderState': purchase_order_state, 'orderingVendorCode': ordering_vendor_code}, options)
 
@@ -8362,7 +8362,7 @@ class AsyncVendorOrdersV1(AsyncResource):
         *,
         purchase_order_number: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrderResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrderResponse, m_vendor_orders_v1.Order]:
         """GET /vendor/orders/v1/purchaseOrders/{purchaseOrderNumber} (vendor_orders_v1.getPurchaseOrder; rate 10/s burst 10)."""
         return await self._invoke('vendor_orders_v1.getPurchaseOrder', {'purchaseOrderNumber': purchase_order_number}, options)
 
@@ -8371,7 +8371,7 @@ class AsyncVendorOrdersV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.SubmitAcknowledgementResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.SubmitAcknowledgementResponse, m_vendor_orders_v1.TransactionId]:
         """POST /vendor/orders/v1/acknowledgements (vendor_orders_v1.submitAcknowledgement; rate 10/s burst 10)."""
         return await self._invoke('vendor_orders_v1.submitAcknowledgement', {'body': body}, options)
 
@@ -8392,7 +8392,7 @@ class AsyncVendorOrdersV1(AsyncResource):
         ordering_vendor_code: str | None = None,
         ship_to_party_id: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersStatusResponse]:
+    ) -> ApiResponse[m_vendor_orders_v1.GetPurchaseOrdersStatusResponse, m_vendor_orders_v1.OrderListStatus]:
         """GET /vendor/orders/v1/purchaseOrdersStatus (vendor_orders_v1.getPurchaseOrdersStatus; rate 10/s burst 10)."""
         return await self._invoke('vendor_orders_v1.getPurchaseOrdersStatus', {'limit': limit, 'sortOrder': sort_order, 'nextToken': next_token, 'createdAfter': created_after, 'createdBefore': created_before, 'updatedAfter': updated_after, 'updatedBefore': updated_before, 'purchaseOrderNumber': purchase_order_number, 'purchaseOrderStatus': purchase_order_status, 'itemConfirmationStatus': item_confirmation_status, 'itemReceiveStatus': item_receive_status, 'orderingVendorCode': ordering_vendor_code, 'shipToPartyId': ship_to_party_id}, options)
 
@@ -8404,7 +8404,7 @@ class VendorShipmentsV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse]:
+    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse, m_vendor_shipments_v1.TransactionReference]:
         """POST /vendor/shipping/v1/shipmentConfirmations (vendor_shipments_v1.SubmitShipmentConfirmations; rate 10/s burst 10)."""
         return self._invoke('vendor_shipments_v1.SubmitShipmentConfirmations', {'body': body}, options)
 
@@ -8436,7 +8436,7 @@ class VendorShipmentsV1(SyncResource):
         buyer_warehouse_code: str | None = None,
         seller_warehouse_code: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentDetailsResponse]:
+    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentDetailsResponse, m_vendor_shipments_v1.ShipmentDetails]:
         """GET /vendor/shipping/v1/shipments (vendor_shipments_v1.GetShipmentDetails; rate 10/s burst 10)."""
         return self._invoke('vendor_shipments_v1.GetShipmentDetails', {'limit': limit, 'sortOrder': sort_order, 'nextToken': next_token, 'createdAfter': created_after, 'createdBefore': created_before, 'shipmentConfirmedBefore': shipment_confirmed_before, 'shipmentConfirmedAfter': shipment_confirmed_after, 'packageLabelCreatedBefore': package_label_created_before, 'packageLabelCreatedAfter': package_label_created_after, 'shippedBefore': shipped_before, 'shippedAfter': shipped_after, 'estimatedDeliveryBefore': estimated_delivery_before, 'estimatedDeliveryAfter': estimated_delivery_after, 'shipmentDeliveryBefore': shipment_delivery_before, 'shipmentDeliveryAfter': shipment_delivery_after, 'requestedPickUpBefore': requested_pick_up_before, 'requestedPickUpAfter': requested_pick_up_after, 'scheduledPickUpBefore': scheduled_pick_up_before, 'scheduledPickUpAfter': scheduled_pick_up_after, 'currentShipmentStatus': current_shipment_status, 'vendorShipmentIdentifier': vendor_shipment_identifier, 'buyerReferenceNumber': buyer_reference_number, 'buyerWarehouseCode': buyer_warehouse_code, 'sellerWarehouseCode': seller_warehouse_code}, options)
 
@@ -8445,7 +8445,7 @@ class VendorShipmentsV1(SyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse]:
+    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse, m_vendor_shipments_v1.TransactionReference]:
         """POST /vendor/shipping/v1/shipments (vendor_shipments_v1.SubmitShipments; rate 10/s burst 10)."""
         return self._invoke('vendor_shipments_v1.SubmitShipments', {'body': body}, options)
 
@@ -8461,7 +8461,7 @@ class VendorShipmentsV1(SyncResource):
         vendor_shipment_identifier: str | None = None,
         seller_warehouse_code: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentLabels]:
+    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentLabels, m_vendor_shipments_v1.TransportationLabels]:
         """GET /vendor/shipping/v1/transportLabels (vendor_shipments_v1.GetShipmentLabels; rate 10/s burst 10)."""
         return self._invoke('vendor_shipments_v1.GetShipmentLabels', {'limit': limit, 'sortOrder': sort_order, 'nextToken': next_token, 'labelCreatedAfter': label_created_after, 'labelCreatedBefore': label_created_before, 'buyerReferenceNumber': buyer_reference_number, 'vendorShipmentIdentifier': vendor_shipment_identifier, 'sellerWarehouseCode': seller_warehouse_code}, options)
 
@@ -8473,7 +8473,7 @@ class AsyncVendorShipmentsV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse]:
+    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse, m_vendor_shipments_v1.TransactionReference]:
         """POST /vendor/shipping/v1/shipmentConfirmations (vendor_shipments_v1.SubmitShipmentConfirmations; rate 10/s burst 10)."""
         return await self._invoke('vendor_shipments_v1.SubmitShipmentConfirmations', {'body': body}, options)
 
@@ -8505,7 +8505,7 @@ class AsyncVendorShipmentsV1(AsyncResource):
         buyer_warehouse_code: str | None = None,
         seller_warehouse_code: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentDetailsResponse]:
+    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentDetailsResponse, m_vendor_shipments_v1.ShipmentDetails]:
         """GET /vendor/shipping/v1/shipments (vendor_shipments_v1.GetShipmentDetails; rate 10/s burst 10)."""
         return await self._invoke('vendor_shipments_v1.GetShipmentDetails', {'limit': limit, 'sortOrder': sort_order, 'nextToken': next_token, 'createdAfter': created_after, 'createdBefore': created_before, 'shipmentConfirmedBefore': shipment_confirmed_before, 'shipmentConfirmedAfter': shipment_confirmed_after, 'packageLabelCreatedBefore': package_label_created_before, 'packageLabelCreatedAfter': package_label_created_after, 'shippedBefore': shipped_before, 'shippedAfter': shipped_after, 'estimatedDeliveryBefore': estimated_delivery_before, 'estimatedDeliveryAfter': estimated_delivery_after, 'shipmentDeliveryBefore': shipment_delivery_before, 'shipmentDeliveryAfter': shipment_delivery_after, 'requestedPickUpBefore': requested_pick_up_before, 'requestedPickUpAfter': requested_pick_up_after, 'scheduledPickUpBefore': scheduled_pick_up_before, 'scheduledPickUpAfter': scheduled_pick_up_after, 'currentShipmentStatus': current_shipment_status, 'vendorShipmentIdentifier': vendor_shipment_identifier, 'buyerReferenceNumber': buyer_reference_number, 'buyerWarehouseCode': buyer_warehouse_code, 'sellerWarehouseCode': seller_warehouse_code}, options)
 
@@ -8514,7 +8514,7 @@ class AsyncVendorShipmentsV1(AsyncResource):
         *,
         body: Mapping[str, Any] | Sequence[Any] | bytes | str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse]:
+    ) -> ApiResponse[m_vendor_shipments_v1.SubmitShipmentConfirmationsResponse, m_vendor_shipments_v1.TransactionReference]:
         """POST /vendor/shipping/v1/shipments (vendor_shipments_v1.SubmitShipments; rate 10/s burst 10)."""
         return await self._invoke('vendor_shipments_v1.SubmitShipments', {'body': body}, options)
 
@@ -8530,7 +8530,7 @@ class AsyncVendorShipmentsV1(AsyncResource):
         vendor_shipment_identifier: str | None = None,
         seller_warehouse_code: str | None = None,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentLabels]:
+    ) -> ApiResponse[m_vendor_shipments_v1.GetShipmentLabels, m_vendor_shipments_v1.TransportationLabels]:
         """GET /vendor/shipping/v1/transportLabels (vendor_shipments_v1.GetShipmentLabels; rate 10/s burst 10)."""
         return await self._invoke('vendor_shipments_v1.GetShipmentLabels', {'limit': limit, 'sortOrder': sort_order, 'nextToken': next_token, 'labelCreatedAfter': label_created_after, 'labelCreatedBefore': label_created_before, 'buyerReferenceNumber': buyer_reference_number, 'vendorShipmentIdentifier': vendor_shipment_identifier, 'sellerWarehouseCode': seller_warehouse_code}, options)
 
@@ -8542,7 +8542,7 @@ class VendorTransactionStatusV1(SyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_transaction_status_v1.GetTransactionResponse]:
+    ) -> ApiResponse[m_vendor_transaction_status_v1.GetTransactionResponse, m_vendor_transaction_status_v1.TransactionStatus]:
         """GET /vendor/transactions/v1/transactions/{transactionId} (vendor_transaction_status_v1.getTransaction; rate 10/s burst 20)."""
         return self._invoke('vendor_transaction_status_v1.getTransaction', {'transactionId': transaction_id}, options)
 
@@ -8554,7 +8554,7 @@ class AsyncVendorTransactionStatusV1(AsyncResource):
         *,
         transaction_id: str,
         options: CallOptions | None = None,
-    ) -> ApiResponse[m_vendor_transaction_status_v1.GetTransactionResponse]:
+    ) -> ApiResponse[m_vendor_transaction_status_v1.GetTransactionResponse, m_vendor_transaction_status_v1.TransactionStatus]:
         """GET /vendor/transactions/v1/transactions/{transactionId} (vendor_transaction_status_v1.getTransaction; rate 10/s burst 20)."""
         return await self._invoke('vendor_transaction_status_v1.getTransaction', {'transactionId': transaction_id}, options)
 

@@ -21,6 +21,8 @@ def test_demo_pulls_every_order_with_buyer_data() -> None:
     assert len(summary.marketplaces) >= 1
     for m in summary.marketplaces:
         assert m.with_buyer_info == m.orders  # the RDT reached the simulation
+        shipped = sum(m.statuses.get(s, 0) for s in ("Shipped", "Unshipped"))
+        assert m.with_address == shipped  # full addresses: name and street
         assert m.pages == max(1, -(-m.orders // 10))
         assert sum(m.statuses.values()) == m.orders
     assert summary.requests >= 2 + sum(m.pages for m in summary.marketplaces)
@@ -30,6 +32,12 @@ def test_demo_pulls_every_order_with_buyer_data() -> None:
     text = console.export_text()
     assert "60 orders" in text
     assert "@" not in text  # buyer e-mails are counted, never shown
+    # one shipping name and street, through getOrderAddress and its RDT, labelled as synthetic
+    a = summary.address
+    assert a is not None and a.name and a.street and a.street[0].isdigit()
+    flat = " ".join(text.split())
+    assert f"ship to {a.name}, {a.street}" in flat
+    assert "synthetic emulator data" in flat
 
 
 def test_demo_command_json() -> None:
@@ -45,3 +53,4 @@ def test_demo_command_json() -> None:
     data = json.loads(result.output)
     assert data["orders"] == 20
     assert data["requests_per_second"] > 0
+    assert data["address"]["name"] and data["address"]["street"]

@@ -397,7 +397,12 @@ class BaseClient:
         """(method, path, data elements) of the RDT a call needs, or None for the plain token."""
         if not op.restricted or not options.rdt or options.restricted_data_token is not UNSET:
             return None
-        if not isinstance(options.rdt_data_elements, _Unset):
+        if not op.restricted_data_elements:
+            # Amazon: dataElements apply only to Orders v0 getOrders, getOrder and getOrderItems;
+            # any other restricted operation is unlocked by the RDT for its path. Elements asked
+            # for here would only make the Tokens API check roles the call does not need.
+            elements: tuple[str, ...] = ()
+        elif not isinstance(options.rdt_data_elements, _Unset):
             elements = tuple(options.rdt_data_elements)
         else:
             elements = op.restricted_data_elements

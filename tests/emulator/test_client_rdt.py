@@ -115,9 +115,18 @@ def test_paginate_with_buyer_data(sp: SellingPartner) -> None:
     assert len(orders) > 5 and all(o["BuyerInfo"]["BuyerEmail"] for o in orders)
 
 
-def test_order_items_buyer_info(sp: SellingPartner) -> None:
-    r = sp.orders_v0.get_order_items_buyer_info(order_id=_shipped(sp)[0])
-    assert r.payload["OrderItems"] and all(i["OrderItemId"] for i in r.payload["OrderItems"])
+def test_order_items_buyer_info_has_the_gift_messages(sp: SellingPartner) -> None:
+    orders = sp.paginate(sp.orders_v0.get_orders, items=True, marketplace_ids=[US],
+                         created_after="2000-01-01T00:00:00Z", options=CallOptions(rdt=False))
+    messages = []
+    for o in orders:
+        oid = o["AmazonOrderId"]
+        items = sp.orders_v0.get_order_items_buyer_info(order_id=oid).payload["OrderItems"]
+        messages += [i["GiftMessageText"] for i in items if "GiftMessageText" in i]
+        bare = sp.orders_v0.get_order_items_buyer_info(order_id=oid,
+                                                       options=CallOptions(rdt=False))
+        assert all("GiftMessageText" not in i for i in bare.payload["OrderItems"])
+    assert messages, "no gift item among the seeded orders: pick another seed"
 
 
 async def test_async_client_gets_the_address(emu: Emulator) -> None:
@@ -127,3 +136,35 @@ async def test_async_client_gets_the_address(emu: Emulator) -> None:
         oid = r.payload["Orders"][0]["AmazonOrderId"]
         addr = (await sp.orders_v0.get_order_address(order_id=oid)).payload["ShippingAddress"]
         assert addr["Name"] and addr["AddressLine1"]
+
+
+def test_data_elements_given_to_get_order_address_are_not_sent(sp: SellingPartner,
+                                                                 recording: Recording) -> None:
+    # migrants often pass them; by Amazon's rule they do not apply there (and would only make
+    # the Tokens API check the app's roles for them)
+    oid = _shipped(sp)[0]
+    with_elements = sp.orders_v0.get_order_address(
+        order_id=oid, options=CallOptions(rdt_data_elements=["shippingAddress"])).payload
+    assert with_elements["ShippingAddress"]["Name"]
+    assert recording.rdt_bodies == [{"restrictedResources": [
+        {"method": "GET", "path": "/orders/v0/orders/{orderId}/address"}]}]
+    # the same options on getOrder do select the PII
+    order = sp.orders_v0.get_order(
+        order_id=oid, options=CallOptions(rdt_data_elements=["shippingAddress"])).payload
+    assert order["ShippingAddress"]["Name"] and "BuyerInfo" not in order
+
+
+def test_restricted_report_document_through_its_specific_rdt() -> None:
+    emu = Emulator(EmulatorConfig(orders=40, rate_limits=False, seed=2, report_seconds=0.0))
+    recording = Recording(emu.sync_transport())
+    with SellingPartner(transport=recording, **_kw(emu)) as sp:
+        report_id = sp.reports_2021_06_30.create_report(body={
+            "reportType": "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING",
+            "marketplaceIds": [US]}).payload["reportId"]
+        report = sp.reports_2021_06_30.get_report(report_id=report_id).payload
+        assert report["processingStatus"] == "DONE"
+        doc_id = report["reportDocumentId"]
+        doc = sp.reports_2021_06_30.get_report_document(report_document_id=doc_id).payload
+        assert doc["reportDocumentId"] == doc_id and doc["url"]
+    assert recording.rdt_bodies[-1] == {"restrictedResources": [
+        {"method": "GET", "path": f"/reports/2021-06-30/documents/{doc_id}"}]}

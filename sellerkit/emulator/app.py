@@ -32,7 +32,8 @@ from urllib.parse import parse_qsl, unquote
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -77,6 +78,14 @@ _ERROR_TEXT = {
     404: ("NotFound", "Resource not found."),
 }
 _EMPTY_SEGMENT = re.compile(r"/(?=/|$)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _control_message(method: str, path: str) -> str:
+    return (f"No SP-API operation serves {method} {path[:200]!r}: the path holds a control "
+            "character (a newline from unstripped input?). Strip identifiers before sending.")
+
+
 _RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 207, 400, 404})
 
 
@@ -169,7 +178,8 @@ class Emulator:
             Route("/_emulator/uploads/{document_id}", self._upload, methods=["PUT"]),
             Route("/_emulator/health", self._health, methods=["GET"]),
             Route("/{path:path}", self._sp_api, methods=_METHODS),
-        ])
+        ], exception_handlers={HTTPException: self._http_error,
+                               ClientDisconnect: self._disconnected})
 
     # ------------------------------------------------------------------ setup
 
@@ -231,6 +241,22 @@ class Emulator:
         return EmulatorSyncTransport(self.app)
 
     # ------------------------------------------------------------------ small routes
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own answers (no route matched, e.g. a path with a newline, which the
+        catch-all route's pattern does not match) as SP-API error bodies, not text/plain."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        path = request.scope.get("path", "")
+        message = (_control_message(request.method, path) if _CONTROL.search(path)
+                   else f"No SP-API operation serves {request.method} {path[:200]}.")
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "InvalidInput")
+        return self._json(status, _errors(code, message), str(uuid.uuid4()))
+
+    async def _disconnected(self, request: Request, exc: Exception) -> Response:
+        # the client went away before its body arrived: nothing to answer, nothing wrong here
+        log.debug("emulator: client disconnected during %s %s", request.method,
+                  request.url.path)
+        return Response(b"", 400)
 
     async def _health(self, request: Request) -> Response:
         return Response(_json_bytes({"status": "ok", "sellers": self.seller_ids}),
@@ -338,6 +364,8 @@ class Emulator:
             return await self._pipeline(request, rid)
         except _Reject as rej:
             return self._json(rej.status, rej.body, rid, rej.headers)
+        except ClientDisconnect:
+            return await self._disconnected(request, ClientDisconnect())
         except Exception:  # noqa: BLE001 - a bug must still answer like SP-API, not crash
             log.exception("emulator: internal error answering %s %s", request.method,
                           request.url.path)
@@ -367,6 +395,8 @@ class Emulator:
         except UnicodeDecodeError:
             raise _Reject(400, _errors("InvalidInput",
                                        "The request path is not valid UTF-8.")) from None
+        if _CONTROL.search(path):
+            raise _Reject(404, _errors("NotFound", _control_message(method, path)))
         if found is None:
             allowed = self.catalog.paths_for(path)
             if allowed:
@@ -463,6 +493,12 @@ class Emulator:
             raise _Reject(400, _errors("InvalidInput", f"The request body is not valid JSON: "
                                                        f"{exc.msg} at position {exc.pos}.")
                           ) from None
+        except ValueError:
+            # json.loads refuses an integer of more than sys.get_int_max_str_digits() digits
+            # with a plain ValueError, not a JSONDecodeError
+            raise _Reject(400, _errors("InvalidInput", "The request body holds a number too "
+                                                       "long to read (more than 4300 digits)."
+                                       )) from None
 
     def _validator(self, op: Operation) -> Any:
         validator = self._validators.get(op.key)
@@ -509,14 +545,16 @@ class Emulator:
             if fault.status is not None:
                 code, message = _ERROR_TEXT.get(fault.status, ("InternalFailure",
                                                                "Injected fault."))
-                return self._json(fault.status, _errors(code, message), rid)
+                # Amazon's throttle body carries an empty details member
+                details = "" if fault.status == 429 else None
+                return self._json(fault.status, _errors(code, message, details), rid)
 
         raw_body = await self._read_body(request)
         if self.config.require_sigv4:
             self._check_sigv4(request, raw_body)
         rec, rdt = self._authorize(request, op, path)
         if not self.limiter.acquire(op, rec.application_id, rec.seller_id):
-            return self._json(429, _errors(*_ERROR_TEXT[429]), rid)
+            return self._json(429, _errors(*_ERROR_TEXT[429], details=""), rid)
         rate = self.limiter.plan(op)[2]
         rate_headers = {"x-amzn-RateLimit-Limit": rate}
         try:
@@ -536,9 +574,17 @@ class Emulator:
 
         if self.sandbox is not None:
             prefer = request.headers.get(SANDBOX_STATUS_HEADER)
+            prefer_status: int | None = None
+            if prefer is not None:
+                # isdigit() alone accepts "²" and other digits int() refuses
+                if not (len(prefer) == 3 and prefer.isascii() and prefer.isdigit()):
+                    return self._json(400, _errors(
+                        "InvalidInput", f"{SANDBOX_STATUS_HEADER} must be an HTTP status code "
+                        f"such as 200 or 400, got {prefer[:20]!r}.", SANDBOX_STATUS_HEADER),
+                        rid, rate_headers)
+                prefer_status = int(prefer)
             case = self.sandbox.match(op, query, path_params, request.headers, body,
-                                      prefer_status=int(prefer) if prefer and prefer.isdigit()
-                                      else None)
+                                      prefer_status=prefer_status)
             if case is not None:
                 headers = rate_headers if case.status in _RATE_HEADER_STATUSES else None
                 resp = case.response

@@ -302,6 +302,17 @@ def submit(state: State, seller_id: str, sku: str, *, operation: str, product_ty
     if issues:
         return "INVALID", issues, None
     requirements = requirements or "LISTING"
+    suggested = [v.get("value") for v in attrs.get("merchant_suggested_asin") or []
+                 if isinstance(v, dict) and v.get("value") not in (None, "")]
+    unknown = [str(v) for v in suggested if v not in state.d["catalog"]]
+    if suggested and len(unknown) == len(suggested):
+        # the ASIN names a product Amazon does not have: say so, rather than that some other
+        # attribute is missing
+        return "INVALID", [_issue(
+            "8105", f"The ASIN {unknown[0][:40]!r} in 'merchant_suggested_asin' is not in the "
+            "Amazon catalog. Supply the ASIN of an existing product (searchCatalogItems finds "
+            "one), or leave merchant_suggested_asin out and supply item_name to create a new "
+            "product.", "merchant_suggested_asin")], None
     asin = existing["asin"] if existing else None
     asin = _resolve_asin(state, attrs) or asin
     missing = []

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -132,6 +133,53 @@ class _Drop(Response):
         await anyio.sleep(0)
 
 
+def _temp_prefix(target: Path) -> str:
+    return f".emulator-state-{target.name}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or we cannot tell: leave its file alone
+    return True
+
+
+def remove_stale_state_temps(target: Path) -> list[Path]:
+    """Delete the temporary files that a save interrupted by a crash left beside ``target``
+    (they hold the same PII and refresh tokens as the state). Files of a process that is still
+    running are kept; files of the older ``.emulator-state-XXXX`` naming are removed."""
+    removed: list[Path] = []
+    parent = Path(target).parent
+    if not parent.is_dir():
+        return removed
+    prefix = _temp_prefix(Path(target))
+    for f in parent.glob(".emulator-state-*"):
+        name = f.name
+        if name.startswith(prefix):
+            pid_text = name[len(prefix):].split(".", 1)[0]
+            if not pid_text.isascii() or not pid_text.isdigit():
+                continue
+            pid = int(pid_text)
+            if pid != os.getpid() and _pid_alive(pid):
+                continue
+        elif "." in name[len(".emulator-state-"):]:
+            continue  # the temporary file of another state file
+        try:
+            f.unlink()
+            removed.append(f)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("emulator: could not remove the leftover %s: %s", f, exc.strerror)
+    if removed:
+        log.info("emulator: removed %d leftover state file(s) of an interrupted save",
+                 len(removed))
+    return removed
+
+
 def _default_seller_ids(n: int) -> list[str]:
     return [f"A2SIMSELLER{i + 1:04d}" for i in range(n)]
 
@@ -150,6 +198,9 @@ class Emulator:
         self.catalog = get_catalog()
         self.clock: Callable[[], float] = cfg.clock
         saved: dict[str, Any] | None = None
+        self._save_lock = threading.Lock()
+        if cfg.state_file is not None:
+            remove_stale_state_temps(cfg.state_file)
         if cfg.state_file is not None and cfg.state_file.exists():
             try:
                 saved = json.loads(cfg.state_file.read_text(encoding="utf-8"))
@@ -207,24 +258,41 @@ class Emulator:
 
     def save_state(self, path: Path | None = None) -> Path | None:
         """Write the simulation and the minted refresh tokens as JSON (atomically, mode 0600).
-        Returns the path, or None when there is nowhere to write or nothing to dump."""
+        Returns the path, or None when there is nowhere to write or nothing to dump.
+
+        The temporary file is created 0600 beside the target and named after this process
+        (``.emulator-state-<name>.<pid>.*.tmp``), so one a crash leaves behind is readable only
+        by its owner and is removed when an emulator next starts with the same state file."""
         target = Path(path) if path is not None else self.config.state_file
         if target is None or self.simulation is None or not hasattr(self.simulation, "dump"):
             return None
-        data = {"version": 1, "simulation": self.simulation.dump(), "lwa": self.tokens.dump()}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".emulator-state-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self._save_lock:
+            data = {"version": 1, "simulation": self.simulation.dump(),
+                    "lwa": self.tokens.dump()}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.",
+                                       suffix=".tmp", dir=target.parent)  # 0600 from creation
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(data, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         return target
+
+    def _persist(self) -> None:
+        """Save ``--state`` now (a change that must survive a kill -9); a failure is logged,
+        the request that caused it still succeeds."""
+        if self.config.state_file is None:
+            return
+        try:
+            self.save_state()
+        except OSError as exc:
+            log.warning("emulator: could not save the state to %s: %s",
+                        self.config.state_file, exc.strerror or exc)
 
     # ------------------------------------------------------------------ transports
 
@@ -284,6 +352,9 @@ class Emulator:
                                       errors="strict"))
             body = self.tokens.grant(form)
             status = 200
+            if form.get("grant_type") == "authorization_code":
+                # a refresh token minted by consent must outlive a kill -9
+                await anyio.to_thread.run_sync(self._persist)
         except LwaFailure as exc:
             body, status = exc.body(), exc.status
         except (ValueError, RecursionError):  # includes UnicodeDecodeError

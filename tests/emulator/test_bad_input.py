@@ -50,8 +50,8 @@ def _sp_api_error(r: httpx.Response, status: int) -> dict[str, str]:
 
 def test_an_integer_of_more_than_4300_digits_is_a_400(server: EmulatorServer,
                                                        token: str) -> None:
-    body = '{"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": ["%s"], ' \
-           '"reportOptions": {"x": %s}}' % (US, "9" * 5000)
+    body = ('{"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA", "marketplaceIds": ["' + US
+            + '"], "reportOptions": {"x": ' + "9" * 5000 + "}}")
     r = httpx.post(server.base_url + CREATE_REPORT, content=body.encode(),
                    headers={"x-amz-access-token": token, "content-type": "application/json"})
     err = _sp_api_error(r, 400)
@@ -59,7 +59,7 @@ def test_an_integer_of_more_than_4300_digits_is_a_400(server: EmulatorServer,
 
 
 def test_a_huge_integer_in_an_lwa_json_body_is_invalid_request(server: EmulatorServer) -> None:
-    body = '{"grant_type": "refresh_token", "client_id": %s}' % ("7" * 5000)
+    body = '{"grant_type": "refresh_token", "client_id": ' + "7" * 5000 + "}"
     r = httpx.post(server.base_url + "/auth/o2/token", content=body.encode(),
                    headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"

@@ -50,7 +50,7 @@ from sellerkit.emulator.consent import (
     redirect_location,
 )
 from sellerkit.emulator.faults import FaultPlan, parse_faults
-from sellerkit.emulator.generator import generate_for
+from sellerkit.emulator.generator import RequestContext, generate_for, request_context
 from sellerkit.emulator.ratelimit import RateLimiter
 from sellerkit.emulator.sandbox import NO_BODY, StaticSandbox
 from sellerkit.emulator.tokens import AccessToken, LwaFailure, RdtResource, TokenStore
@@ -87,6 +87,7 @@ def _control_message(method: str, path: str) -> str:
             "character (a newline from unstripped input?). Strip identifiers before sending.")
 
 
+_GENERATED_CACHE = 1024  # generated bodies kept, by operation and request
 _RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 207, 400, 404})
 
 
@@ -685,16 +686,22 @@ class Emulator:
                 application_id=rec.application_id, rdt=rdt,
                 base_url=str(request.base_url).rstrip("/"))
             return self._sim_response(sim.handle(sim_req), rid, rate)
-        status, content, ctype = self._generated_response(op)
+        context = request_context(op, path_params, query, parsed, rec.seller_id, self.catalog)
+        status, content, ctype = self._generated_response(op, context)
         return self._json(status, content, rid, rate_headers, ctype)
 
-    def _generated_response(self, op: Operation) -> tuple[int, bytes | None, str]:
-        cached = self._generated.get(op.key)
+    def _generated_response(self, op: Operation, context: RequestContext
+                            ) -> tuple[int, bytes | None, str]:
+        key = f"{op.key}:{context.digest}"
+        cached = self._generated.get(key)
         if cached is None:
-            status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed)
+            status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed,
+                                        context)
             ctype = op.produces[0] if op.produces else "application/json"
             cached = (status, None if body is None else _json_bytes(body), ctype)
-            self._generated[op.key] = cached
+            if len(self._generated) >= _GENERATED_CACHE:
+                self._generated.pop(next(iter(self._generated)))
+            self._generated[key] = cached
         return cached
 
     def _check_sigv4(self, request: Request, body: bytes) -> None:

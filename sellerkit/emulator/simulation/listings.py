@@ -12,7 +12,8 @@ Rules the simulation enforces (a small, documented subset of Amazon's product-ty
 * a new SKU needs an ASIN it can match (``merchant_suggested_asin`` naming a catalog ASIN, or an
   ``externally_assigned_product_identifier`` UPC/EAN of one) or, for ``LISTING`` and
   ``LISTING_PRODUCT_ONLY``, an ``item_name`` (a new catalog ASIN is then created);
-  ``LISTING`` and ``LISTING_OFFER_ONLY`` need ``condition_type`` (code ``90220``);
+  ``LISTING`` and ``LISTING_OFFER_ONLY`` need ``condition_type`` (code ``90220``); a
+  ``merchant_suggested_asin`` that names no catalog ASIN is refused as such (code ``8105``);
 * prices in ``purchasable_offer`` must be positive numbers and MFN quantities non-negative
   integers (code ``99022``);
 * patches address ``/attributes/<name>`` with ``add``, ``replace``, ``merge`` or ``delete``

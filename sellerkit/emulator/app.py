@@ -87,7 +87,7 @@ def _control_message(method: str, path: str) -> str:
             "character (a newline from unstripped input?). Strip identifiers before sending.")
 
 
-_GENERATED_CACHE = 1024  # generated bodies kept, by operation and request
+_GENERATED_CACHE = 256  # generated bodies kept, by operation and request
 _RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 207, 400, 404})
 
 

@@ -222,7 +222,8 @@ class Emulator:
         self.sandbox = (StaticSandbox.from_dir(cfg.models, self.catalog)
                         if cfg.models is not None else None)
         self._validators: dict[str, Any] = {}
-        self._generated: dict[str, tuple[int, bytes | None, str]] = {}
+        self._generated: dict[tuple[str, str, bytes, bytes, str],
+                              tuple[int, bytes | None, str]] = {}
         self.app = Starlette(routes=[
             Route("/auth/o2/token", self._lwa, methods=["POST"]),
             Route("/apps/authorize/consent", self._consent, methods=["GET", "POST"]),
@@ -686,23 +687,26 @@ class Emulator:
                 application_id=rec.application_id, rdt=rdt,
                 base_url=str(request.base_url).rstrip("/"))
             return self._sim_response(sim.handle(sim_req), rid, rate)
-        context = request_context(op, path_params, query, parsed, rec.seller_id, self.catalog)
-        status, content, ctype = self._generated_response(op, context)
+        # the request as it came is the cache key, so a repeated request costs a dict lookup
+        key = (op.key, path, request.scope.get("query_string") or b"", raw_body, rec.seller_id)
+        cached = self._generated.get(key)
+        if cached is None:
+            context = request_context(op, path_params, query, parsed, rec.seller_id,
+                                      self.catalog)
+            cached = self._generated_response(op, context)
+            if len(raw_body) <= 65536:
+                if len(self._generated) >= _GENERATED_CACHE:
+                    self._generated.pop(next(iter(self._generated)))
+                self._generated[key] = cached
+        status, content, ctype = cached
         return self._json(status, content, rid, rate_headers, ctype)
 
     def _generated_response(self, op: Operation, context: RequestContext
                             ) -> tuple[int, bytes | None, str]:
-        key = f"{op.key}:{context.digest}"
-        cached = self._generated.get(key)
-        if cached is None:
-            status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed,
-                                        context)
-            ctype = op.produces[0] if op.produces else "application/json"
-            cached = (status, None if body is None else _json_bytes(body), ctype)
-            if len(self._generated) >= _GENERATED_CACHE:
-                self._generated.pop(next(iter(self._generated)))
-            self._generated[key] = cached
-        return cached
+        status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed,
+                                    context)
+        ctype = op.produces[0] if op.produces else "application/json"
+        return status, None if body is None else _json_bytes(body), ctype
 
     def _check_sigv4(self, request: Request, body: bytes) -> None:
         from sellerkit.emulator.sigv4 import verify_sigv4

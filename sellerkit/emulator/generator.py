@@ -26,6 +26,7 @@ A :class:`RequestContext` built from the request makes the answer about that req
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -84,6 +85,7 @@ def id_kind(name: str) -> str | None:
     return _ID_NAMES.get(_norm(name))
 
 
+@functools.cache
 def _marketplaces() -> dict[str, str]:
     """marketplace id -> country code."""
     from sellerkit.regions import MARKETPLACES

@@ -19,6 +19,7 @@ Every response carries ``x-amzn-RequestId``; successful ones (and 400/404) carry
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -696,7 +697,10 @@ class Emulator:
             cached = self._generated_response(op, context)
             if len(raw_body) <= 65536:
                 if len(self._generated) >= _GENERATED_CACHE:
-                    self._generated.pop(next(iter(self._generated)))
+                    # oldest first; another event loop (sync and async transports at once) may
+                    # be trimming too
+                    with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                        self._generated.pop(next(iter(self._generated)))
                 self._generated[key] = cached
         status, content, ctype = cached
         return self._json(status, content, rid, rate_headers, ctype)

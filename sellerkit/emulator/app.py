@@ -693,7 +693,7 @@ class Emulator:
         cached = self._generated.get(key)
         if cached is None:
             context = request_context(op, path_params, query, parsed, rec.seller_id,
-                                      self.catalog)
+                                      self.catalog, raw_body)
             cached = self._generated_response(op, context)
             if len(raw_body) <= 65536:
                 if len(self._generated) >= _GENERATED_CACHE:

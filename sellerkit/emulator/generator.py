@@ -105,10 +105,10 @@ class RequestContext:
     digest: str = ""
 
     def add(self, kind: str, value: Any) -> None:
-        if isinstance(value, str) and value and not isinstance(value, bool):
-            values = self.ids.setdefault(kind, [])
+        if isinstance(value, str) and value:
+            values = self.ids.get(kind, [])
             if value not in values:
-                values.append(value)
+                self.ids[kind] = [*values, value]  # a new list: pinned copies share the old
 
     def pinned(self, kind: str, value: str) -> RequestContext:
         return replace(self, ids={**self.ids, kind: [value]}, batch=None)
@@ -155,9 +155,11 @@ def _add_params(ctx: RequestContext, op: Any, params: dict[str, Any]) -> None:
 
 
 def request_context(op: Any, path_params: dict[str, str], query: dict[str, list[str]],
-                    body: Any, seller_id: str = "", catalog: Any = None) -> RequestContext:
+                    body: Any, seller_id: str = "", catalog: Any = None,
+                    raw_body: bytes = b"") -> RequestContext:
     """The context of one request: ``query`` as parsed (name -> values), ``body`` parsed
-    JSON (or None). ``catalog`` routes the ``uri`` of batch request items."""
+    JSON (or None), ``raw_body`` as sent. ``catalog`` routes the ``uri`` of batch request
+    items."""
     ctx = RequestContext()
     _add_params(ctx, op, dict(path_params))
     _add_params(ctx, op, {k: v for k, v in query.items()})
@@ -188,11 +190,15 @@ def request_context(op: Any, path_params: dict[str, str], query: dict[str, list[
                     sub.ids[kind] = list(values)
             items.append(sub)
         ctx.batch = items
-    canon = json.dumps([op.key if op is not None else "", sorted(path_params.items()),
-                        sorted((k, v) for k, vs in query.items() for v in vs), body, seller_id],
-                       sort_keys=True, default=str, ensure_ascii=True)
-    ctx.digest = hashlib.sha256(canon.encode()).hexdigest()[:32]
+    head = [op.key if op is not None else "", sorted(path_params.items()),
+            sorted((k, v) for k, vs in query.items() for v in vs), seller_id]
+    try:
+        canon = json.dumps([*head, body], sort_keys=True, default=str).encode()
+    except (RecursionError, ValueError):  # a body nested too deeply to re-encode
+        canon = json.dumps(head).encode() + raw_body
+    ctx.digest = hashlib.sha256(canon).hexdigest()[:32]
     return ctx
+
 
 _TOKEN_NAME = re.compile(r"(?i)^(next|previous|prev)_?(page)?_?token$|^nexttoken$|^pagetoken$")
 _BUDGET = 1500  # nodes per response before only required members are filled in
@@ -344,7 +350,11 @@ class _Gen:
             if fitting:
                 return self._pick(kind, fitting)
             made = self.made_up(kind)
-            return made if made is not None and _fits(schema, made) else _NONE
+            if made is None or not _fits(schema, made):
+                return _NONE
+            if not supplied:
+                ctx.add(kind, made)  # later fields of the same meaning agree with this one
+            return made
         enum = schema.get("enum")
         if enum:
             asked = ctx.scalars.get(name)

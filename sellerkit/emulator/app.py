@@ -19,11 +19,13 @@ Every response carries ``x-amzn-RequestId``; successful ones (and 400/404) carry
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -32,7 +34,8 @@ from urllib.parse import parse_qsl, unquote
 
 import anyio
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -48,7 +51,7 @@ from sellerkit.emulator.consent import (
     redirect_location,
 )
 from sellerkit.emulator.faults import FaultPlan, parse_faults
-from sellerkit.emulator.generator import generate_for
+from sellerkit.emulator.generator import RequestContext, generate_for, request_context
 from sellerkit.emulator.ratelimit import RateLimiter
 from sellerkit.emulator.sandbox import NO_BODY, StaticSandbox
 from sellerkit.emulator.tokens import AccessToken, LwaFailure, RdtResource, TokenStore
@@ -79,6 +82,15 @@ _ERROR_TEXT = {
     404: ("NotFound", "Resource not found."),
 }
 _EMPTY_SEGMENT = re.compile(r"/(?=/|$)")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _control_message(method: str, path: str) -> str:
+    return (f"No SP-API operation serves {method} {path[:200]!r}: the path holds a control "
+            "character (a newline from unstripped input?). Strip identifiers before sending.")
+
+
+_GENERATED_CACHE = 256  # generated bodies kept, by operation and request
 _RATE_HEADER_STATUSES = frozenset({200, 201, 202, 204, 207, 400, 404})
 
 
@@ -125,6 +137,53 @@ class _Drop(Response):
         await anyio.sleep(0)
 
 
+def _temp_prefix(target: Path) -> str:
+    return f".emulator-state-{target.name}."
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (another user's), or we cannot tell: leave its file alone
+    return True
+
+
+def remove_stale_state_temps(target: Path) -> list[Path]:
+    """Delete the temporary files that a save interrupted by a crash left beside ``target``
+    (they hold the same PII and refresh tokens as the state). Files of a process that is still
+    running are kept; files of the older ``.emulator-state-XXXX`` naming are removed."""
+    removed: list[Path] = []
+    parent = Path(target).parent
+    if not parent.is_dir():
+        return removed
+    prefix = _temp_prefix(Path(target))
+    for f in parent.glob(".emulator-state-*"):
+        name = f.name
+        if name.startswith(prefix):
+            pid_text = name[len(prefix):].split(".", 1)[0]
+            if not pid_text.isascii() or not pid_text.isdigit():
+                continue
+            pid = int(pid_text)
+            if pid != os.getpid() and _pid_alive(pid):
+                continue
+        elif "." in name[len(".emulator-state-"):]:
+            continue  # the temporary file of another state file
+        try:
+            f.unlink()
+            removed.append(f)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            log.warning("emulator: could not remove the leftover %s: %s", f, exc.strerror)
+    if removed:
+        log.info("emulator: removed %d leftover state file(s) of an interrupted save",
+                 len(removed))
+    return removed
+
+
 def _default_seller_ids(n: int) -> list[str]:
     return [f"A2SIMSELLER{i + 1:04d}" for i in range(n)]
 
@@ -143,6 +202,9 @@ class Emulator:
         self.catalog = get_catalog()
         self.clock: Callable[[], float] = cfg.clock
         saved: dict[str, Any] | None = None
+        self._save_lock = threading.Lock()
+        if cfg.state_file is not None:
+            remove_stale_state_temps(cfg.state_file)
         if cfg.state_file is not None and cfg.state_file.exists():
             try:
                 saved = json.loads(cfg.state_file.read_text(encoding="utf-8"))
@@ -163,7 +225,8 @@ class Emulator:
         self.sandbox = (StaticSandbox.from_dir(cfg.models, self.catalog)
                         if cfg.models is not None else None)
         self._validators: dict[str, Any] = {}
-        self._generated: dict[str, tuple[int, bytes | None, str]] = {}
+        self._generated: dict[tuple[str, str, bytes, bytes, str],
+                              tuple[int, bytes | None, str]] = {}
         self.app = Starlette(routes=[
             Route("/auth/o2/token", self._lwa, methods=["POST"]),
             Route("/apps/authorize/consent", self._consent, methods=["GET", "POST"]),
@@ -171,7 +234,8 @@ class Emulator:
             Route("/_emulator/uploads/{document_id}", self._upload, methods=["PUT"]),
             Route("/_emulator/health", self._health, methods=["GET"]),
             Route("/{path:path}", self._sp_api, methods=_METHODS),
-        ])
+        ], exception_handlers={HTTPException: self._http_error,
+                               ClientDisconnect: self._disconnected})
 
     # ------------------------------------------------------------------ setup
 
@@ -199,24 +263,41 @@ class Emulator:
 
     def save_state(self, path: Path | None = None) -> Path | None:
         """Write the simulation and the minted refresh tokens as JSON (atomically, mode 0600).
-        Returns the path, or None when there is nowhere to write or nothing to dump."""
+        Returns the path, or None when there is nowhere to write or nothing to dump.
+
+        The temporary file is created 0600 beside the target and named after this process
+        (``.emulator-state-<name>.<pid>.*.tmp``), so one a crash leaves behind is readable only
+        by its owner and is removed when an emulator next starts with the same state file."""
         target = Path(path) if path is not None else self.config.state_file
         if target is None or self.simulation is None or not hasattr(self.simulation, "dump"):
             return None
-        data = {"version": 1, "simulation": self.simulation.dump(), "lwa": self.tokens.dump()}
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".emulator-state-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with self._save_lock:
+            data = {"version": 1, "simulation": self.simulation.dump(),
+                    "lwa": self.tokens.dump()}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f"{_temp_prefix(target)}{os.getpid()}.",
+                                       suffix=".tmp", dir=target.parent)  # 0600 from creation
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(data, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         return target
+
+    def _persist(self) -> None:
+        """Save ``--state`` now (a change that must survive a kill -9); a failure is logged,
+        the request that caused it still succeeds."""
+        if self.config.state_file is None:
+            return
+        try:
+            self.save_state()
+        except OSError as exc:
+            log.warning("emulator: could not save the state to %s: %s",
+                        self.config.state_file, exc.strerror or exc)
 
     # ------------------------------------------------------------------ transports
 
@@ -233,6 +314,22 @@ class Emulator:
         return EmulatorSyncTransport(self.app)
 
     # ------------------------------------------------------------------ small routes
+
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own answers (no route matched, e.g. a path with a newline, which the
+        catch-all route's pattern does not match) as SP-API error bodies, not text/plain."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 400
+        path = request.scope.get("path", "")
+        message = (_control_message(request.method, path) if _CONTROL.search(path)
+                   else f"No SP-API operation serves {request.method} {path[:200]}.")
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(status, "InvalidInput")
+        return self._json(status, _errors(code, message), str(uuid.uuid4()))
+
+    async def _disconnected(self, request: Request, exc: Exception) -> Response:
+        # the client went away before its body arrived: nothing to answer, nothing wrong here
+        log.debug("emulator: client disconnected during %s %s", request.method,
+                  request.url.path)
+        return Response(b"", 400)
 
     async def _health(self, request: Request) -> Response:
         return Response(_json_bytes({"status": "ok", "sellers": self.seller_ids}),
@@ -260,6 +357,9 @@ class Emulator:
                                       errors="strict"))
             body = self.tokens.grant(form)
             status = 200
+            if form.get("grant_type") == "authorization_code":
+                # a refresh token minted by consent must outlive a kill -9
+                await anyio.to_thread.run_sync(self._persist)
         except LwaFailure as exc:
             body, status = exc.body(), exc.status
         except (ValueError, RecursionError):  # includes UnicodeDecodeError
@@ -340,6 +440,8 @@ class Emulator:
             return await self._pipeline(request, rid)
         except _Reject as rej:
             return self._json(rej.status, rej.body, rid, rej.headers)
+        except ClientDisconnect:
+            return await self._disconnected(request, ClientDisconnect())
         except Exception:  # noqa: BLE001 - a bug must still answer like SP-API, not crash
             log.exception("emulator: internal error answering %s %s", request.method,
                           request.url.path)
@@ -369,6 +471,8 @@ class Emulator:
         except UnicodeDecodeError:
             raise _Reject(400, _errors("InvalidInput",
                                        "The request path is not valid UTF-8.")) from None
+        if _CONTROL.search(path):
+            raise _Reject(404, _errors("NotFound", _control_message(method, path)))
         if found is None:
             allowed = self.catalog.paths_for(path)
             if allowed:
@@ -480,6 +584,12 @@ class Emulator:
             raise _Reject(400, _errors("InvalidInput", f"The request body is not valid JSON: "
                                                        f"{exc.msg} at position {exc.pos}.")
                           ) from None
+        except ValueError:
+            # json.loads refuses an integer of more than sys.get_int_max_str_digits() digits
+            # with a plain ValueError, not a JSONDecodeError
+            raise _Reject(400, _errors("InvalidInput", "The request body holds a number too "
+                                                       "long to read (more than 4300 digits)."
+                                       )) from None
 
     def _validator(self, op: Operation) -> Any:
         validator = self._validators.get(op.key)
@@ -526,14 +636,16 @@ class Emulator:
             if fault.status is not None:
                 code, message = _ERROR_TEXT.get(fault.status, ("InternalFailure",
                                                                "Injected fault."))
-                return self._json(fault.status, _errors(code, message), rid)
+                # Amazon's throttle body carries an empty details member
+                details = "" if fault.status == 429 else None
+                return self._json(fault.status, _errors(code, message, details), rid)
 
         raw_body = await self._read_body(request)
         if self.config.require_sigv4:
             self._check_sigv4(request, raw_body)
         rec, rdt = self._authorize(request, op, path)
         if not self.limiter.acquire(op, rec.application_id, rec.seller_id):
-            return self._json(429, _errors(*_ERROR_TEXT[429]), rid)
+            return self._json(429, _errors(*_ERROR_TEXT[429], details=""), rid)
         rate = self.limiter.plan(op)[2]
         rate_headers = {"x-amzn-RateLimit-Limit": rate}
         try:
@@ -553,9 +665,17 @@ class Emulator:
 
         if self.sandbox is not None:
             prefer = request.headers.get(SANDBOX_STATUS_HEADER)
+            prefer_status: int | None = None
+            if prefer is not None:
+                # isdigit() alone accepts "²" and other digits int() refuses
+                if not (len(prefer) == 3 and prefer.isascii() and prefer.isdigit()):
+                    return self._json(400, _errors(
+                        "InvalidInput", f"{SANDBOX_STATUS_HEADER} must be an HTTP status code "
+                        f"such as 200 or 400, got {prefer[:20]!r}.", SANDBOX_STATUS_HEADER),
+                        rid, rate_headers)
+                prefer_status = int(prefer)
             case = self.sandbox.match(op, query, path_params, request.headers, body,
-                                      prefer_status=int(prefer) if prefer and prefer.isdigit()
-                                      else None)
+                                      prefer_status=prefer_status)
             if case is not None:
                 headers = rate_headers if case.status in _RATE_HEADER_STATUSES else None
                 resp = case.response
@@ -585,17 +705,29 @@ class Emulator:
                 application_id=rec.application_id, rdt=rdt,
                 base_url=str(request.base_url).rstrip("/"))
             return self._sim_response(sim.handle(sim_req), rid, rate)
-        status, content, ctype = self._generated_response(op)
+        # the request as it came is the cache key, so a repeated request costs a dict lookup
+        key = (op.key, path, request.scope.get("query_string") or b"", raw_body, rec.seller_id)
+        cached = self._generated.get(key)
+        if cached is None:
+            context = request_context(op, path_params, query, parsed, rec.seller_id,
+                                      self.catalog, raw_body)
+            cached = self._generated_response(op, context)
+            if len(raw_body) <= 65536:
+                if len(self._generated) >= _GENERATED_CACHE:
+                    # oldest first; another event loop (sync and async transports at once) may
+                    # be trimming too
+                    with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                        self._generated.pop(next(iter(self._generated)))
+                self._generated[key] = cached
+        status, content, ctype = cached
         return self._json(status, content, rid, rate_headers, ctype)
 
-    def _generated_response(self, op: Operation) -> tuple[int, bytes | None, str]:
-        cached = self._generated.get(op.key)
-        if cached is None:
-            status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed)
-            ctype = op.produces[0] if op.produces else "application/json"
-            cached = (status, None if body is None else _json_bytes(body), ctype)
-            self._generated[op.key] = cached
-        return cached
+    def _generated_response(self, op: Operation, context: RequestContext
+                            ) -> tuple[int, bytes | None, str]:
+        status, body = generate_for(op, self.catalog.schemas(op.api_key), self.config.seed,
+                                    context)
+        ctype = op.produces[0] if op.produces else "application/json"
+        return status, None if body is None else _json_bytes(body), ctype
 
     def _check_sigv4(self, request: Request, body: bytes) -> None:
         from sellerkit.emulator.sigv4 import verify_sigv4

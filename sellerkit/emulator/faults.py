@@ -123,7 +123,7 @@ def parse_faults(spec: str | None, *, seed: int = 0) -> FaultPlan:
             latency = (lo, hi)
         elif kind == "reset":
             outcomes.append(("reset", _probability(value, item)))
-        elif kind.isdigit() and 400 <= int(kind) <= 599:
+        elif kind.isascii() and kind.isdigit() and 400 <= int(kind) <= 599:
             outcomes.append((kind, _probability(value, item)))
         else:
             raise FaultSpecError(f"fault {item!r}: unknown kind {kind!r}; use an HTTP status "

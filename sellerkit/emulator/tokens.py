@@ -145,8 +145,10 @@ class TokenStore:
         if not client_id or not client_secret:
             raise LwaFailure(400, "invalid_request",
                              "The request is missing client_id or client_secret.")
-        if not (secrets.compare_digest(client_id, self.config.client_id)
-                and secrets.compare_digest(client_secret, self.config.client_secret)):
+        # compare bytes: compare_digest raises TypeError for a str that is not ASCII
+        if not (secrets.compare_digest(client_id.encode(), self.config.client_id.encode())
+                and secrets.compare_digest(client_secret.encode(),
+                                           self.config.client_secret.encode())):
             raise LwaFailure(401, "invalid_client",
                              "Client authentication failed: unknown client or wrong secret.")
         app = self.config.application_id

@@ -13,7 +13,8 @@ from .conftest import FakeClock
 
 PARTICIPATIONS = "/sellers/v1/marketplaceParticipations"  # 0.016/s, burst 15
 QUOTA = {"errors": [{"code": "QuotaExceeded",
-                     "message": "You exceeded your quota for the requested resource."}]}
+                     "message": "You exceeded your quota for the requested resource.",
+                     "details": ""}]}  # Amazon sends an empty details member
 
 
 def _emu(clock: FakeClock, **kw: object) -> tuple[Emulator, httpx.Client]:

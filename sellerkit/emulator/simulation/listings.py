@@ -12,7 +12,8 @@ Rules the simulation enforces (a small, documented subset of Amazon's product-ty
 * a new SKU needs an ASIN it can match (``merchant_suggested_asin`` naming a catalog ASIN, or an
   ``externally_assigned_product_identifier`` UPC/EAN of one) or, for ``LISTING`` and
   ``LISTING_PRODUCT_ONLY``, an ``item_name`` (a new catalog ASIN is then created);
-  ``LISTING`` and ``LISTING_OFFER_ONLY`` need ``condition_type`` (code ``90220``);
+  ``LISTING`` and ``LISTING_OFFER_ONLY`` need ``condition_type`` (code ``90220``); a
+  ``merchant_suggested_asin`` that names no catalog ASIN is refused as such (code ``8105``);
 * prices in ``purchasable_offer`` must be positive numbers and MFN quantities non-negative
   integers (code ``99022``);
 * patches address ``/attributes/<name>`` with ``add``, ``replace``, ``merge`` or ``delete``
@@ -302,6 +303,17 @@ def submit(state: State, seller_id: str, sku: str, *, operation: str, product_ty
     if issues:
         return "INVALID", issues, None
     requirements = requirements or "LISTING"
+    suggested = [v.get("value") for v in attrs.get("merchant_suggested_asin") or []
+                 if isinstance(v, dict) and v.get("value") not in (None, "")]
+    unknown = [str(v) for v in suggested if v not in state.d["catalog"]]
+    if suggested and len(unknown) == len(suggested):
+        # the ASIN names a product Amazon does not have: say so, rather than that some other
+        # attribute is missing
+        return "INVALID", [_issue(
+            "8105", f"The ASIN {unknown[0][:40]!r} in 'merchant_suggested_asin' is not in the "
+            "Amazon catalog. Supply the ASIN of an existing product (searchCatalogItems finds "
+            "one), or leave merchant_suggested_asin out and supply item_name to create a new "
+            "product.", "merchant_suggested_asin")], None
     asin = existing["asin"] if existing else None
     asin = _resolve_asin(state, attrs) or asin
     missing = []

@@ -13,6 +13,7 @@ download/upload URL tokens, which stand in for presigned S3 URLs.
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import gzip
 import hashlib
@@ -28,7 +29,10 @@ from typing import Any
 from sellerkit.emulator.simulation import SimRequest, SimResponse, error
 from sellerkit.emulator.simulation import data as gen
 
-URL_LIFETIME = 300.0  # presigned S3 URLs are valid for five minutes
+URL_LIFETIME = 300.0
+# Pagination tokens start with these bytes ("+/+/" in base64) and end with a truncated HMAC.
+_TOKEN_MAGIC = b"\xfb\xff\xbf"
+_TOKEN_MAC = 12  # presigned S3 URLs are valid for five minutes
 FORMAT_VERSION = 1
 
 
@@ -193,23 +197,36 @@ class State:
     # opaque pagination tokens -------------------------------------------------------------
 
     def sign(self, payload: dict[str, Any]) -> str:
-        body = base64.urlsafe_b64encode(
-            json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()).decode()
-        mac = hmac.new(self._key, body.encode(), "sha256").hexdigest()[:16]
-        return f"{body.rstrip('=')}.{mac}"
+        """An opaque token in standard base64, as Amazon's are: it always holds ``+``, ``/``
+        and ``=`` padding, so a client that does not URL-encode it fails here first."""
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        body += b" " * ((1 - len(body)) % 3)  # 3 + body + 12 bytes = 1 (mod 3): "==" at the end
+        mac = hmac.new(self._key, _TOKEN_MAGIC + body, "sha256").digest()[:_TOKEN_MAC]
+        return base64.b64encode(_TOKEN_MAGIC + body + mac).decode("ascii")
 
     def unsign(self, token: str, param: str) -> dict[str, Any]:
-        body, _, mac = str(token).partition(".")
-        body = body + "=" * (-len(body) % 4)
-        good = hmac.new(self._key, body.encode(), "sha256").hexdigest()[:16]
-        if not mac or not hmac.compare_digest(mac, good):
-            raise invalid(f"Invalid {param}.", "The token is malformed or was not issued here.")
+        text = str(token)
+        hint = ("Pass the token exactly as it was returned, URL-encoded once (it holds '+', "
+                "'/' and '=').")
+        if " " in text:
+            raise invalid(f"Invalid {param}: it holds a space where the token had a '+'; the "
+                          "token was not URL-encoded.", hint)
         try:
-            payload = json.loads(base64.urlsafe_b64decode(body))
+            raw = base64.b64decode(text.encode("ascii"), validate=True)
+        except (ValueError, binascii.Error):  # non-ASCII, bad alphabet or padding
+            raise invalid(f"Invalid {param}: the token is malformed.", hint) from None
+        body, mac = raw[len(_TOKEN_MAGIC):-_TOKEN_MAC], raw[-_TOKEN_MAC:]
+        good = hmac.new(self._key, raw[:-_TOKEN_MAC], "sha256").digest()[:_TOKEN_MAC]
+        if (len(raw) <= len(_TOKEN_MAGIC) + _TOKEN_MAC or not raw.startswith(_TOKEN_MAGIC)
+                or not hmac.compare_digest(mac, good)):
+            raise invalid(f"Invalid {param}: the token is malformed or was not issued here.",
+                          hint)
+        try:
+            payload = json.loads(body)
         except ValueError:
-            raise invalid(f"Invalid {param}.") from None
+            raise invalid(f"Invalid {param}.", hint) from None
         if not isinstance(payload, dict):
-            raise invalid(f"Invalid {param}.")
+            raise invalid(f"Invalid {param}.", hint)
         return payload
 
     @staticmethod

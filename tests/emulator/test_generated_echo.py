@@ -124,8 +124,7 @@ class Sent:
 
 def _send(emu: Emulator, client: httpx.Client, op: Operation) -> Sent:
     path, query, headers, body = build_request(op, _params(op))
-    headers["x-amz-access-token"] = (emu.grantless_token(op.grantless_scope)
-                                     if op.grantless_scope else emu.access_token())
+    headers["x-amz-access-token"] = emu.token_for(op)  # an RDT for restricted operations
 
     def go(b: Any) -> httpx.Response:
         content = None
@@ -293,7 +292,8 @@ def test_pricing_answers_one_item_per_asin_in_the_marketplace_currency() -> None
             assert {v for _, k, v in _walk(item) if k == "CurrencyCode"} == {cur}
 
         order = "902-3159896-1390916"
-        r = c.get(f"/orders/v0/orders/{order}/regulatedInfo", headers=h)
+        rdt = emu.restricted_token("GET", f"/orders/v0/orders/{order}/regulatedInfo")
+        r = c.get(f"/orders/v0/orders/{order}/regulatedInfo", headers={"x-amz-access-token": rdt})
         assert r.status_code == 200 and r.json()["payload"]["AmazonOrderId"] == order
 
 

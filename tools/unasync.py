@@ -43,6 +43,7 @@ SUBS = [
     (r"\basyncio\.Lock\b", "threading.Lock"),
     (r"^import asyncio\n", "import threading\n"),
     (r"\baclose\b", "close"),
+    (r"\basynchronous=True\b", "asynchronous=False"),
     (r"__aenter__", "__enter__"),
     (r"__aexit__", "__exit__"),
 ]

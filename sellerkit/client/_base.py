@@ -21,8 +21,6 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from sellerkit._secret import Secret
 from sellerkit._version import __version__
 from sellerkit.catalog import Operation, get_catalog
@@ -42,6 +40,8 @@ from sellerkit.errors import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from sellerkit.auth.lwa import LwaClient
     from sellerkit.auth.rdt import RdtCache
     from sellerkit.auth.sigv4 import SigV4Signer
@@ -233,6 +233,8 @@ def limiter_budget(remaining: float) -> float:
 def failure_of(exc: BaseException | None, status: int | None = None,
                headers: Mapping[str, str] | None = None) -> Failure:
     if exc is not None:
+        import httpx  # the failure is an httpx exception: httpx is loaded
+
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout,
                                     httpx.PoolTimeout))
         return Failure(status=None, sent=sent)
@@ -251,6 +253,8 @@ def _float(v: str | None) -> float | None:
 
 def transport_error(exc: httpx.HTTPError, method: str, path: str) -> TransportError:
     """Map an httpx failure; the message names method and path, never headers or tokens."""
+    import httpx  # the failure is an httpx exception: httpx is loaded
+
     where = f"{method} {path}"
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         return ConnectTimeoutError(f"{where}: timed out connecting ({type(exc).__name__})",
@@ -416,18 +420,30 @@ class BaseClient:
                                             prepared.content or b""))
         return headers
 
-    def http_settings(self) -> dict[str, Any]:
-        """Keyword arguments for httpx.Client / AsyncClient: timeouts, proxy, CA bundle."""
+    def http_settings(self, *, asynchronous: bool) -> dict[str, Any]:
+        """Keyword arguments for httpx.Client / AsyncClient: transport, timeouts, proxy, CA
+        bundle. Only ``transport=`` and proxies need httpx (and this imports it)."""
+        import httpx
+
+        from sellerkit.client._wire import deadline_transport, ssl_context
+
         s = self.settings
         kw: dict[str, Any] = {
             "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
             "follow_redirects": False,
         }
-        if s.ca_bundle:
-            from sellerkit.client._wire import ssl_context
-
-            kw["verify"] = ssl_context(s.ca_bundle)
-        if s.proxy:
+        verify = ssl_context(s.ca_bundle) if s.ca_bundle else None
+        if verify is not None:
+            kw["verify"] = verify
+        if self._transport is not None:
+            kw["transport"] = self._transport
+            if s.proxy:
+                kw["proxy"] = s.proxy
+        elif s.proxy and not asynchronous:
+            # sync httpx cannot be interrupted: its sockets get the attempt's deadline instead
+            kw["transport"] = deadline_transport(
+                proxy=s.proxy, **({"verify": verify} if verify is not None else {}))
+        elif s.proxy:
             kw["proxy"] = s.proxy
         return kw
 

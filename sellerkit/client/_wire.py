@@ -12,22 +12,44 @@ server, ``http.client`` ~80 us; httpx.AsyncClient with 100 calls in flight ~1,60
   proxy, which the pools do not speak.
 
 Failures are raised as httpx exceptions, so the pipeline's retry decisions and error mapping
-(``failure_of``, ``transport_error``) stay as they are.
+(``failure_of``, ``transport_error``) stay as they are. httpx itself is imported only when one is
+raised (or an httpx wire is built): ``import sellerkit`` and a call that succeeds never load it.
+
+``timeout`` is a deadline for the whole attempt: waiting for a pool slot, connecting, sending and
+reading the last byte. A server that trickles its response a byte at a time cannot keep a call
+alive past it (the per-read socket timeout alone would restart on every byte).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import http.client
+import io
 import socket
 import ssl
+import time
 import weakref
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import h11
-import httpx
+
+if TYPE_CHECKING:
+    import httpx
+    import httpx as hx
+else:
+
+    class _LazyHttpx:
+        """``hx.ReadTimeout``...: httpx's exception types, imported on first use (a failure)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import httpx
+
+            return getattr(httpx, name)
+
+    hx = _LazyHttpx()
 
 MAX_IDLE_PER_HOST = 100
 _RETRYABLE_ON_REUSE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
@@ -50,6 +72,8 @@ _split_cache: dict[str, tuple[str, str, int]] = {}
 
 def _split(url: str) -> tuple[tuple[str, str, int], str]:
     """(scheme, host, port) and the request target; the origin part is cached per base URL."""
+    if not url.startswith(("https://", "http://")):
+        raise hx.UnsupportedProtocol(f"not an http(s) URL: {url.split(':', 1)[0][:20]!r}")
     scheme_end = url.index("://") + 3
     slash = url.find("/", scheme_end)
     origin = url if slash < 0 else url[:slash]
@@ -75,34 +99,88 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket reader under an ``http.client`` response: each read may block only until the
+    attempt's deadline, so a trickling server cannot stretch the response past it."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the response did not end within the timeout")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(b)
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` takes: only ``makefile`` is used."""
+
+    __slots__ = ("deadline", "sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    deadline = 0.0
+
+    def response_class(self, sock: Any, *args: Any, **kwargs: Any  # type: ignore[override]
+                       ) -> http.client.HTTPResponse:
+        return http.client.HTTPResponse(_DeadlineSocket(sock, self.deadline),  # type: ignore[arg-type]
+                                        *args, **kwargs)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    deadline = 0.0
+    response_class = _HTTPConnection.response_class  # type: ignore[assignment]
+
+
 class SyncPool:
     def __init__(self, *, connect_timeout: float, ca_bundle: str | None = None) -> None:
         self._connect_timeout = connect_timeout
         self._ca_bundle = ca_bundle
         self._ssl: ssl.SSLContext | None = None
-        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[tuple[str, str, int], list[_HTTPConnection | _HTTPSConnection]] = {}
 
-    def _new(self, key: tuple[str, str, int], timeout: float) -> http.client.HTTPConnection:
+    def _new(self, key: tuple[str, str, int], deadline: float
+             ) -> _HTTPConnection | _HTTPSConnection:
         scheme, host, port = key
+        limit = min(deadline - time.monotonic(), self._connect_timeout)
+        if limit <= 0:
+            raise hx.ConnectTimeout("no time left to connect within the timeout")
+        conn: _HTTPConnection | _HTTPSConnection
         if scheme == "https":
             if self._ssl is None:
                 self._ssl = ssl_context(self._ca_bundle)
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=min(timeout, self._connect_timeout), context=self._ssl)
+            conn = _HTTPSConnection(host, port, timeout=limit, context=self._ssl)
         else:
-            conn = http.client.HTTPConnection(host, port,
-                                              timeout=min(timeout, self._connect_timeout))
+            conn = _HTTPConnection(host, port, timeout=limit)
         try:
             conn.connect()
         except TimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc)) from None
+            conn.close()
+            raise hx.ConnectTimeout(str(exc) or "timed out connecting") from None
         except OSError as exc:
-            raise httpx.ConnectError(str(exc)) from None
+            conn.close()
+            raise hx.ConnectError(str(exc)) from None
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
                 content: bytes | None, timeout: float) -> WireResponse:
+        """Send and read one response; ``timeout`` bounds the whole attempt."""
+        deadline = time.monotonic() + timeout
         key, target = _split(url)
         idle = self._idle.get(key)
         if idle is None:
@@ -112,11 +190,15 @@ class SyncPool:
                 conn = idle.pop()
                 reused = True
             except IndexError:
-                conn = self._new(key, timeout)
+                conn = self._new(key, deadline)
                 reused = False
             try:
                 assert conn.sock is not None
-                conn.sock.settimeout(timeout)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                conn.sock.settimeout(left)  # sendall: a bound on the whole send
+                conn.deadline = deadline
                 conn.request(method, target, body=content, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
@@ -124,13 +206,13 @@ class SyncPool:
                 conn.close()
                 if reused and attempt == 0:
                     continue  # the server closed an idle keep-alive connection
-                raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
+                raise hx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
             except TimeoutError:
                 conn.close()
-                raise httpx.ReadTimeout("no response within the timeout") from None
+                raise hx.ReadTimeout("no complete response within the timeout") from None
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from None
+                raise hx.ReadError(f"{type(exc).__name__}: {exc}") from None
             hdrs: dict[str, str] = {}
             for k, v in resp.getheaders():
                 k = k.lower()
@@ -185,20 +267,21 @@ class AsyncPool:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
             weakref.WeakKeyDictionary())
 
-    async def _new(self, key: tuple[str, str, int], timeout: float) -> _Conn:
+    async def _new(self, key: tuple[str, str, int], deadline: float) -> _Conn:
         scheme, host, port = key
         tls: ssl.SSLContext | None = None
         if scheme == "https":
             if self._ssl is None:
                 self._ssl = ssl_context(self._ca_bundle)
             tls = self._ssl
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(min(timeout, self._connect_timeout)):
+            async with asyncio.timeout_at(min(deadline, loop.time() + self._connect_timeout)):
                 reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=2**20)
         except TimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc)) from None
+            raise hx.ConnectTimeout(str(exc) or "timed out connecting") from None
         except OSError as exc:
-            raise httpx.ConnectError(str(exc)) from None
+            raise hx.ConnectError(str(exc)) from None
         sock = writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -206,8 +289,10 @@ class AsyncPool:
 
     async def request(self, method: str, url: str, *, headers: Mapping[str, str],
                       content: bytes | None, timeout: float) -> WireResponse:
-        key, target = _split(url)
+        """Send and read one response; ``timeout`` bounds the whole attempt (slot wait included)."""
         loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        key, target = _split(url)
         state = self._loops.get(loop)
         if state is None:
             state = self._loops[loop] = _LoopState()
@@ -219,31 +304,40 @@ class AsyncPool:
         hdrs = [("host", host), *headers.items()]
         if content is not None or method in ("POST", "PUT", "PATCH"):
             hdrs.append(("content-length", str(len(content or b""))))
-        async with state.slots[key]:
+        slot = state.slots[key]
+        if slot.locked():
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await slot.acquire()
+            except TimeoutError:
+                raise hx.PoolTimeout("no free connection within the timeout") from None
+        else:
+            await slot.acquire()
+        try:
             for attempt in (0, 1):
                 try:
                     conn = idle.pop()
                     reused = True
                 except IndexError:
-                    conn = await self._new(key, timeout)
+                    conn = await self._new(key, deadline)
                     reused = False
                 try:
-                    async with asyncio.timeout(timeout):
+                    async with asyncio.timeout_at(deadline):
                         result = await _exchange(conn, method, target, hdrs, content, reused)
                 except _StaleConnection:
                     conn.close()
                     if attempt == 0:
                         continue  # the server closed an idle keep-alive connection
-                    raise httpx.RemoteProtocolError("the server closed the connection") from None
+                    raise hx.RemoteProtocolError("the server closed the connection") from None
                 except TimeoutError:
                     conn.close()
-                    raise httpx.ReadTimeout("no response within the timeout") from None
+                    raise hx.ReadTimeout("no complete response within the timeout") from None
                 except h11.LocalProtocolError as exc:
                     conn.close()
                     raise ValueError(f"invalid request: {exc}") from None
                 except (OSError, h11.RemoteProtocolError) as exc:
                     conn.close()
-                    raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from None
+                    raise hx.ReadError(f"{type(exc).__name__}: {exc}") from None
                 status, rhdrs, body = result
                 if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
                     conn.h11.start_next_cycle()
@@ -251,6 +345,8 @@ class AsyncPool:
                 else:
                     conn.close()
                 return WireResponse(status, rhdrs, body)
+        finally:
+            slot.release()
         raise AssertionError("unreachable")
 
     async def aclose(self) -> None:
@@ -301,6 +397,28 @@ async def _exchange(conn: _Conn, method: str, target: str, headers: list[tuple[s
         # InformationalResponse (1xx): keep reading
 
 
+# -- the httpx wires ---------------------------------------------------------------------------
+# httpx's timeouts are per operation (each read may take the whole read timeout), so the wires
+# below add the attempt's deadline: the body is streamed and checked after every chunk, and in
+# the sync client the sockets of the transports sellerkit builds (proxies) cap every read and
+# write at the time left (``deadline_transport``). The async wire runs under asyncio.timeout.
+
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sellerkit_wire_deadline", default=None)
+
+
+def _headers(resp: Any) -> dict[str, str]:
+    hdrs: dict[str, str] = {}
+    for k, v in resp.headers.multi_items():
+        k = k.lower()
+        hdrs[k] = f"{hdrs[k]}, {v}" if k in hdrs else v
+    return hdrs
+
+
+def _timeout(timeout: float, connect_timeout: float) -> httpx.Timeout:
+    return hx.Timeout(timeout, connect=min(connect_timeout, timeout))
+
+
 class HttpxWire:
     """The pool interface over an httpx.Client (``transport=`` given, or a proxy)."""
 
@@ -309,10 +427,26 @@ class HttpxWire:
         self._connect_timeout = connect_timeout
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                content: bytes | None, timeout: float) -> Any:
-        return self._client.request(
-            method, url, headers=headers, content=content,
-            timeout=httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout)))
+                content: bytes | None, timeout: float) -> WireResponse:
+        deadline = time.monotonic() + timeout
+        token = _DEADLINE.set(deadline)
+        try:
+            request = self._client.build_request(
+                method, url, headers=headers, content=content,
+                timeout=_timeout(timeout, self._connect_timeout))
+            resp = self._client.send(request, stream=True)
+            try:
+                parts = []
+                for chunk in resp.iter_bytes():
+                    parts.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise hx.ReadTimeout("no complete response within the timeout",
+                                             request=request)
+            finally:
+                resp.close()
+        finally:
+            _DEADLINE.reset(token)
+        return WireResponse(resp.status_code, _headers(resp), b"".join(parts))
 
     def close(self) -> None:
         pass  # the client owns the httpx.Client
@@ -324,10 +458,76 @@ class AsyncHttpxWire:
         self._connect_timeout = connect_timeout
 
     async def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                      content: bytes | None, timeout: float) -> Any:
-        return await self._client.request(
+                      content: bytes | None, timeout: float) -> WireResponse:
+        request = self._client.build_request(
             method, url, headers=headers, content=content,
-            timeout=httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout)))
+            timeout=_timeout(timeout, self._connect_timeout))
+        try:
+            async with asyncio.timeout(timeout):
+                resp = await self._client.send(request)
+        except TimeoutError:
+            raise hx.ReadTimeout("no complete response within the timeout",
+                                 request=request) from None
+        return WireResponse(resp.status_code, _headers(resp), resp.content)
 
     async def aclose(self) -> None:
         pass
+
+
+def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
+    """An ``httpx.HTTPTransport`` whose sockets honour the wire's deadline: every read and write
+    waits at most until it (httpx alone would let a trickling server reset the read timeout with
+    each byte)."""
+    import httpcore
+
+    transport = hx.HTTPTransport(**kwargs)
+    pool = getattr(transport, "_pool", None)
+    backend: Any = getattr(pool, "_network_backend", None)
+    if backend is None:  # another httpx layout: the per-chunk check still bounds the body
+        return transport
+
+    def left(timeout: float | None) -> float | None:
+        deadline = _DEADLINE.get()
+        if deadline is None:
+            return timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ReadTimeout("no complete response within the timeout")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, inner: httpcore.NetworkStream) -> None:
+            self._inner = inner
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return self._inner.read(max_bytes, left(timeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, left(timeout))
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                      timeout: float | None = None) -> httpcore.NetworkStream:
+            return Stream(self._inner.start_tls(ssl_context, server_hostname, left(timeout)))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                        local_address: str | None = None, socket_options: Any = None
+                        ) -> httpcore.NetworkStream:
+            return Stream(backend.connect_tcp(host, port, left(timeout), local_address,
+                                              socket_options))
+
+        def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                socket_options: Any = None) -> httpcore.NetworkStream:
+            return Stream(backend.connect_unix_socket(path, left(timeout), socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            backend.sleep(seconds)
+
+    pool._network_backend = Backend()  # type: ignore[union-attr]
+    return transport

@@ -34,6 +34,7 @@ SUBS = [
     (r"\bAsyncResourceAttributes\b", "SyncResourceAttributes"),
     (r"\bASYNC_RESOURCES\b", "SYNC_RESOURCES"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
+    (r"\bsellerkit\.client\._wire_async\b", "sellerkit.client._wire"),
     (r"\bAsyncPool\b", "SyncPool"),
     (r"\bAsyncHttpxWire\b", "HttpxWire"),
     (r"\bacquire_async\b", "acquire"),

@@ -637,7 +637,7 @@ def _sync_wire(http: SyncHttp) -> _SyncWire:
 def _async_wire(http: AsyncHttp) -> _AsyncWire:
     httpx = sys.modules.get("httpx")
     if httpx is not None and isinstance(http, httpx.AsyncClient):
-        from sellerkit.client._wire import AsyncHttpxWire
+        from sellerkit.client._wire_async import AsyncHttpxWire
 
         return AsyncHttpxWire(http, connect_timeout=http.timeout.connect or DEFAULT_TIMEOUT)
     return cast("_AsyncWire", http)

@@ -7,7 +7,6 @@ generated from it by ``tools/unasync.py`` and checked in CI, so the two never dr
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json as _json
 import logging
 import time
@@ -28,7 +27,7 @@ from sellerkit.client._base import (
     values_from_python,
 )
 from sellerkit.client._generated.attributes import AsyncResourceAttributes
-from sellerkit.client._wire import AsyncHttpxWire, AsyncPool, hx
+from sellerkit.client._lazy import hx
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
@@ -37,6 +36,7 @@ if TYPE_CHECKING:
     import httpx
 
     from sellerkit.catalog import Operation
+    from sellerkit.client._wire_async import AsyncHttpxWire, AsyncPool
 
 log = logging.getLogger("sellerkit.client")
 
@@ -53,6 +53,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
     _resources_module = "ASYNC_RESOURCES"
 
     def __init__(self, **kwargs: Any) -> None:
+        from sellerkit.client._wire_async import AsyncHttpxWire, AsyncPool
+
         super().__init__(**kwargs)
         # Every request (API calls, LWA, RDTs, downloads) goes through our own keep-alive pool
         # (bench/clients.py: httpx's pool is the bottleneck, and importing httpx costs ~100 ms);
@@ -157,6 +159,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
             raise ApiError(resp.status_code, message="document download failed",
                            body=data[:2000], headers=resp.headers)
         if (compression or "").upper() == "GZIP":
+            import gzip
+
             data = gzip.decompress(data)
         return data
 

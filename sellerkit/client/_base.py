@@ -8,10 +8,8 @@ mirror each other line for line).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import platform
 import re
 import sys
 import time
@@ -23,11 +21,8 @@ from urllib.parse import quote
 
 from sellerkit._secret import Secret
 from sellerkit._version import __version__
-from sellerkit.catalog import Operation, get_catalog
-from sellerkit.catalog.validation import Problem, check_params
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions, _Unset
 from sellerkit.client.response import ApiResponse
-from sellerkit.client.retry import Failure, RetryPolicy
 from sellerkit.errors import (
     ApiError,
     ConfigurationError,
@@ -45,6 +40,9 @@ if TYPE_CHECKING:
     from sellerkit.auth.lwa import LwaClient
     from sellerkit.auth.rdt import RdtCache
     from sellerkit.auth.sigv4 import SigV4Signer
+    from sellerkit.catalog import Operation
+    from sellerkit.catalog.validation import Problem
+    from sellerkit.client.retry import Failure, RetryPolicy
     from sellerkit.config import Settings
     from sellerkit.ratelimit import LimitContext, RateLimiter
 
@@ -76,6 +74,8 @@ def user_agent(app_name: str | None = None, app_version: str | None = None) -> s
     Amazon rejects user agents over 500 characters and asks for backslash escapes of ``/`` and
     ``\\`` in the app name and of ``;`` and ``)`` in attribute values.
     """
+    import platform
+
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     plat = _ua_value(platform.system() or "unknown")
     ua = f"sellerkit/{__version__} (Language=Python/{py}; Platform={plat})"
@@ -147,6 +147,8 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
     Every problem is reported at once in a ``ValidationError``; nothing is added that the
     caller did not ask for (no marketplace defaults, no body on a GET).
     """
+    from sellerkit.catalog.validation import Problem, check_params
+
     clean = {k: v for k, v in values.items() if v is not None}
     problems: list[Problem] = check_params(op, clean)
     if problems:
@@ -232,6 +234,8 @@ def limiter_budget(remaining: float) -> float:
 
 def failure_of(exc: BaseException | None, status: int | None = None,
                headers: Mapping[str, str] | None = None) -> Failure:
+    from sellerkit.client.retry import Failure
+
     if exc is not None:
         import httpx  # the failure is an httpx exception: httpx is loaded
 
@@ -271,6 +275,8 @@ def transport_error(exc: httpx.HTTPError, method: str, path: str) -> TransportEr
 
 
 def _hash(*parts: str) -> str:
+    import hashlib
+
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
@@ -299,6 +305,8 @@ class BaseClient:
         settings: Settings | None = None,
         **more: Any,
     ) -> None:
+        from sellerkit.catalog import get_catalog
+        from sellerkit.client.retry import RetryPolicy
         from sellerkit.config import load_settings
 
         explicit: dict[str, Any] = {
@@ -362,6 +370,8 @@ class BaseClient:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        from sellerkit.catalog import get_catalog
+
         catalog = get_catalog()
         api_key = catalog.aliases.get(name, name)
         if api_key not in catalog.apis:

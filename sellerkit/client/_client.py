@@ -5,7 +5,6 @@ GENERATED from ``_aclient.py`` by ``tools/unasync.py``; edit that file, not this
 
 from __future__ import annotations
 
-import gzip
 import json as _json
 import logging
 import threading
@@ -27,7 +26,7 @@ from sellerkit.client._base import (
     values_from_python,
 )
 from sellerkit.client._generated.attributes import SyncResourceAttributes
-from sellerkit.client._wire import HttpxWire, SyncPool, hx
+from sellerkit.client._lazy import hx
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
@@ -36,6 +35,7 @@ if TYPE_CHECKING:
     import httpx
 
     from sellerkit.catalog import Operation
+    from sellerkit.client._wire import HttpxWire, SyncPool
 
 log = logging.getLogger("sellerkit.client")
 
@@ -52,6 +52,8 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
     _resources_module = "SYNC_RESOURCES"
 
     def __init__(self, **kwargs: Any) -> None:
+        from sellerkit.client._wire import HttpxWire, SyncPool
+
         super().__init__(**kwargs)
         # Every request (API calls, LWA, RDTs, downloads) goes through our own keep-alive pool
         # (bench/clients.py: httpx's pool is the bottleneck, and importing httpx costs ~100 ms);
@@ -156,6 +158,8 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             raise ApiError(resp.status_code, message="document download failed",
                            body=data[:2000], headers=resp.headers)
         if (compression or "").upper() == "GZIP":
+            import gzip
+
             data = gzip.decompress(data)
         return data
 

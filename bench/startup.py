@@ -68,6 +68,9 @@ PEER_STATEMENTS = {
 }
 HELP_CODE = ("import sys\nfrom sellerkit.cli.main import main\nsys.argv = ['sellerkit', '--help']\n"
              "main()\n")
+# Every interpreter starts outside any checkout: ``python -c`` puts its working directory first
+# on sys.path, which would shadow the sellerkit that PYTHONPATH names.
+NEUTRAL_CWD = "/"
 WATCHED = ("httpx", "asyncio", "h11", "http.client", "rich", "typer",
            "sellerkit.client._generated.resources", "sellerkit.catalog")
 
@@ -79,7 +82,7 @@ def statement_ms(py: str, stmt: str, env: dict[str, str], runs: int) -> list[flo
     out: list[float] = []
     for _ in range(runs):
         r = subprocess.run([py, "-c", code], capture_output=True, text=True, env=env,
-                           stdin=subprocess.DEVNULL, timeout=120)
+                           stdin=subprocess.DEVNULL, timeout=120, cwd=NEUTRAL_CWD)
         if r.returncode != 0:
             return None
         out.append(float(r.stdout.strip().splitlines()[-1]) * 1000)
@@ -91,7 +94,7 @@ def process_ms(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(argv, capture_output=True, env=env, stdin=subprocess.DEVNULL, timeout=120,
-                   check=True)
+                   check=True, cwd=NEUTRAL_CWD)
     wall = (time.perf_counter() - t) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
@@ -103,7 +106,8 @@ def importtime(code: str, env: dict[str, str], top: int = 8) -> dict[str, Any]:
     probe = (code + "\nimport sys\n"
              f"print('LOADED', [m for m in {WATCHED!r} if m in sys.modules])\n")
     r = subprocess.run([sys.executable, "-X", "importtime", "-c", probe], capture_output=True,
-                       text=True, env=env, stdin=subprocess.DEVNULL, timeout=120)
+                       text=True, env=env, stdin=subprocess.DEVNULL, timeout=120,
+                       cwd=NEUTRAL_CWD)
     rows: list[tuple[int, int, str]] = []
     for line in r.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
@@ -217,7 +221,8 @@ def main() -> int:
     if farm:
         r = subprocess.run([farm, "-n", str(args.runs), "--vs", f"{sys.executable} -c pass",
                             "--", sys.executable, "-c", HELP_CODE], capture_output=True,
-                           text=True, env=env, stdin=subprocess.DEVNULL, timeout=600)
+                           text=True, env=env, stdin=subprocess.DEVNULL, timeout=600,
+                           cwd=NEUTRAL_CWD)
         results["farm-bench sellerkit --help vs python -c pass"] = r.stdout + r.stderr
 
     if args.json:

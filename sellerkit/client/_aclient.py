@@ -197,7 +197,6 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
                 await self.limiter.acquire_async(ctx, timeout=limiter_budget(remaining))
-                remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:
                 # timeout: a deadline for this HTTP attempt (connect, send, read), apart from

@@ -196,7 +196,6 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
                 self.limiter.acquire(ctx, timeout=limiter_budget(remaining))
-                remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:
                 # timeout: a deadline for this HTTP attempt (connect, send, read), apart from

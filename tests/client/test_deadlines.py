@@ -178,3 +178,40 @@ def test_a_fast_server_is_unaffected(mode: str) -> None:
             LWA_PATH, "/sellers/v1/marketplaceParticipations", RDT_PATH,
             f"/orders/v0/orders/{ORDER_ID}/address", "/doc/1"]
     assert issubclass(ReadTimeoutError, TransportError)
+
+
+def test_lwa_client_used_directly_keeps_the_deadline_and_waiters_keep_theirs() -> None:
+    """``LwaClient.access_token(http, timeout=...)`` with the caller's own httpx.Client: a hung
+    LWA ends the fetch at its timeout, and a second caller waiting for that same refresh gives
+    up at its own, shorter timeout (it does not wait for the leader)."""
+    import threading
+
+    from sellerkit.auth import LwaClient
+
+    with trickle_server() as srv:
+        srv.modes[LWA_PATH] = "hang"
+        lwa = LwaClient("amzn1.application-oa2-client.test", "secret",
+                        endpoint=srv.url + LWA_PATH)
+        outcome: dict[str, Any] = {}
+
+        def leader() -> None:
+            started = time.monotonic()
+            with httpx.Client() as http:
+                try:
+                    lwa.access_token(http, refresh_token="Atzr|r", timeout=2.5)
+                except SellerkitError as exc:
+                    outcome["leader"] = (exc, time.monotonic() - started)
+
+        t = threading.Thread(target=leader)
+        t.start()
+        while not srv.seen:  # the leader's request has arrived
+            time.sleep(0.01)
+        started = time.monotonic()
+        with httpx.Client() as http, pytest.raises(ReadTimeoutError) as info:
+            lwa.access_token(http, refresh_token="Atzr|r", timeout=0.5)
+        waited = time.monotonic() - started
+        t.join(timeout=30)
+        assert len(srv.seen) == 1  # single flight: the waiter sent nothing
+    assert "another caller's refresh" in str(info.value) and waited < BOUND - 1.0
+    err, elapsed = outcome["leader"]
+    assert isinstance(err, ReadTimeoutError) and 2.0 <= elapsed < 2.5 + BOUND - TIMEOUT

@@ -49,8 +49,8 @@ def _split(url: str) -> tuple[str, str, int, str]:
 
 
 class _Swap:
-    """Stands in for sellerkit's httpx client: ``request`` goes to the prototype transport,
-    anything else (the LWA token POST, close) to the original."""
+    """Stands in for sellerkit's wire: ``request`` (API calls and the LWA token POST) goes to
+    the prototype transport, anything else (close) to the original."""
 
     def __init__(self, original: Any, transport: Any) -> None:
         self._original = original
@@ -208,5 +208,5 @@ class AiohttpTransport:
 
 
 def swap(sp: Any, transport: Any) -> None:
-    """Route ``sp``'s API calls through ``transport`` (bench-only; touches a private field)."""
-    sp._http = _Swap(sp._http, transport)
+    """Route ``sp``'s requests through ``transport`` (bench-only; touches a private field)."""
+    sp._wire = _Swap(sp._wire, transport)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 
@@ -27,6 +26,8 @@ class Secret:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib
+
         return hashlib.sha256(self._value.encode()).hexdigest()[:12]
 
     def __repr__(self) -> str:

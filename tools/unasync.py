@@ -34,6 +34,7 @@ SUBS = [
     (r"\bAsyncResourceAttributes\b", "SyncResourceAttributes"),
     (r"\bASYNC_RESOURCES\b", "SYNC_RESOURCES"),
     (r"\bhttpx\.AsyncClient\b", "httpx.Client"),
+    (r"\bsellerkit\.client\._wire_async\b", "sellerkit.client._wire"),
     (r"\bAsyncPool\b", "SyncPool"),
     (r"\bAsyncHttpxWire\b", "HttpxWire"),
     (r"\bacquire_async\b", "acquire"),
@@ -43,6 +44,7 @@ SUBS = [
     (r"\basyncio\.Lock\b", "threading.Lock"),
     (r"^import asyncio\n", "import threading\n"),
     (r"\baclose\b", "close"),
+    (r"\basynchronous=True\b", "asynchronous=False"),
     (r"__aenter__", "__enter__"),
     (r"__aexit__", "__exit__"),
 ]

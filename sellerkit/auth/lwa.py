@@ -16,6 +16,11 @@ still-valid old token instead of waiting. Failed requests are retried only when 
 backoff; ``invalid_grant`` & co. fail at once. The request I/O is a thin sync or async shell around
 the same pure preparation and interpretation.
 
+``timeout`` is a deadline for the whole token fetch: every attempt, the backoff between them and
+the wait for another caller's refresh end by it, with a ``ReadTimeoutError`` (or the last failure)
+when it passes. The HTTP goes through the calling client's wire (``sellerkit.client._wire``: its
+keep-alive pool, or an httpx client); an ``httpx.Client`` / ``AsyncClient`` may be passed instead.
+
 Nothing here logs or raises a secret: the form body (client secret, refresh token, code) is never
 put in a message, and cache keys are SHA-256 hashes.
 """
@@ -30,14 +35,13 @@ import json
 import logging
 import platform
 import random as _random
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
-
-import httpx
 
 from sellerkit._secret import Secret
 from sellerkit._version import __version__
@@ -53,7 +57,34 @@ from sellerkit.errors import (
     lwa_error_from_response,
 )
 
+if TYPE_CHECKING:
+    import httpx
+
 __all__ = ["DEFAULT_LWA_ENDPOINT", "LwaClient", "TokenGrant"]
+
+
+class _Response(Protocol):
+    status_code: int
+    content: bytes
+
+
+class _SyncWire(Protocol):
+    def request(self, method: str, url: str, *, headers: Any, content: bytes | None,
+                timeout: float) -> _Response: ...
+
+
+class _AsyncWire(Protocol):
+    async def request(self, method: str, url: str, *, headers: Any, content: bytes | None,
+                      timeout: float) -> _Response: ...
+
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    SyncHttp: TypeAlias = "httpx.Client | _SyncWire"
+    AsyncHttp: TypeAlias = "httpx.AsyncClient | _AsyncWire"
+
+DEFAULT_TIMEOUT = 30.0  # seconds for a token fetch when the caller gives none
 
 DEFAULT_LWA_ENDPOINT = "https://api.amazon.com/auth/o2/token"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded;charset=UTF-8"
@@ -129,6 +160,7 @@ class LwaClient:
         sleep: Callable[[float], None] = time.sleep,
         async_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = _random.random,
+        timeout: float = DEFAULT_TIMEOUT,
     ) -> None:
         if not client_id:
             raise ConfigurationError("LWA client id is empty: set client_id (or LWA_APP_ID)")
@@ -146,6 +178,7 @@ class LwaClient:
             f"sellerkit/{__version__} (Language=Python/{platform.python_version()})")
         self.max_attempts = max_attempts
         self.backoff = backoff
+        self.timeout = float(timeout)
         self._clock = clock
         self._sleep = sleep
         self._async_sleep = async_sleep
@@ -178,10 +211,12 @@ class LwaClient:
         """The SHA-256 key a token is cached under; safe to log or use as a rate-limit identity."""
         return self._grant_for(refresh_token, scope).key
 
-    def access_token(self, http: httpx.Client, *, refresh_token: Secret | str | None = None,
-                     scope: str | None = None) -> str:
-        """An access token for a seller (``refresh_token``) or a grantless ``scope``."""
+    def access_token(self, http: SyncHttp, *, refresh_token: Secret | str | None = None,
+                     scope: str | None = None, timeout: float | None = None) -> str:
+        """An access token for a seller (``refresh_token``) or a grantless ``scope``, within
+        ``timeout`` seconds (default: the client's ``timeout``)."""
         grant = self._grant_for(refresh_token, scope)
+        deadline = self._deadline(timeout)
         while True:
             cached = self._lookup(grant.key)
             now = self._clock()
@@ -189,27 +224,31 @@ class LwaClient:
                 return cached.access_token
             flight, leader = self._join(grant.key, None)
             if leader:
-                return self._lead_sync(http, grant, flight).access_token
+                return self._lead_sync(http, grant, flight, deadline).access_token
             if cached is not None and self._usable(cached, now):
                 return cached.access_token
             if flight.loop is not None and flight.loop is _running_loop():
                 # The leader is a task of the event loop this thread is blocking: waiting for it
                 # would deadlock, so fetch without joining the flight.
-                token = self._fetch_sync(http, grant)
+                token = self._fetch_sync(http, grant, deadline)
                 self._remember(grant.key, token)
                 return token.access_token
             try:
-                return flight.future.result().access_token
+                return flight.future.result(timeout=max(0.0, deadline - time.monotonic())
+                                            ).access_token
+            except TimeoutError:
+                raise self._waited_too_long(grant, deadline) from None
             except _LeaderCancelled:
                 continue
             except Exception as exc:  # noqa: BLE001 - the leader's error, re-raised
                 raise _copy(exc) from None
 
-    async def access_token_async(self, http: httpx.AsyncClient, *,
+    async def access_token_async(self, http: AsyncHttp, *,
                                  refresh_token: Secret | str | None = None,
-                                 scope: str | None = None) -> str:
+                                 scope: str | None = None, timeout: float | None = None) -> str:
         """``access_token`` for asyncio; single-flight across tasks, loops and threads."""
         grant = self._grant_for(refresh_token, scope)
+        deadline = self._deadline(timeout)
         loop = asyncio.get_running_loop()
         while True:
             cached = await self._lookup_async(grant.key)
@@ -218,12 +257,16 @@ class LwaClient:
                 return cached.access_token
             flight, leader = self._join(grant.key, loop)
             if leader:
-                return (await self._lead_async(http, grant, flight)).access_token
+                return (await self._lead_async(http, grant, flight, deadline)).access_token
             if cached is not None and self._usable(cached, now):
                 return cached.access_token
             try:
                 # The future is marked running, so cancelling this waiter cannot cancel it.
-                return (await asyncio.wrap_future(flight.future)).access_token
+                return (await asyncio.wait_for(asyncio.wrap_future(flight.future),
+                                               max(0.0, deadline - time.monotonic()))
+                        ).access_token
+            except TimeoutError:
+                raise self._waited_too_long(grant, deadline) from None
             except _LeaderCancelled:
                 continue
             except Exception as exc:  # noqa: BLE001 - the leader's error, re-raised
@@ -250,22 +293,34 @@ class LwaClient:
             dropped = True
         return dropped
 
-    def exchange_authorization_code(self, http: httpx.Client, code: str, redirect_uri: str
-                                    ) -> TokenGrant:
+    def exchange_authorization_code(self, http: SyncHttp, code: str, redirect_uri: str, *,
+                                    timeout: float | None = None) -> TokenGrant:
         """Trade the consent flow's ``spapi_oauth_code`` (valid 5 minutes) for a refresh token.
 
         The access token that comes with it is cached under the new refresh token.
         """
         grant = self._code_grant(code, redirect_uri)
-        result = self._request_sync(http, grant)
+        result = self._request_sync(http, grant, self._deadline(timeout))
         return self._after_code(result)
 
-    async def exchange_authorization_code_async(self, http: httpx.AsyncClient, code: str,
-                                                redirect_uri: str) -> TokenGrant:
+    async def exchange_authorization_code_async(self, http: AsyncHttp, code: str,
+                                                redirect_uri: str, *,
+                                                timeout: float | None = None) -> TokenGrant:
         """``exchange_authorization_code`` for asyncio."""
         grant = self._code_grant(code, redirect_uri)
-        result = await self._request_async(http, grant)
+        result = await self._request_async(http, grant, self._deadline(timeout))
         return self._after_code(result)
+
+    # -- the deadline -------------------------------------------------------------------------
+
+    def _deadline(self, timeout: float | None) -> float:
+        return time.monotonic() + (self.timeout if timeout is None else max(0.0, timeout))
+
+    def _waited_too_long(self, grant: _Grant, deadline: float) -> ReadTimeoutError:
+        return ReadTimeoutError(
+            f"LWA token request ({grant.kind} grant) to {self.endpoint} did not complete "
+            "within the timeout (another caller's refresh of the same token was still running)",
+            method="POST", url=self.endpoint)
 
     # -- single-flight bookkeeping ------------------------------------------------------------
 
@@ -318,7 +373,8 @@ class LwaClient:
             self._inflight[key] = flight
             return flight, True
 
-    def _lead_sync(self, http: httpx.Client, grant: _Grant, flight: _Flight) -> CachedToken:
+    def _lead_sync(self, http: SyncHttp, grant: _Grant, flight: _Flight, deadline: float
+                   ) -> CachedToken:
         try:
             # Double check: another caller (or process, through the store) may have refreshed
             # between our lookup and taking the lead.
@@ -326,21 +382,21 @@ class LwaClient:
             if cached is not None and self._fresh(cached, self._clock()):
                 token = cached
             else:
-                token = self._fetch_sync(http, grant)
+                token = self._fetch_sync(http, grant, deadline)
         except BaseException as exc:
             self._land(grant.key, flight, error=exc)
             raise
         self._land(grant.key, flight, token=token)
         return token
 
-    async def _lead_async(self, http: httpx.AsyncClient, grant: _Grant, flight: _Flight
-                          ) -> CachedToken:
+    async def _lead_async(self, http: AsyncHttp, grant: _Grant, flight: _Flight,
+                          deadline: float) -> CachedToken:
         try:
             cached = await self._lookup_async(grant.key)
             if cached is not None and self._fresh(cached, self._clock()):
                 token = cached
             else:
-                token = await self._fetch_async(http, grant)
+                token = await self._fetch_async(http, grant, deadline)
         except BaseException as exc:
             self._land(grant.key, flight, error=exc)
             raise
@@ -444,6 +500,8 @@ class LwaClient:
     def _transport_error(self, grant: _Grant, exc: httpx.HTTPError
                          ) -> tuple[SellerkitError, bool]:
         """Map an httpx error; the flag says whether the request may have reached LWA."""
+        import httpx  # the exception is httpx's: it is loaded
+
         cls: type[TransportError]
         if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
             cls, sent = ConnectTimeoutError, False
@@ -483,7 +541,9 @@ class LwaClient:
         log.debug("LWA %s grant: %s in %.1f ms (attempt %d/%d)", grant.kind, status,
                   (time.perf_counter() - started) * 1000, attempt, self.max_attempts)
 
-    def _request_sync(self, http: httpx.Client, grant: _Grant) -> tuple[TokenGrant, float]:
+    def _request_sync(self, http: SyncHttp, grant: _Grant, deadline: float
+                      ) -> tuple[TokenGrant, float]:
+        wire = _sync_wire(http)
         body, headers = self._prepare(grant)
         attempt = 0
         while True:
@@ -491,9 +551,13 @@ class LwaClient:
             issued = self._clock()
             started = time.perf_counter()
             sent = True
+            left = deadline - time.monotonic()
             try:
-                response = http.post(self.endpoint, content=body, headers=headers)
-            except httpx.HTTPError as exc:
+                if left <= 0:
+                    raise _no_time_left()
+                response = wire.request("POST", self.endpoint, headers=headers, content=body,
+                                        timeout=left)
+            except _httpx_errors() as exc:
                 outcome, sent = self._transport_error(grant, exc)
                 self._log(grant, type(exc).__name__, started, attempt)
             else:
@@ -503,14 +567,15 @@ class LwaClient:
                     return result, issued
                 outcome = result
             delay = self._retry_delay(grant, outcome, sent, attempt)
-            if delay is None:
+            if delay is None or delay >= deadline - time.monotonic():
                 raise outcome
             log.warning("LWA %s grant failed (%s); retrying in %.2fs", grant.kind,
                         _short(outcome), delay)
             self._sleep(delay)
 
-    async def _request_async(self, http: httpx.AsyncClient, grant: _Grant
+    async def _request_async(self, http: AsyncHttp, grant: _Grant, deadline: float
                              ) -> tuple[TokenGrant, float]:
+        wire = _async_wire(http)
         body, headers = self._prepare(grant)
         attempt = 0
         while True:
@@ -518,9 +583,13 @@ class LwaClient:
             issued = self._clock()
             started = time.perf_counter()
             sent = True
+            left = deadline - time.monotonic()
             try:
-                response = await http.post(self.endpoint, content=body, headers=headers)
-            except httpx.HTTPError as exc:
+                if left <= 0:
+                    raise _no_time_left()
+                response = await wire.request("POST", self.endpoint, headers=headers,
+                                              content=body, timeout=left)
+            except _httpx_errors() as exc:
                 outcome, sent = self._transport_error(grant, exc)
                 self._log(grant, type(exc).__name__, started, attempt)
             else:
@@ -530,18 +599,19 @@ class LwaClient:
                     return result, issued
                 outcome = result
             delay = self._retry_delay(grant, outcome, sent, attempt)
-            if delay is None:
+            if delay is None or delay >= deadline - time.monotonic():
                 raise outcome
             log.warning("LWA %s grant failed (%s); retrying in %.2fs", grant.kind,
                         _short(outcome), delay)
             await self._async_sleep(delay)
 
-    def _fetch_sync(self, http: httpx.Client, grant: _Grant) -> CachedToken:
-        result, issued = self._request_sync(http, grant)
+    def _fetch_sync(self, http: SyncHttp, grant: _Grant, deadline: float) -> CachedToken:
+        result, issued = self._request_sync(http, grant, deadline)
         return CachedToken(result.access_token, issued + result.expires_in, issued)
 
-    async def _fetch_async(self, http: httpx.AsyncClient, grant: _Grant) -> CachedToken:
-        result, issued = await self._request_async(http, grant)
+    async def _fetch_async(self, http: AsyncHttp, grant: _Grant, deadline: float
+                           ) -> CachedToken:
+        result, issued = await self._request_async(http, grant, deadline)
         return CachedToken(result.access_token, issued + result.expires_in, issued)
 
     def _after_code(self, result: tuple[TokenGrant, float]) -> TokenGrant:
@@ -552,6 +622,39 @@ class LwaClient:
         key = self._grant_for(grant.refresh_token, None).key
         self._remember(key, CachedToken(grant.access_token, issued + grant.expires_in, issued))
         return grant
+
+
+def _sync_wire(http: SyncHttp) -> _SyncWire:
+    """The wire to send on: the client's own, or one over an httpx.Client passed in."""
+    httpx = sys.modules.get("httpx")  # not loaded: http cannot be an httpx client
+    if httpx is not None and isinstance(http, httpx.Client):
+        from sellerkit.client._wire import HttpxWire
+
+        return HttpxWire(http, connect_timeout=http.timeout.connect or DEFAULT_TIMEOUT)
+    return cast("_SyncWire", http)
+
+
+def _async_wire(http: AsyncHttp) -> _AsyncWire:
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(http, httpx.AsyncClient):
+        from sellerkit.client._wire_async import AsyncHttpxWire
+
+        return AsyncHttpxWire(http, connect_timeout=http.timeout.connect or DEFAULT_TIMEOUT)
+    return cast("_AsyncWire", http)
+
+
+def _httpx_errors() -> type[httpx.HTTPError]:
+    """httpx.HTTPError, imported when a failure is being handled (the wires raise httpx's
+    exception types, importing httpx only then)."""
+    import httpx
+
+    return httpx.HTTPError
+
+
+def _no_time_left() -> Exception:
+    import httpx
+
+    return httpx.ReadTimeout("no time left within the timeout")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

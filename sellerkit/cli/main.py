@@ -98,7 +98,16 @@ class SellerkitGroup(TyperGroup):
 
     Done in ``main`` rather than in ``main()`` below so that ``typer.testing.CliRunner`` (which
     calls this method) sees exactly what a user sees.
+
+    The top-level listing (``sellerkit``, ``sellerkit --help``) is rendered in click's plain
+    format: Typer's rich renderer imports rich's markdown, traceback and pretty modules, which
+    cost about four times the rest of ``sellerkit --help`` (``bench/startup.py``). Each
+    command's own ``--help`` keeps the rich rendering.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rich_markup_mode = None
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,

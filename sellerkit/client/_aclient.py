@@ -7,17 +7,13 @@ generated from it by ``tools/unasync.py`` and checked in CI, so the two never dr
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json as _json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
-
-from sellerkit.catalog import Operation
 from sellerkit.client._base import (
     TOKENS_KEY,
     BaseClient,
@@ -31,10 +27,16 @@ from sellerkit.client._base import (
     values_from_python,
 )
 from sellerkit.client._generated.attributes import AsyncResourceAttributes
-from sellerkit.client._wire import AsyncHttpxWire, AsyncPool
+from sellerkit.client._lazy import hx
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sellerkit.catalog import Operation
+    from sellerkit.client._wire_async import AsyncHttpxWire, AsyncPool
 
 log = logging.getLogger("sellerkit.client")
 
@@ -51,21 +53,33 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
     _resources_module = "ASYNC_RESOURCES"
 
     def __init__(self, **kwargs: Any) -> None:
+        from sellerkit.client._wire_async import AsyncHttpxWire, AsyncPool
+
         super().__init__(**kwargs)
-        settings = self.http_settings()
-        self._http = httpx.AsyncClient(transport=self._transport, **settings)
-        # API calls go through our own keep-alive pool (bench/clients.py: httpx's pool is the
-        # bottleneck); httpx stays for transport= (the test seam), proxies, LWA and downloads.
+        # Every request (API calls, LWA, RDTs, downloads) goes through our own keep-alive pool
+        # (bench/clients.py: httpx's pool is the bottleneck, and importing httpx costs ~100 ms);
+        # an httpx client is built only for transport= (the test seam) and proxies.
+        self._httpx: httpx.AsyncClient | None = None
         self._wire: AsyncPool | AsyncHttpxWire = (
             AsyncPool(connect_timeout=self.connect_timeout,
                       ca_bundle=self.settings.ca_bundle)
-            if self._transport is None and "proxy" not in settings
+            if self._transport is None and not self.settings.proxy
             else AsyncHttpxWire(self._http, self.connect_timeout))
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The httpx client under ``transport=`` or a proxy, built on first use."""
+        if self._httpx is None:
+            import httpx
+
+            self._httpx = httpx.AsyncClient(**self.http_settings(asynchronous=True))
+        return self._httpx
+
     async def aclose(self) -> None:
         await self._wire.aclose()
-        await self._http.aclose()
+        if self._httpx is not None:
+            await self._httpx.aclose()
         self.save_limits()
 
     async def __aenter__(self) -> AsyncSellingPartner:
@@ -133,16 +147,20 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
 
     async def download(self, url: str, *, compression: str | None = None) -> bytes:
         """Fetch a report or feed document from its presigned URL with this client's network
-        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host."""
+        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
+        ``timeout`` bounds the whole download (connect to last byte)."""
         try:
-            resp = await self._http.get(url, headers={"user-agent": self.user_agent})
-        except httpx.HTTPError as exc:
+            resp = await self._wire.request("GET", url, headers={"user-agent": self.user_agent},
+                                            content=None, timeout=self.timeout)
+        except hx.HTTPError as exc:
             raise transport_error(exc, "GET", "<document url>") from None
         data = resp.content
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, message="document download failed",
                            body=data[:2000], headers=resp.headers)
         if (compression or "").upper() == "GZIP":
+            import gzip
+
             data = gzip.decompress(data)
         return data
 
@@ -175,18 +193,19 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         while True:
             attempt += 1
             t0 = time.perf_counter()
-            token = await self._token(op, prepared, options)
+            token = await self._token(op, prepared, options, budget)
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
                 await self.limiter.acquire_async(ctx, timeout=limiter_budget(remaining))
-                remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:
+                # timeout: a deadline for this HTTP attempt (connect, send, read), apart from
+                # the wait for quota above and from the token fetch (bounded on its own).
                 resp = await self._wire.request(
                     prepared.method, url, headers=headers, content=prepared.content,
-                    timeout=max(remaining, 0.001))
+                    timeout=budget)
                 content = resp.content
-            except httpx.HTTPError as exc:
+            except hx.HTTPError as exc:
                 self.log_call(prepared.method, prepared.path, None, None, t0, attempt)
                 delay = self.retry.delay(attempt=attempt, method=prepared.method,
                                          failure=failure_of(exc),
@@ -219,12 +238,15 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                     raise
                 await asyncio.sleep(delay)
 
-    async def _token(self, op: Operation | None, prepared: Prepared, options: CallOptions
-                     ) -> str:
+    async def _token(self, op: Operation | None, prepared: Prepared, options: CallOptions,
+                     timeout: float) -> str:
+        """The token for the call; fetching it (LWA with its retries, or the RDT call) ends
+        within ``timeout``."""
         if options.restricted_data_token is not UNSET:
             return str(options.restricted_data_token)
         if op is not None and op.grantless_scope:
-            return await self.lwa.access_token_async(self._http, scope=op.grantless_scope)
+            return await self.lwa.access_token_async(self._wire, scope=op.grantless_scope,
+                                                     timeout=timeout)
         if self._refresh_token is None:
             what = op.key if op is not None else f"{prepared.method} {prepared.path}"
             raise ConfigurationError(
@@ -232,10 +254,11 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                 "refresh_token= (or set SELLERKIT_REFRESH_TOKEN / SP_API_REFRESH_TOKEN)")
         resource = self.rdt_resource(op, prepared, options) if op is not None else None
         if resource is not None:
-            return await self._rdt(resource)
-        return await self.lwa.access_token_async(self._http, refresh_token=self._refresh_token)
+            return await self._rdt(resource, timeout)
+        return await self.lwa.access_token_async(self._wire, refresh_token=self._refresh_token,
+                                                 timeout=timeout)
 
-    async def _rdt(self, resource: tuple[str, str, tuple[str, ...]]) -> str:
+    async def _rdt(self, resource: tuple[str, str, tuple[str, ...]], timeout: float) -> str:
         from sellerkit.auth.rdt import parse_rdt_response, rdt_request_body
 
         cached = self.rdt_cache.get(*resource)
@@ -251,7 +274,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
             method, path, elements = resource
             try:
                 resp = await self._call_op(
-                    tokens_op, {body_name: rdt_request_body(method, path, list(elements))}, None)
+                    tokens_op, {body_name: rdt_request_body(method, path, list(elements))},
+                    CallOptions(timeout=timeout))
             except ForbiddenError as err:
                 raise ForbiddenError(
                     err.status, code=err.code, message=(

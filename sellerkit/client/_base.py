@@ -8,10 +8,8 @@ mirror each other line for line).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import platform
 import re
 import sys
 import time
@@ -21,15 +19,10 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from sellerkit._secret import Secret
 from sellerkit._version import __version__
-from sellerkit.catalog import Operation, get_catalog
-from sellerkit.catalog.validation import Problem, check_params
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions, _Unset
 from sellerkit.client.response import ApiResponse
-from sellerkit.client.retry import Failure, RetryPolicy
 from sellerkit.errors import (
     ApiError,
     ConfigurationError,
@@ -42,9 +35,14 @@ from sellerkit.errors import (
 )
 
 if TYPE_CHECKING:
+    import httpx
+
     from sellerkit.auth.lwa import LwaClient
     from sellerkit.auth.rdt import RdtCache
     from sellerkit.auth.sigv4 import SigV4Signer
+    from sellerkit.catalog import Operation
+    from sellerkit.catalog.validation import Problem
+    from sellerkit.client.retry import Failure, RetryPolicy
     from sellerkit.config import Settings
     from sellerkit.ratelimit import LimitContext, RateLimiter
 
@@ -76,6 +74,8 @@ def user_agent(app_name: str | None = None, app_version: str | None = None) -> s
     Amazon rejects user agents over 500 characters and asks for backslash escapes of ``/`` and
     ``\\`` in the app name and of ``;`` and ``)`` in attribute values.
     """
+    import platform
+
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     plat = _ua_value(platform.system() or "unknown")
     ua = f"sellerkit/{__version__} (Language=Python/{py}; Platform={plat})"
@@ -147,6 +147,8 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
     Every problem is reported at once in a ``ValidationError``; nothing is added that the
     caller did not ask for (no marketplace defaults, no body on a GET).
     """
+    from sellerkit.catalog.validation import Problem, check_params
+
     clean = {k: v for k, v in values.items() if v is not None}
     problems: list[Problem] = check_params(op, clean)
     if problems:
@@ -232,7 +234,11 @@ def limiter_budget(remaining: float) -> float:
 
 def failure_of(exc: BaseException | None, status: int | None = None,
                headers: Mapping[str, str] | None = None) -> Failure:
+    from sellerkit.client.retry import Failure
+
     if exc is not None:
+        import httpx  # the failure is an httpx exception: httpx is loaded
+
         sent = not isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout,
                                     httpx.PoolTimeout))
         return Failure(status=None, sent=sent)
@@ -251,6 +257,8 @@ def _float(v: str | None) -> float | None:
 
 def transport_error(exc: httpx.HTTPError, method: str, path: str) -> TransportError:
     """Map an httpx failure; the message names method and path, never headers or tokens."""
+    import httpx  # the failure is an httpx exception: httpx is loaded
+
     where = f"{method} {path}"
     if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)):
         return ConnectTimeoutError(f"{where}: timed out connecting ({type(exc).__name__})",
@@ -267,6 +275,8 @@ def transport_error(exc: httpx.HTTPError, method: str, path: str) -> TransportEr
 
 
 def _hash(*parts: str) -> str:
+    import hashlib
+
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
@@ -295,6 +305,8 @@ class BaseClient:
         settings: Settings | None = None,
         **more: Any,
     ) -> None:
+        from sellerkit.catalog import get_catalog
+        from sellerkit.client.retry import RetryPolicy
         from sellerkit.config import load_settings
 
         explicit: dict[str, Any] = {
@@ -358,6 +370,8 @@ class BaseClient:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
+        from sellerkit.catalog import get_catalog
+
         catalog = get_catalog()
         api_key = catalog.aliases.get(name, name)
         if api_key not in catalog.apis:
@@ -421,18 +435,30 @@ class BaseClient:
                                             prepared.content or b""))
         return headers
 
-    def http_settings(self) -> dict[str, Any]:
-        """Keyword arguments for httpx.Client / AsyncClient: timeouts, proxy, CA bundle."""
+    def http_settings(self, *, asynchronous: bool) -> dict[str, Any]:
+        """Keyword arguments for httpx.Client / AsyncClient: transport, timeouts, proxy, CA
+        bundle. Only ``transport=`` and proxies need httpx (and this imports it)."""
+        import httpx
+
+        from sellerkit.client._wire import deadline_transport, ssl_context
+
         s = self.settings
         kw: dict[str, Any] = {
             "timeout": httpx.Timeout(self.timeout, connect=self.connect_timeout),
             "follow_redirects": False,
         }
-        if s.ca_bundle:
-            from sellerkit.client._wire import ssl_context
-
-            kw["verify"] = ssl_context(s.ca_bundle)
-        if s.proxy:
+        verify = ssl_context(s.ca_bundle) if s.ca_bundle else None
+        if verify is not None:
+            kw["verify"] = verify
+        if self._transport is not None:
+            kw["transport"] = self._transport
+            if s.proxy:
+                kw["proxy"] = s.proxy
+        elif s.proxy and not asynchronous:
+            # sync httpx cannot be interrupted: its sockets get the attempt's deadline instead
+            kw["transport"] = deadline_transport(
+                proxy=s.proxy, **({"verify": verify} if verify is not None else {}))
+        elif s.proxy:
             kw["proxy"] = s.proxy
         return kw
 

@@ -5,18 +5,14 @@ GENERATED from ``_aclient.py`` by ``tools/unasync.py``; edit that file, not this
 
 from __future__ import annotations
 
-import gzip
 import json as _json
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import httpx
-
-from sellerkit.catalog import Operation
 from sellerkit.client._base import (
     TOKENS_KEY,
     BaseClient,
@@ -30,10 +26,16 @@ from sellerkit.client._base import (
     values_from_python,
 )
 from sellerkit.client._generated.attributes import SyncResourceAttributes
-from sellerkit.client._wire import HttpxWire, SyncPool
+from sellerkit.client._lazy import hx
 from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
+
+if TYPE_CHECKING:
+    import httpx
+
+    from sellerkit.catalog import Operation
+    from sellerkit.client._wire import HttpxWire, SyncPool
 
 log = logging.getLogger("sellerkit.client")
 
@@ -50,21 +52,33 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
     _resources_module = "SYNC_RESOURCES"
 
     def __init__(self, **kwargs: Any) -> None:
+        from sellerkit.client._wire import HttpxWire, SyncPool
+
         super().__init__(**kwargs)
-        settings = self.http_settings()
-        self._http = httpx.Client(transport=self._transport, **settings)
-        # API calls go through our own keep-alive pool (bench/clients.py: httpx's pool is the
-        # bottleneck); httpx stays for transport= (the test seam), proxies, LWA and downloads.
+        # Every request (API calls, LWA, RDTs, downloads) goes through our own keep-alive pool
+        # (bench/clients.py: httpx's pool is the bottleneck, and importing httpx costs ~100 ms);
+        # an httpx client is built only for transport= (the test seam) and proxies.
+        self._httpx: httpx.Client | None = None
         self._wire: SyncPool | HttpxWire = (
             SyncPool(connect_timeout=self.connect_timeout,
                       ca_bundle=self.settings.ca_bundle)
-            if self._transport is None and "proxy" not in settings
+            if self._transport is None and not self.settings.proxy
             else HttpxWire(self._http, self.connect_timeout))
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], threading.Lock] = {}
 
+    @property
+    def _http(self) -> httpx.Client:
+        """The httpx client under ``transport=`` or a proxy, built on first use."""
+        if self._httpx is None:
+            import httpx
+
+            self._httpx = httpx.Client(**self.http_settings(asynchronous=False))
+        return self._httpx
+
     def close(self) -> None:
         self._wire.close()
-        self._http.close()
+        if self._httpx is not None:
+            self._httpx.close()
         self.save_limits()
 
     def __enter__(self) -> SellingPartner:
@@ -132,16 +146,20 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
 
     def download(self, url: str, *, compression: str | None = None) -> bytes:
         """Fetch a report or feed document from its presigned URL with this client's network
-        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host."""
+        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
+        ``timeout`` bounds the whole download (connect to last byte)."""
         try:
-            resp = self._http.get(url, headers={"user-agent": self.user_agent})
-        except httpx.HTTPError as exc:
+            resp = self._wire.request("GET", url, headers={"user-agent": self.user_agent},
+                                            content=None, timeout=self.timeout)
+        except hx.HTTPError as exc:
             raise transport_error(exc, "GET", "<document url>") from None
         data = resp.content
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, message="document download failed",
                            body=data[:2000], headers=resp.headers)
         if (compression or "").upper() == "GZIP":
+            import gzip
+
             data = gzip.decompress(data)
         return data
 
@@ -174,18 +192,19 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         while True:
             attempt += 1
             t0 = time.perf_counter()
-            token = self._token(op, prepared, options)
+            token = self._token(op, prepared, options, budget)
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
                 self.limiter.acquire(ctx, timeout=limiter_budget(remaining))
-                remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:
+                # timeout: a deadline for this HTTP attempt (connect, send, read), apart from
+                # the wait for quota above and from the token fetch (bounded on its own).
                 resp = self._wire.request(
                     prepared.method, url, headers=headers, content=prepared.content,
-                    timeout=max(remaining, 0.001))
+                    timeout=budget)
                 content = resp.content
-            except httpx.HTTPError as exc:
+            except hx.HTTPError as exc:
                 self.log_call(prepared.method, prepared.path, None, None, t0, attempt)
                 delay = self.retry.delay(attempt=attempt, method=prepared.method,
                                          failure=failure_of(exc),
@@ -218,12 +237,15 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
                     raise
                 time.sleep(delay)
 
-    def _token(self, op: Operation | None, prepared: Prepared, options: CallOptions
-                     ) -> str:
+    def _token(self, op: Operation | None, prepared: Prepared, options: CallOptions,
+                     timeout: float) -> str:
+        """The token for the call; fetching it (LWA with its retries, or the RDT call) ends
+        within ``timeout``."""
         if options.restricted_data_token is not UNSET:
             return str(options.restricted_data_token)
         if op is not None and op.grantless_scope:
-            return self.lwa.access_token(self._http, scope=op.grantless_scope)
+            return self.lwa.access_token(self._wire, scope=op.grantless_scope,
+                                                     timeout=timeout)
         if self._refresh_token is None:
             what = op.key if op is not None else f"{prepared.method} {prepared.path}"
             raise ConfigurationError(
@@ -231,10 +253,11 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
                 "refresh_token= (or set SELLERKIT_REFRESH_TOKEN / SP_API_REFRESH_TOKEN)")
         resource = self.rdt_resource(op, prepared, options) if op is not None else None
         if resource is not None:
-            return self._rdt(resource)
-        return self.lwa.access_token(self._http, refresh_token=self._refresh_token)
+            return self._rdt(resource, timeout)
+        return self.lwa.access_token(self._wire, refresh_token=self._refresh_token,
+                                                 timeout=timeout)
 
-    def _rdt(self, resource: tuple[str, str, tuple[str, ...]]) -> str:
+    def _rdt(self, resource: tuple[str, str, tuple[str, ...]], timeout: float) -> str:
         from sellerkit.auth.rdt import parse_rdt_response, rdt_request_body
 
         cached = self.rdt_cache.get(*resource)
@@ -250,7 +273,8 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             method, path, elements = resource
             try:
                 resp = self._call_op(
-                    tokens_op, {body_name: rdt_request_body(method, path, list(elements))}, None)
+                    tokens_op, {body_name: rdt_request_body(method, path, list(elements))},
+                    CallOptions(timeout=timeout))
             except ForbiddenError as err:
                 raise ForbiddenError(
                     err.status, code=err.code, message=(

@@ -5,29 +5,37 @@ server, ``http.client`` ~80 us; httpx.AsyncClient with 100 calls in flight ~1,60
 (its connection pool), asyncio streams ~35 us. So API calls go through these pools:
 
 - ``SyncPool``: ``http.client`` connections, kept alive per (scheme, host, port), thread-safe.
-- ``AsyncPool``: asyncio stream connections; h11 (httpx's own HTTP/1.1 state machine) frames
-  requests and responses.
+- ``AsyncPool`` (in ``_wire_async.py``, so the sync client never imports asyncio): asyncio stream
+  connections; h11 (httpx's own HTTP/1.1 state machine) frames requests and responses.
 - ``HttpxWire`` / ``AsyncHttpxWire``: the same interface over an httpx client, used when the
   caller passes ``transport=`` (the test seam: mock handlers, the in-process emulator) or a
   proxy, which the pools do not speak.
 
 Failures are raised as httpx exceptions, so the pipeline's retry decisions and error mapping
-(``failure_of``, ``transport_error``) stay as they are.
+(``failure_of``, ``transport_error``) stay as they are. httpx itself is imported only when one is
+raised (or an httpx wire is built): ``import sellerkit`` and a call that succeeds never load it.
+
+``timeout`` is a deadline for the whole attempt: waiting for a pool slot, connecting, sending and
+reading the last byte. A server that trickles its response a byte at a time cannot keep a call
+alive past it (the per-read socket timeout alone would restart on every byte).
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextvars
 import http.client
+import io
 import socket
 import ssl
-import weakref
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import h11
-import httpx
+from sellerkit.client._lazy import hx
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_IDLE_PER_HOST = 100
 _RETRYABLE_ON_REUSE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
@@ -50,6 +58,8 @@ _split_cache: dict[str, tuple[str, str, int]] = {}
 
 def _split(url: str) -> tuple[tuple[str, str, int], str]:
     """(scheme, host, port) and the request target; the origin part is cached per base URL."""
+    if not url.startswith(("https://", "http://")):
+        raise hx.UnsupportedProtocol(f"not an http(s) URL: {url.split(':', 1)[0][:20]!r}")
     scheme_end = url.index("://") + 3
     slash = url.find("/", scheme_end)
     origin = url if slash < 0 else url[:slash]
@@ -75,34 +85,88 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The socket reader under an ``http.client`` response: each read may block only until the
+    attempt's deadline, so a trickling server cannot stretch the response past it."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the response did not end within the timeout")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(b)
+
+
+class _DeadlineSocket:
+    """What ``http.client.HTTPResponse`` takes: only ``makefile`` is used."""
+
+    __slots__ = ("deadline", "sock")
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self.sock, self.deadline))
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    deadline = 0.0
+
+    def response_class(self, sock: Any, *args: Any, **kwargs: Any  # type: ignore[override]
+                       ) -> http.client.HTTPResponse:
+        return http.client.HTTPResponse(_DeadlineSocket(sock, self.deadline),  # type: ignore[arg-type]
+                                        *args, **kwargs)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    deadline = 0.0
+    response_class = _HTTPConnection.response_class  # type: ignore[assignment]
+
+
 class SyncPool:
     def __init__(self, *, connect_timeout: float, ca_bundle: str | None = None) -> None:
         self._connect_timeout = connect_timeout
         self._ca_bundle = ca_bundle
         self._ssl: ssl.SSLContext | None = None
-        self._idle: dict[tuple[str, str, int], list[http.client.HTTPConnection]] = {}
+        self._idle: dict[tuple[str, str, int], list[_HTTPConnection | _HTTPSConnection]] = {}
 
-    def _new(self, key: tuple[str, str, int], timeout: float) -> http.client.HTTPConnection:
+    def _new(self, key: tuple[str, str, int], deadline: float
+             ) -> _HTTPConnection | _HTTPSConnection:
         scheme, host, port = key
+        limit = min(deadline - time.monotonic(), self._connect_timeout)
+        if limit <= 0:
+            raise hx.ConnectTimeout("no time left to connect within the timeout")
+        conn: _HTTPConnection | _HTTPSConnection
         if scheme == "https":
             if self._ssl is None:
                 self._ssl = ssl_context(self._ca_bundle)
-            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                host, port, timeout=min(timeout, self._connect_timeout), context=self._ssl)
+            conn = _HTTPSConnection(host, port, timeout=limit, context=self._ssl)
         else:
-            conn = http.client.HTTPConnection(host, port,
-                                              timeout=min(timeout, self._connect_timeout))
+            conn = _HTTPConnection(host, port, timeout=limit)
         try:
             conn.connect()
         except TimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc)) from None
+            conn.close()
+            raise hx.ConnectTimeout(str(exc) or "timed out connecting") from None
         except OSError as exc:
-            raise httpx.ConnectError(str(exc)) from None
+            conn.close()
+            raise hx.ConnectError(str(exc)) from None
         conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
                 content: bytes | None, timeout: float) -> WireResponse:
+        """Send and read one response; ``timeout`` bounds the whole attempt."""
+        deadline = time.monotonic() + timeout
         key, target = _split(url)
         idle = self._idle.get(key)
         if idle is None:
@@ -112,11 +176,15 @@ class SyncPool:
                 conn = idle.pop()
                 reused = True
             except IndexError:
-                conn = self._new(key, timeout)
+                conn = self._new(key, deadline)
                 reused = False
             try:
                 assert conn.sock is not None
-                conn.sock.settimeout(timeout)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                conn.sock.settimeout(left)  # sendall: a bound on the whole send
+                conn.deadline = deadline
                 conn.request(method, target, body=content, headers=headers)
                 resp = conn.getresponse()
                 body = resp.read()
@@ -124,13 +192,13 @@ class SyncPool:
                 conn.close()
                 if reused and attempt == 0:
                     continue  # the server closed an idle keep-alive connection
-                raise httpx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
+                raise hx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
             except TimeoutError:
                 conn.close()
-                raise httpx.ReadTimeout("no response within the timeout") from None
+                raise hx.ReadTimeout("no complete response within the timeout") from None
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
-                raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from None
+                raise hx.ReadError(f"{type(exc).__name__}: {exc}") from None
             hdrs: dict[str, str] = {}
             for k, v in resp.getheaders():
                 k = k.lower()
@@ -148,157 +216,27 @@ class SyncPool:
                 conns.pop().close()
 
 
-class _Conn:
-    """One asyncio stream connection and its h11 state machine (h11 does the HTTP/1.1 framing:
-    content-length, chunked, connection close)."""
+# -- the httpx wires ---------------------------------------------------------------------------
+# httpx's timeouts are per operation (each read may take the whole read timeout), so the wires
+# below add the attempt's deadline: the body is streamed and checked after every chunk, and in
+# the sync client the sockets of the transports sellerkit builds (proxies) cap every read and
+# write at the time left (``deadline_transport``). The async wire (``_wire_async.py``) runs under
+# asyncio.timeout.
 
-    __slots__ = ("h11", "reader", "writer")
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.h11 = h11.Connection(our_role=h11.CLIENT)
-
-    def close(self) -> None:
-        self.writer.close()
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "sellerkit_wire_deadline", default=None)
 
 
-class _LoopState:
-    """Connections and slots of one event loop (streams cannot move between loops)."""
-
-    def __init__(self) -> None:
-        self.idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        self.slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
-
-
-class _StaleConnection(Exception):
-    """A reused keep-alive connection was closed by the server before any response byte."""
+def _headers(resp: Any) -> dict[str, str]:
+    hdrs: dict[str, str] = {}
+    for k, v in resp.headers.multi_items():
+        k = k.lower()
+        hdrs[k] = f"{hdrs[k]}, {v}" if k in hdrs else v
+    return hdrs
 
 
-class AsyncPool:
-    def __init__(self, *, connect_timeout: float, ca_bundle: str | None = None,
-                 max_connections: int = 100) -> None:
-        self._connect_timeout = connect_timeout
-        self._ca_bundle = ca_bundle
-        self._ssl: ssl.SSLContext | None = None
-        self._max = max_connections
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
-            weakref.WeakKeyDictionary())
-
-    async def _new(self, key: tuple[str, str, int], timeout: float) -> _Conn:
-        scheme, host, port = key
-        tls: ssl.SSLContext | None = None
-        if scheme == "https":
-            if self._ssl is None:
-                self._ssl = ssl_context(self._ca_bundle)
-            tls = self._ssl
-        try:
-            async with asyncio.timeout(min(timeout, self._connect_timeout)):
-                reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=2**20)
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc)) from None
-        except OSError as exc:
-            raise httpx.ConnectError(str(exc)) from None
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return _Conn(reader, writer)
-
-    async def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                      content: bytes | None, timeout: float) -> WireResponse:
-        key, target = _split(url)
-        loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
-        if state is None:
-            state = self._loops[loop] = _LoopState()
-        idle = state.idle.get(key)
-        if idle is None:
-            idle = state.idle[key] = []
-            state.slots[key] = asyncio.Semaphore(self._max)
-        host = key[1] if key[2] in (80, 443) else f"{key[1]}:{key[2]}"
-        hdrs = [("host", host), *headers.items()]
-        if content is not None or method in ("POST", "PUT", "PATCH"):
-            hdrs.append(("content-length", str(len(content or b""))))
-        async with state.slots[key]:
-            for attempt in (0, 1):
-                try:
-                    conn = idle.pop()
-                    reused = True
-                except IndexError:
-                    conn = await self._new(key, timeout)
-                    reused = False
-                try:
-                    async with asyncio.timeout(timeout):
-                        result = await _exchange(conn, method, target, hdrs, content, reused)
-                except _StaleConnection:
-                    conn.close()
-                    if attempt == 0:
-                        continue  # the server closed an idle keep-alive connection
-                    raise httpx.RemoteProtocolError("the server closed the connection") from None
-                except TimeoutError:
-                    conn.close()
-                    raise httpx.ReadTimeout("no response within the timeout") from None
-                except h11.LocalProtocolError as exc:
-                    conn.close()
-                    raise ValueError(f"invalid request: {exc}") from None
-                except (OSError, h11.RemoteProtocolError) as exc:
-                    conn.close()
-                    raise httpx.ReadError(f"{type(exc).__name__}: {exc}") from None
-                status, rhdrs, body = result
-                if conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
-                    conn.h11.start_next_cycle()
-                    idle.append(conn)
-                else:
-                    conn.close()
-                return WireResponse(status, rhdrs, body)
-        raise AssertionError("unreachable")
-
-    async def aclose(self) -> None:
-        state = self._loops.pop(asyncio.get_running_loop(), None)
-        for conns in (state.idle.values() if state is not None else ()):
-            while conns:
-                conns.pop().close()
-
-
-async def _exchange(conn: _Conn, method: str, target: str, headers: list[tuple[str, str]],
-                    content: bytes | None, reused: bool
-                    ) -> tuple[int, dict[str, str], bytes]:
-    h = conn.h11
-    data = h.send(h11.Request(method=method, target=target, headers=headers)) or b""
-    if content:
-        data += h.send(h11.Data(data=content)) or b""
-    data += h.send(h11.EndOfMessage()) or b""
-    conn.writer.write(data)
-    status = 0
-    rhdrs: dict[str, str] = {}
-    parts: list[bytes] = []
-    received = False
-    while True:
-        event = h.next_event()
-        if event is h11.NEED_DATA:
-            try:
-                chunk = await conn.reader.read(65536)
-            except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError):
-                if reused and not received:
-                    raise _StaleConnection from None
-                raise
-            if not chunk and reused and not received:
-                raise _StaleConnection
-            received = received or bool(chunk)
-            h.receive_data(chunk)
-        elif isinstance(event, h11.Response):
-            status = event.status_code
-            for name, value in event.headers:
-                k = name.decode("latin-1")
-                v = value.decode("latin-1")
-                rhdrs[k] = f"{rhdrs[k]}, {v}" if k in rhdrs else v
-        elif isinstance(event, h11.Data):
-            parts.append(bytes(event.data))
-        elif isinstance(event, h11.EndOfMessage):
-            return status, rhdrs, b"".join(parts)
-        elif isinstance(event, h11.ConnectionClosed):
-            raise h11.RemoteProtocolError("connection closed before the response ended")
-        # InformationalResponse (1xx): keep reading
+def _timeout(timeout: float, connect_timeout: float) -> httpx.Timeout:
+    return hx.Timeout(timeout, connect=min(connect_timeout, timeout))
 
 
 class HttpxWire:
@@ -309,25 +247,85 @@ class HttpxWire:
         self._connect_timeout = connect_timeout
 
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                content: bytes | None, timeout: float) -> Any:
-        return self._client.request(
-            method, url, headers=headers, content=content,
-            timeout=httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout)))
+                content: bytes | None, timeout: float) -> WireResponse:
+        deadline = time.monotonic() + timeout
+        token = _DEADLINE.set(deadline)
+        try:
+            request = self._client.build_request(
+                method, url, headers=headers, content=content,
+                timeout=_timeout(timeout, self._connect_timeout))
+            resp = self._client.send(request, stream=True)
+            try:
+                parts = []
+                for chunk in resp.iter_bytes():
+                    parts.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise hx.ReadTimeout("no complete response within the timeout",
+                                             request=request)
+            finally:
+                resp.close()
+        finally:
+            _DEADLINE.reset(token)
+        return WireResponse(resp.status_code, _headers(resp), b"".join(parts))
 
     def close(self) -> None:
         pass  # the client owns the httpx.Client
 
 
-class AsyncHttpxWire:
-    def __init__(self, client: httpx.AsyncClient, connect_timeout: float) -> None:
-        self._client = client
-        self._connect_timeout = connect_timeout
+def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:
+    """An ``httpx.HTTPTransport`` whose sockets honour the wire's deadline: every read and write
+    waits at most until it (httpx alone would let a trickling server reset the read timeout with
+    each byte)."""
+    import httpcore
 
-    async def request(self, method: str, url: str, *, headers: Mapping[str, str],
-                      content: bytes | None, timeout: float) -> Any:
-        return await self._client.request(
-            method, url, headers=headers, content=content,
-            timeout=httpx.Timeout(timeout, connect=min(self._connect_timeout, timeout)))
+    transport = hx.HTTPTransport(**kwargs)
+    pool = getattr(transport, "_pool", None)
+    backend: Any = getattr(pool, "_network_backend", None)
+    if backend is None:  # another httpx layout: the per-chunk check still bounds the body
+        return transport
 
-    async def aclose(self) -> None:
-        pass
+    def left(timeout: float | None) -> float | None:
+        deadline = _DEADLINE.get()
+        if deadline is None:
+            return timeout
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise httpcore.ReadTimeout("no complete response within the timeout")
+        return remaining if timeout is None else min(timeout, remaining)
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, inner: httpcore.NetworkStream) -> None:
+            self._inner = inner
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return self._inner.read(max_bytes, left(timeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, left(timeout))
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                      timeout: float | None = None) -> httpcore.NetworkStream:
+            return Stream(self._inner.start_tls(ssl_context, server_hostname, left(timeout)))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+    class Backend(httpcore.NetworkBackend):
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                        local_address: str | None = None, socket_options: Any = None
+                        ) -> httpcore.NetworkStream:
+            return Stream(backend.connect_tcp(host, port, left(timeout), local_address,
+                                              socket_options))
+
+        def connect_unix_socket(self, path: str, timeout: float | None = None,
+                                socket_options: Any = None) -> httpcore.NetworkStream:
+            return Stream(backend.connect_unix_socket(path, left(timeout), socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            backend.sleep(seconds)
+
+    pool._network_backend = Backend()  # type: ignore[union-attr]
+    return transport

@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from sellerkit import AsyncSellingPartner, SellingPartner
-from sellerkit.client._wire import AsyncPool, SyncPool
+from sellerkit.client._wire import SyncPool
+from sellerkit.client._wire_async import AsyncPool
 
 TOKEN = json.dumps({"access_token": "Atza|t", "token_type": "bearer", "expires_in": 3600})
 

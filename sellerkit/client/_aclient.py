@@ -13,26 +13,28 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 
+from sellerkit._log import hide_url_in_logs
 from sellerkit.catalog import Operation
 from sellerkit.client._base import (
     TOKENS_KEY,
     BaseClient,
     Prepared,
+    check_download,
     failure_of,
     interpret,
     is_expired_token_error,
     limiter_budget,
     prepare,
+    prepare_raw,
     transport_error,
     values_from_python,
 )
 from sellerkit.client._generated.attributes import AsyncResourceAttributes
 from sellerkit.client._wire import AsyncHttpxWire, AsyncPool
-from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
+from sellerkit.client.options import UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
 
@@ -64,6 +66,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._wire.aclose()
         await self._http.aclose()
         self.save_limits()
@@ -79,6 +82,7 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                    ) -> ApiResponse:
         """Call an operation by key with wire-named parameters:
         ``sp.call("orders_v0.getOrders", MarketplaceIds=[...], CreatedAfter=...)``."""
+        self.check_open()
         op = self.operation(key)
         return await self._call_op(op, params, options)
 
@@ -86,22 +90,13 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
                       json: Any = None, headers: Mapping[str, str] | None = None,
                       options: CallOptions | None = None) -> ApiResponse:
         """The raw escape hatch: any method and path, no catalog validation. Auth, rate limits
-        and retries still apply (the operation is looked up by path when it is known)."""
-        options = options or DEFAULT_OPTIONS
-        method = method.upper()
-        bare = path.split("?", 1)[0]
-        found = self.catalog.match(method, bare)
-        op = found[0] if found else None
-        query = urlencode([(k, v) for k, v in (params or {}).items() if v is not None],
-                          doseq=True)
-        hdrs = dict(headers or {})
-        content = None
-        if json is not None:
-            content = _json.dumps(json, separators=(",", ":")).encode()
-            hdrs.setdefault("content-type", "application/json")
-        hdrs.update(options.headers)
-        prepared = Prepared(op, method, bare, query, hdrs, content)
-        return await self._send(op, prepared, options)
+        and retries still apply (the operation is looked up by path when it is known).
+        ``params`` values are str, numbers, bools, dates or lists of them (a list repeats the
+        key); ``None`` leaves a parameter out. Mistakes raise ValidationError before sending."""
+        self.check_open()
+        options = self.call_options(options)
+        prepared = prepare_raw(self.catalog, method, path, params, json, headers, options)
+        return await self._send(prepared.operation, prepared, options)
 
     async def paginate(self, target: str | Callable[..., Any], *,
                        items: bool | str = False, options: CallOptions | None = None,
@@ -133,16 +128,21 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
 
     async def download(self, url: str, *, compression: str | None = None) -> bytes:
         """Fetch a report or feed document from its presigned URL with this client's network
-        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host."""
+        settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
+        ``compression`` is the document's ``compressionAlgorithm``: None or ``"GZIP"``. The URL
+        (a bearer credential) is never logged, not even by httpx."""
+        self.check_open()
+        compression = check_download(url, compression)
         try:
-            resp = await self._http.get(url, headers={"user-agent": self.user_agent})
+            with hide_url_in_logs():
+                resp = await self._http.get(url, headers={"user-agent": self.user_agent})
         except httpx.HTTPError as exc:
             raise transport_error(exc, "GET", "<document url>") from None
         data = resp.content
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, message="document download failed",
                            body=data[:2000], headers=resp.headers)
-        if (compression or "").upper() == "GZIP":
+        if compression == "GZIP":
             data = gzip.decompress(data)
         return data
 
@@ -154,7 +154,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
 
     async def _call_op(self, op: Operation, values: Mapping[str, Any],
                        options: CallOptions | None) -> ApiResponse:
-        options = options or DEFAULT_OPTIONS
+        self.check_open()
+        options = self.call_options(options)
         prepared = prepare(op, values, options)
         return await self._send(op, prepared, options)
 

@@ -25,7 +25,8 @@ import re
 import threading
 from collections.abc import Iterator
 
-__all__ = ["RedactingFilter", "get_logger", "hide_url_in_logs", "redact", "redact_url_queries"]
+__all__ = ["RedactingFilter", "get_logger", "hide_url_in_logs", "redact", "redact_url_queries",
+           "scrub_secrets"]
 
 # LWA access tokens (Atza|), refresh tokens (Atzr|) and restricted data tokens (Atz.sprdt|) are
 # opaque strings of URL-safe base64 and a few separators. In form bodies and URLs the pipe arrives
@@ -42,6 +43,36 @@ def redact(text: str) -> str:
         return text
     text = _TOKEN.sub(lambda m: m.group("prefix") + MASK, text)
     return _CLIENT_SECRET.sub(lambda m: m.group("prefix") + MASK, text)
+
+
+SECRET_MASK = "**********"  # noqa: S105 - a mask, not a password
+
+
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    """Matches ``secret`` as sent in any spelling: raw, percent-encoded (upper or lower case hex,
+    each character either way), form-encoded (``+`` for a space)."""
+    parts = []
+    for ch in secret:
+        alts = [re.escape(ch)]
+        encoded = "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
+        alts.append("".join(f"%[{h[1]}{h[1].lower()}][{h[2]}{h[2].lower()}]"
+                            for h in (encoded[i:i + 3] for i in range(0, len(encoded), 3))))
+        if ch == " ":
+            alts.append(r"\+")
+        parts.append("(?:" + "|".join(alts) + ")")
+    return re.compile("".join(parts))
+
+
+def scrub_secrets(text: str, secrets: tuple[str, ...] | list[str]) -> str:
+    """``text`` with every occurrence of each secret, however it was URL- or form-encoded,
+    replaced by a mask; then anything that looks like an LWA token or client secret is masked
+    too (``redact``)."""
+    for secret in secrets:
+        if secret and len(secret) <= 4096:
+            text = _secret_pattern(secret).sub(SECRET_MASK, text)
+        elif secret:
+            text = text.replace(secret, SECRET_MASK)
+    return redact(text)
 
 
 class RedactingFilter(logging.Filter):

@@ -195,8 +195,13 @@ _LWA_CODES: dict[str, type[LwaError]] = {
 }
 
 
-def lwa_error_from_response(status: int, body: bytes) -> LwaError:
-    """Map an LWA error response (``{"error", "error_description"}``) to its exception."""
+def lwa_error_from_response(status: int, body: bytes, secrets: Sequence[str] = ()) -> LwaError:
+    """Map an LWA error response (``{"error", "error_description"}``) to its exception.
+
+    ``secrets`` (the client secret, refresh token or code of the request) are masked in the error
+    code and description, in every URL/form encoding, before anything is shortened, so no part of
+    one survives in the exception's str, repr or pickle.
+    """
     error, description = "unknown_error", ""
     try:
         data = json.loads(body) if body else {}
@@ -213,7 +218,13 @@ def lwa_error_from_response(status: int, body: bytes) -> LwaError:
             error = "too_many_requests"
     elif cls is None:
         cls = LwaServerError if status >= 500 else LwaError
-    return cls(error, description[:500], status)
+    from sellerkit._log import scrub_secrets
+
+    secrets = tuple(secrets)
+    # Bounded before the scan (a body can be large); only the first 500 characters are kept.
+    error, description = error[:2000], description[:20000]
+    return cls(scrub_secrets(error, secrets)[:100], scrub_secrets(description, secrets)[:500],
+               status)
 
 
 class TransportError(SellerkitError):

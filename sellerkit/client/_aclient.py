@@ -7,7 +7,6 @@ generated from it by ``tools/unasync.py`` and checked in CI, so the two never dr
 from __future__ import annotations
 
 import asyncio
-import gzip
 import json as _json
 import logging
 import time
@@ -24,11 +23,13 @@ from sellerkit.client._base import (
     Prepared,
     check_download,
     failure_of,
+    gunzip_document,
     interpret,
     is_expired_token_error,
     limiter_budget,
     prepare,
     prepare_raw,
+    scrub_url_values,
     transport_error,
     values_from_python,
 )
@@ -141,9 +142,9 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         data = resp.content
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, message="document download failed",
-                           body=data[:2000], headers=resp.headers)
+                           body=scrub_url_values(data[:2000], url), headers=resp.headers)
         if compression == "GZIP":
-            data = gzip.decompress(data)
+            data = gunzip_document(data)
         return data
 
     # -- the pipeline ------------------------------------------------------------------------

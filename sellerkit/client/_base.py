@@ -313,6 +313,33 @@ def prepare_raw(catalog: Any, method: Any, path: Any, params: Any, json_value: A
     return Prepared(found[0] if found else None, m, bare, "&".join(query_parts), hdrs, content)
 
 
+def scrub_url_values(body: bytes, url: str) -> bytes:
+    """``body`` (a document host's error) without the values of ``url``'s query: an S3 error such
+    as SignatureDoesNotMatch echoes the signature and the security token it was sent."""
+    from urllib.parse import parse_qsl
+
+    query = url.partition("?")[2]
+    for _, value in parse_qsl(query, keep_blank_values=False):
+        for form in {value, quote(value, safe=""), quote(value, safe="/")}:
+            if len(form) >= 6:
+                body = body.replace(form.encode("utf-8", "replace"), b"<redacted>")
+    return body
+
+
+def gunzip_document(data: bytes) -> bytes:
+    """Decompress a GZIP document; a document that is not GZIP is a ValidationError."""
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValidationError("download", [Problem(
+            "compression", f"the document is not valid GZIP ({type(exc).__name__}: {exc}); "
+                           "pass the compressionAlgorithm of its getReportDocument answer, or "
+                           "None when there is none")]) from None
+
+
 def _printable(value: Any) -> str:
     """``value`` as one line of text for a message: control characters are escaped."""
     text = value if isinstance(value, str) else repr(value)

@@ -5,7 +5,6 @@ GENERATED from ``_aclient.py`` by ``tools/unasync.py``; edit that file, not this
 
 from __future__ import annotations
 
-import gzip
 import json as _json
 import logging
 import threading
@@ -23,11 +22,13 @@ from sellerkit.client._base import (
     Prepared,
     check_download,
     failure_of,
+    gunzip_document,
     interpret,
     is_expired_token_error,
     limiter_budget,
     prepare,
     prepare_raw,
+    scrub_url_values,
     transport_error,
     values_from_python,
 )
@@ -140,9 +141,9 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         data = resp.content
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, message="document download failed",
-                           body=data[:2000], headers=resp.headers)
+                           body=scrub_url_values(data[:2000], url), headers=resp.headers)
         if compression == "GZIP":
-            data = gzip.decompress(data)
+            data = gunzip_document(data)
         return data
 
     # -- the pipeline ------------------------------------------------------------------------

@@ -118,6 +118,9 @@ def _check_value(name: str, value: Any, typ: str | None, fmt: str | None,
         return [Problem(name, f"{_short(value)} is not one of: {shown}")]
     out = []
     if isinstance(value, str):
+        if not _is_text(value):
+            return [Problem(name, f"{_short(value)} is not valid Unicode text (it holds a lone "
+                                  "surrogate, e.g. from bytes decoded with surrogateescape)")]
         if "minLength" in cons and len(value) < cons["minLength"]:
             out.append(Problem(name, f"must be at least {cons['minLength']} characters"))
         if "maxLength" in cons and len(value) > cons["maxLength"]:
@@ -133,6 +136,15 @@ def _check_value(name: str, value: Any, typ: str | None, fmt: str | None,
         if "maximum" in cons and value > cons["maximum"]:
             out.append(Problem(name, f"must be <= {cons['maximum']}, got {value}"))
     return out
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` can be sent as UTF-8 (no lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_type(value: Any, typ: str, fmt: str | None) -> bool:

@@ -182,6 +182,9 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
         if isinstance(body, bytes):
             content = body
         elif isinstance(body, str) and "json" not in ctype:
+            if not _utf8(body):
+                raise ValidationError(op.key, [Problem(body_param.name, "is not valid Unicode "
+                                                                        "text (a lone surrogate)")])
             content = body.encode("utf-8")
         else:
             content = json_body(body, op.key, body_param.name)
@@ -200,7 +203,9 @@ def json_body(body: Any, what: str, name: str = "body") -> bytes:
                           default=_json_default).encode("utf-8")
     except ValueError as exc:
         text = str(exc)
-        if "Out of range float" in text:
+        if isinstance(exc, UnicodeEncodeError):
+            text = "it holds text that is not valid Unicode (a lone surrogate)"
+        elif "Out of range float" in text:
             text = ("contains NaN or infinity, which JSON cannot carry; send a finite number or "
                     "leave the field out")
         raise ValidationError(what, [Problem(name, f"is not valid JSON: {text}")]) from None
@@ -232,9 +237,19 @@ def _query_value(v: Any) -> str | None:
     """A raw query value as text, or None when it is not a scalar the API can take."""
     if isinstance(v, float) and not math.isfinite(v):
         return None
+    if isinstance(v, str) and not _utf8(v):
+        return None
     if isinstance(v, str | int | float | bool | datetime | date):
         return _scalar_text(v)
     return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def prepare_raw(catalog: Any, method: Any, path: Any, params: Any, json_value: Any,
@@ -271,9 +286,9 @@ def prepare_raw(catalog: Any, method: Any, path: Any, params: Any, json_value: A
                                               f"{type(params).__name__} {params!r:.30}"))
         else:
             for k, v in params.items():
-                if not isinstance(k, str) or not k:
-                    problems.append(Problem("params", f"parameter names must be non-empty str, "
-                                                      f"got {k!r:.30}"))
+                if not isinstance(k, str) or not k or not _utf8(k):
+                    problems.append(Problem("params", f"parameter names must be non-empty str "
+                                                      f"(valid Unicode), got {k!r:.30}"))
                     continue
                 if v is None:
                     continue
@@ -282,8 +297,8 @@ def prepare_raw(catalog: Any, method: Any, path: Any, params: Any, json_value: A
                     text = _query_value(item)
                     if text is None:
                         problems.append(Problem(k, f"must be a str, number, bool, date or a list "
-                                                   f"of them (finite numbers only), got "
-                                                   f"{type(item).__name__} {item!r:.30}"))
+                                                   f"of them (finite numbers, valid Unicode), "
+                                                   f"got {type(item).__name__} {item!r:.30}"))
                     else:
                         query_parts.append(f"{quote(k, safe='-_.~')}={quote(text, safe='-_.~')}")
     hdrs: dict[str, str] = {}

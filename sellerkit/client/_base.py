@@ -89,8 +89,15 @@ def user_agent(app_name: str | None = None, app_version: str | None = None) -> s
     plat = _ua_value(platform.system() or "unknown")
     ua = f"sellerkit/{__version__} (Language=Python/{py}; Platform={plat})"
     if app_name:
+        for what, value in (("app_name", app_name), ("app_version", app_version or "")):
+            if any(not c.isprintable() for c in value):
+                raise ConfigurationError(
+                    f"{what} {value!r:.40} holds a line break or control character; it goes "
+                    "into the User-Agent header: use plain text such as 'MyTool'")
         name = app_name.replace("\\", "\\\\").replace("/", "\\/")
         ua += f" {name}/{(app_version or '1.0').replace('(', '_')}"
+        # HTTP headers are ASCII here: other characters travel percent-encoded.
+        ua = quote(ua, safe=" !\"#$&'()*+,/:;<=>?@[\\]^_`{|}~-.%")
     return ua[:500]
 
 

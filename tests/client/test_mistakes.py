@@ -370,3 +370,17 @@ async def test_every_call_after_aclose_is_a_client_closed_error(fake: FakeSPAPI)
         async for _ in sp.paginate("orders_v0.getOrders", MarketplaceIds=["X"]):
             pass
     assert len(fake.requests) == sent
+
+
+@pytest.mark.parametrize("cls", [SellingPartner, AsyncSellingPartner])
+def test_app_name_with_a_line_break_fails_at_construction(cls: type) -> None:
+    fails(ConfigurationError, lambda: cls(**CREDS, endpoint=BASE, app_name="my\r\nX-Injected: 1"),
+          "app_name", "line break")
+
+
+def test_non_ascii_app_name_is_sent_percent_encoded(fake: FakeSPAPI) -> None:
+    with SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=fake.transport(),
+                        rate_limiter=False, app_name="Caf\u00e9Tool") as sp:
+        sp.orders_v0.get_order(order_id="1")
+    ua = fake.requests[-1].headers["user-agent"]
+    assert ua.endswith(" Caf%C3%A9Tool/1.0") and ua.isascii()

@@ -54,7 +54,7 @@ class CallOptions:
         a single string is one element (``"buyerInfo"`` means ``["buyerInfo"]``), never split
         into characters. Kept as a tuple.
     restricted_data_token: an RDT you obtained yourself; sent instead of the access token.
-    headers: extra request headers (str names and values; no CR/LF, latin-1 only).
+    headers: extra request headers (str names and values; printable ASCII, no CR/LF).
 
     ``None`` for timeout, max_wait or max_attempts means the same as leaving it unset.
     """
@@ -163,20 +163,22 @@ def _seconds_problem(value: Any, minimum: float, *, strict: bool, allow_inf: boo
 
 
 def header_value_problem(value: str) -> str:
-    """What makes a header value unsendable, or ''."""
-    if any(c in value for c in "\r\n\0"):
-        return "contains a line break or NUL, which would split the request"
-    try:
-        value.encode("latin-1")
-    except UnicodeEncodeError:
-        return ("has characters outside latin-1, which HTTP headers cannot carry "
-                "(percent-encode or base64 it)")
+    """What makes a header value unsendable, or '' (printable ASCII and tabs only: line breaks
+    would split the request, and httpx encodes header values as ASCII)."""
+    for i, c in enumerate(value):
+        if c in "\r\n":
+            return f"contains a line break at position {i}, which would split the request"
+        if (ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F:
+            return f"contains the control character {c!r} at position {i}"
+        if ord(c) > 0x7E:
+            return (f"contains the non-ASCII character {c!r} at position {i}, which HTTP headers "
+                    "cannot carry (percent-encode or base64 it)")
     return ""
 
 
 def header_problem(name: Any, value: Any) -> str:
-    """What is wrong with one request header, or '' (names are RFC 9110 tokens; values are str,
-    latin-1, without CR/LF)."""
+    """What is wrong with one request header, or '' (names are RFC 9110 tokens; values are str
+    of printable ASCII, without CR/LF)."""
     if not isinstance(name, str) or not _TOKEN.fullmatch(name):
         return (f"header name {name!r:.40} is not a valid HTTP header name (letters, digits "
                 "and -, no spaces or line breaks)")

@@ -113,7 +113,9 @@ def test_options_as_a_dict_says_to_use_callOptions(sp: Any, fake: FakeSPAPI) -> 
     ({"headers": {"x-a": "a\r\nX-Injected: 1"}}, ["line break"]),
     ({"headers": {"bad name": "v"}}, ["not a valid HTTP header name"]),
     ({"headers": {"x-a\n": "v"}}, ["not a valid HTTP header name"]),
-    ({"headers": {"x-a": "\u20ac"}}, ["latin-1"]),
+    ({"headers": {"x-a": "\u20ac"}}, ["non-ASCII character"]),
+    ({"headers": {"x-a": "caf\u00e9"}}, ["non-ASCII character"]),
+    ({"headers": {"x-a": "a\x00b"}}, ["control character"]),
     ({"rdt": "no"}, ["rdt must be True or False"]),
     ({"rdt_data_elements": [1]}, ["rdt_data_elements"]),
     ({"rdt_data_elements": 5}, ["rdt_data_elements must be a list"]),
@@ -144,12 +146,14 @@ def test_rdt_data_elements_string_is_one_element_not_its_characters(
 # request()
 
 
-def test_request_header_values_with_line_breaks_or_non_latin1(sp: Any, fake: FakeSPAPI
+def test_request_header_values_with_line_breaks_or_non_ascii(sp: Any, fake: FakeSPAPI
                                                               ) -> None:
     fails(ValidationError, lambda: sp.request("GET", "/orders/v0/orders/1",
                                               headers={"x-a": "a\nb"}), "line break")
     fails(ValidationError, lambda: sp.request("GET", "/orders/v0/orders/1",
-                                              headers={"x-a": "\u20ac"}), "latin-1")
+                                              headers={"x-a": "\u20ac"}), "non-ASCII")
+    fails(ValidationError, lambda: sp.request("GET", "/orders/v0/orders/1",
+                                              headers={"x-a": "\u00e9"}), "non-ASCII")
     fails(ValidationError, lambda: sp.request("GET", "/orders/v0/orders/1",
                                               headers={"x\r\ny": "1"}), "header name")
     fails(ValidationError, lambda: sp.request("GET", "/x", headers={"a": None}),

@@ -536,6 +536,12 @@ class BaseClient:
                 "LWA_CLIENT_SECRET, or a profile in the config file)")
         # Settings arrive converted and checked (types, defaults, URLs, loopback-only http).
         ep = s.resolve_endpoint()
+        for what, url in (("endpoint", ep.base_url), ("lwa_endpoint", s.lwa_url),
+                          ("proxy", s.proxy or "")):
+            problem = url_problem(str(url))
+            if problem:
+                shown = str(url) if "@" not in str(url) else "***@" + str(url).rsplit("@", 1)[1]
+                raise ConfigurationError(f"the {what} URL {_printable(shown)[:80]!r} {problem}")
         self.base_url: str = ep.base_url.rstrip("/")
         self.aws_region: str = ep.aws_region
         self.region_name: str = ep.region_name

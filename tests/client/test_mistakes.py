@@ -388,3 +388,16 @@ def test_non_ascii_app_name_is_sent_percent_encoded(fake: FakeSPAPI) -> None:
         sp.orders_v0.get_order(order_id="1")
     ua = fake.requests[-1].headers["user-agent"]
     assert ua.endswith(" Caf%C3%A9Tool/1.0") and ua.isascii()
+
+
+@pytest.mark.parametrize("cls", [SellingPartner, AsyncSellingPartner])
+@pytest.mark.parametrize(("kwargs", "needles"), [
+    ({"endpoint": "http://127.0.0.1:9/\r\nX-Injected: 1"}, ["endpoint URL", "line break"]),
+    ({"endpoint": "http://127.0.0.1:9/a b"}, ["endpoint URL", "a space"]),
+    ({"endpoint": BASE, "lwa_endpoint": "http://127.0.0.1:9/auth\n/o2"}, ["lwa_endpoint URL"]),
+    ({"endpoint": BASE, "proxy": "http://user:pw@127.0.0.1:3128/a\r\nb"}, ["proxy URL", "***@"]),
+])
+def test_a_line_break_in_a_configured_url_fails_at_construction(
+        cls: type, kwargs: dict[str, Any], needles: list[str]) -> None:
+    err = fails(ConfigurationError, lambda: cls(**CREDS, **kwargs), *needles)
+    assert "pw" not in str(err)

@@ -183,11 +183,23 @@ def header_problem(name: Any, value: Any) -> str:
         return (f"header name {name!r:.40} is not a valid HTTP header name (letters, digits "
                 "and -, no spaces or line breaks)")
     if not isinstance(value, str):
+        # The value itself is shown only when it cannot be a credential.
+        plain = value is None or isinstance(value, int | float)
         hint = ("; leave the header out to send none" if value is None
-                else f"; pass str({value!r:.20})" if isinstance(value, int | float) else "")
-        return f"header {name!r} must have a str value, got {_shown(value)}{hint}"
+                else f"; pass str({value!r:.20})" if plain else "")
+        got = _shown(value) if plain else type(value).__name__
+        return f"header {name!r} must have a str value, got {got}{hint}"
     problem = header_value_problem(value)
     return f"header {name!r} {problem}" if problem else ""
+
+
+def _masked(name: Any, value: Any) -> str:
+    """A CallOptions argument as it may appear in a message: no token or header value."""
+    if name == "restricted_data_token":
+        return "'...'"
+    if name == "headers" and isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k!r:.40}: '...'" for k in value) + "}"
+    return f"{value!r:.40}"
 
 
 def check_call_options(options: Any) -> CallOptions:
@@ -197,7 +209,7 @@ def check_call_options(options: Any) -> CallOptions:
     if isinstance(options, CallOptions):
         return options
     if isinstance(options, Mapping):
-        args = ", ".join(f"{k}={v!r:.30}" for k, v in options.items())
+        args = ", ".join(f"{k}={_masked(k, v)}" for k, v in options.items())
         raise ConfigurationError(
             f"options must be a CallOptions, not a {type(options).__name__}: write "
             f"options=CallOptions({args}) (from sellerkit import CallOptions)")

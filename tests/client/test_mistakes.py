@@ -401,3 +401,14 @@ def test_a_line_break_in_a_configured_url_fails_at_construction(
         cls: type, kwargs: dict[str, Any], needles: list[str]) -> None:
     err = fails(ConfigurationError, lambda: cls(**CREDS, **kwargs), *needles)
     assert "pw" not in str(err)
+
+
+def test_option_mistakes_never_echo_a_token(sp: Any) -> None:
+    token = "Atz.sprdt|IwEBsecretRDTvalue"
+    err = fails(ConfigurationError, lambda: sp.orders_v0.get_order(
+        order_id="1", options={"restricted_data_token": token, "headers": {"x-a": token}}),
+        "options=CallOptions(restricted_data_token='...', headers={'x-a': '...'})")
+    assert "IwEB" not in str(err)
+    err = fails(ConfigurationError, lambda: CallOptions(headers={"x-a": token.encode()}),
+                "header 'x-a' must have a str value, got bytes")
+    assert "IwEB" not in str(err)

@@ -517,7 +517,13 @@ class BaseClient:
         settings: Settings | None = None,
         **more: Any,
     ) -> None:
+        from sellerkit.config import Settings as _Settings
         from sellerkit.config import load_settings
+
+        if settings is not None and not isinstance(settings, _Settings):
+            raise ConfigurationError(
+                f"settings= takes a sellerkit.config.Settings (from load_settings()), got "
+                f"{type(settings).__name__}; or pass the settings as keyword arguments")
 
         explicit: dict[str, Any] = {
             k: v for k, v in dict(client_id=client_id, client_secret=client_secret,

@@ -321,6 +321,7 @@ def test_download_accepts_gzip_in_any_case(sp: Any, fake: FakeSPAPI) -> None:
     ({"transport": "x"}, ["transport= takes an httpx."]),
     ({"token_store": 5}, ["token_store= takes a token store"]),
     ({"token_store": "yes"}, ["token_store='yes' is not understood"]),
+    ({"settings": "x"}, ["settings= takes a sellerkit.config.Settings"]),
 ])
 def test_constructor_arguments_fail_at_construction(cls: type, kwargs: dict[str, Any],
                                                     needles: list[str]) -> None:

@@ -123,3 +123,13 @@ def test_write_private_removes_only_old_leftovers_of_its_target(tmp_path: Path) 
     write_private(target, "{}")
     assert not old.exists() and fresh.exists() and other.exists()
     assert remove_stale_temps(target, min_age=0) == [fresh]
+
+
+def test_a_writer_with_its_own_naming_can_clean_up_too(tmp_path: Path) -> None:
+    import re
+
+    old = _leftover(tmp_path, ".emulator-state-ab12cd34", age=60)
+    similar = _leftover(tmp_path, ".emulator-state-ab12cd34.bak", age=60)
+    removed = remove_stale_temps(tmp_path / "state.json",
+                                 prefix_pattern=re.compile(r"\.emulator-state-[a-z0-9_]{8}"))
+    assert removed == [old] and similar.exists()

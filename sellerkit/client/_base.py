@@ -198,8 +198,22 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
             ctype = ctype if "json" in ctype else "application/json"
         headers["content-type"] = ctype
     headers.update(options.headers)
-    return Prepared(op, op.method, build_path(op, clean), build_query(op, clean), headers,
-                    content)
+    path, query = build_path(op, clean), build_query(op, clean)
+    _check_length(op.key, path, query)
+    return Prepared(op, op.method, path, query, headers, content)
+
+
+MAX_TARGET = 60_000
+"""Characters of path and query together: httpx refuses URLs over 65,536 characters (with the
+endpoint), and servers refuse far shorter ones; a longer request is a ValidationError here."""
+
+
+def _check_length(what: str, path: str, query: str) -> None:
+    n = len(path) + len(query)
+    if n > MAX_TARGET:
+        raise ValidationError(what, [Problem(
+            "url", f"the path and query would be {n:,} characters, more than {MAX_TARGET:,}; "
+                   "split long lists over several calls")])
 
 
 def json_body(body: Any, what: str, name: str = "body") -> bytes:
@@ -331,6 +345,7 @@ def prepare_raw(catalog: Any, method: Any, path: Any, params: Any, json_value: A
     if problems:
         raise ValidationError(what, problems)
     hdrs.update(options.headers)
+    _check_length(what, bare, "&".join(query_parts))
     found = catalog.match(m, bare)
     return Prepared(found[0] if found else None, m, bare, "&".join(query_parts), hdrs, content)
 

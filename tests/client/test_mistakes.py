@@ -413,3 +413,12 @@ def test_option_mistakes_never_echo_a_token(sp: Any) -> None:
     err = fails(ConfigurationError, lambda: CallOptions(headers={"x-a": token.encode()}),
                 "header 'x-a' must have a str value, got bytes")
     assert "IwEB" not in str(err)
+
+
+def test_a_url_too_long_to_send_is_a_validation_error(sp: Any, fake: FakeSPAPI) -> None:
+    fails(ValidationError, lambda: sp.request("GET", "/" + "a" * 70_000), "70,001 characters")
+    fails(ValidationError, lambda: sp.orders_v0.get_order(order_id="a" * 70_000),
+          "split long lists")
+    fails(ValidationError, lambda: sp.request("GET", "/x", params={"a": ["b" * 1000] * 70}),
+          "characters")
+    nothing_sent(fake)

@@ -396,14 +396,18 @@ def check_download(url: Any, compression: Any) -> str | None:
             ok = parts.scheme in ("http", "https") and bool(parts.hostname)
         except ValueError:
             ok = False
-        if not ok:
+        problem = url_problem(url) if ok else ""
+        if ok and not problem:
+            try:
+                httpx.URL(url)  # what will send it: ports, lengths, IDNA
+            except httpx.InvalidURL:
+                ok = False
+        if problem:
+            problems.append(Problem("url", problem))
+        elif not ok:
             shown = url.split("?", 1)[0]  # never the query: it is the document's credential
             problems.append(Problem("url", f"{shown!r:.60} is not an http(s) URL; pass the "
                                            "'url' field of getReportDocument/getFeedDocument"))
-        else:
-            problem = url_problem(url)
-            if problem:
-                problems.append(Problem("url", problem))
     comp: str | None = None
     if compression is not None:
         if isinstance(compression, str) and compression.upper() == "GZIP":

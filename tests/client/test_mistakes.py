@@ -280,6 +280,10 @@ def test_download_url_and_compression_mistakes(sp: Any, fake: FakeSPAPI) -> None
           "None or 'GZIP'", "'zip'")
     fails(ValidationError, lambda: sp.download("ftp://docs.example.com/1?sig=abc"),
           "'ftp://docs.example.com/1'")
+    fails(ValidationError, lambda: sp.download("https://docs.example.com:abc/1?sig=abc"),
+          "is not an http(s) URL")
+    fails(ValidationError, lambda: sp.download("https://docs.example.com/" + "a" * 70_000),
+          "is not an http(s) URL")
     assert "sig=abc" not in str(err)
     nothing_sent(fake)
 

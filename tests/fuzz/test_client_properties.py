@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -32,7 +34,7 @@ from sellerkit.client._base import (
     prepare,
     prepare_raw,
 )
-from sellerkit.errors import ConfigurationError, ValidationError
+from sellerkit.errors import ConfigurationError, SellerkitError, ValidationError
 
 # SELLERKIT_FUZZ_EXAMPLES=2000 for a deeper run on a developer machine.
 _N = int(os.environ.get("SELLERKIT_FUZZ_EXAMPLES", "60"))
@@ -301,3 +303,39 @@ def test_paginate_follows_any_tokens_to_the_last_page(tokens: list[str]) -> None
     assert [o["AmazonOrderId"] for o in orders] == [str(i) for i in range(len(tokens) + 1)]
     assert seen == [None, *tokens]
 
+
+
+def _ok_handler(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/auth/o2/token":
+        return httpx.Response(200, json={"access_token": "Atza|t", "expires_in": 3600})
+    if request.url.path.startswith("/tokens/"):
+        return httpx.Response(200, json={"restrictedDataToken": "Atz.sprdt|r", "expiresIn": 3600})
+    return httpx.Response(200, json={"payload": {}})
+
+
+@pytest.fixture(scope="module")
+def fuzz_sp() -> Iterator[SellingPartner]:
+    with SellingPartner(client_id="c", client_secret="s", refresh_token="Atzr|r",
+                        endpoint="http://127.0.0.1:9",
+                        lwa_endpoint="http://127.0.0.1:9/auth/o2/token",
+                        transport=httpx.MockTransport(_ok_handler), rate_limiter=False) as sp:
+        yield sp
+
+
+@FAST
+@given(op=st.sampled_from(OPS), data=st.data())
+def test_a_whole_call_returns_a_response_or_raises_a_sellerkit_error(
+        fuzz_sp: SellingPartner, op: Any, data: Any) -> None:
+    """Through the client (auth, RDTs, headers, the httpx transport), not only prepare()."""
+    vals: dict[str, Any] = {}
+    for p in op.params:
+        if data.draw(st.booleans()):
+            vals[p.name] = data.draw(_typed(p.type, p.items) | values)
+    options = data.draw(st.none() | st.builds(CallOptions, rdt=st.booleans(),
+                                              max_attempts=st.just(1)))
+    try:
+        r = fuzz_sp.call(op.key, options=options, **vals)
+    except SellerkitError as exc:
+        assert str(exc)
+        return
+    assert r.status == 200

@@ -30,8 +30,8 @@ __all__ = ["RedactingFilter", "get_logger", "hide_url_in_logs", "redact", "redac
 
 # LWA access tokens (Atza|), refresh tokens (Atzr|) and restricted data tokens (Atz.sprdt|) are
 # opaque strings of URL-safe base64 and a few separators. In form bodies and URLs the pipe arrives
-# percent-encoded as %7C, so both spellings are masked.
-_TOKEN = re.compile(r"(?P<prefix>Atz(?:a|r|\.sprdt)(?:\||%7[cC]))[A-Za-z0-9\-_.~+/=%|]+")
+# percent-encoded as %7C (or %257C, encoded twice), so every spelling is masked.
+_TOKEN = re.compile(r"(?P<prefix>Atz(?:a|r|\.sprdt)(?:\||%7[cC]|%257[cC]))[A-Za-z0-9\-_.~+/=%|]+")
 _CLIENT_SECRET = re.compile(r"(?P<prefix>amzn1\.oa2-cs\.v1\.)[A-Za-z0-9\-_.~+/=%]+")
 
 MASK = "***"

@@ -163,3 +163,10 @@ def test_lwa_429_through_the_client() -> None:
         sp.lwa.backoff = 0.001
         with pytest.raises(LwaThrottledError, match="throttling token requests: slow down"):
             sp.orders_v0.get_order(order_id="1")
+
+
+def test_redact_masks_tokens_encoded_once_or_twice() -> None:
+    from sellerkit._log import redact
+
+    for text in ("Atzr|IwEBabc+/=", "Atzr%7CIwEBabc%2B", "Atzr%7cIwEBabc", "Atzr%257CIwEBabc"):
+        assert "IwEBabc" not in redact(f"echo: {text} end"), text

@@ -49,14 +49,15 @@ SECRET_MASK = "**********"  # noqa: S105 - a mask, not a password
 
 
 def _secret_pattern(secret: str) -> re.Pattern[str]:
-    """Matches ``secret`` as sent in any spelling: raw, percent-encoded (upper or lower case hex,
-    each character either way), form-encoded (``+`` for a space)."""
+    """Matches ``secret`` as sent in any spelling: raw, percent-encoded once or twice (upper or
+    lower case hex, each character either way), form-encoded (``+`` for a space)."""
     parts = []
     for ch in secret:
         alts = [re.escape(ch)]
-        encoded = "".join(f"%{b:02X}" for b in ch.encode("utf-8"))
-        alts.append("".join(f"%[{h[1]}{h[1].lower()}][{h[2]}{h[2].lower()}]"
-                            for h in (encoded[i:i + 3] for i in range(0, len(encoded), 3))))
+        hexes = [f"{b:02X}" for b in ch.encode("utf-8")]
+        once = "".join(f"%[{h[0]}{h[0].lower()}][{h[1]}{h[1].lower()}]" for h in hexes)
+        alts.append(once)
+        alts.append(once.replace("%", "%25"))  # encoded twice
         if ch == " ":
             alts.append(r"\+")
         parts.append("(?:" + "|".join(alts) + ")")

@@ -1,8 +1,12 @@
 """One exception tree for everything sellerkit raises.
 
     SellerkitError
-    ├── ConfigurationError            bad or missing settings (credentials, region, files)
-    ├── ValidationError               a request the catalog rejects before sending; lists every problem
+    ├── ConfigurationError            bad or missing settings (credentials, region, files, client
+    │                                 arguments, CallOptions fields)
+    ├── ValidationError               a request rejected before sending (catalog checks, raw
+    │                                 request()/download() arguments); lists every problem
+    ├── UnknownOperationError         an operation key the catalog does not know (also a KeyError)
+    ├── ClientClosedError             a call on a client after close()/aclose()
     ├── RateLimitWaitError            waiting for rate-limit capacity would exceed the call's timeout
     ├── AuthError
     │   └── LwaError                  Login with Amazon refused a token request
@@ -11,6 +15,7 @@
     │       ├── UnauthorizedClientError
     │       ├── InvalidScopeError
     │       ├── InvalidRequestError
+    │       ├── LwaThrottledError     HTTP 429 from LWA: too many token requests (retryable)
     │       └── LwaServerError        server_error / temporarily_unavailable (retryable)
     ├── TransportError                the request did not get an HTTP response
     │   ├── ConnectTimeoutError / ReadTimeoutError
@@ -22,7 +27,8 @@
 
 Every exception pickles (people move them across processes) and never carries a secret: API
 errors keep the response body, which SP-API never fills with tokens, and LWA errors keep only
-Amazon's error code and description.
+Amazon's error code and description, scrubbed of the credentials of the request (raw,
+percent-encoded and form-encoded).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ __all__ = [
     "ApiError",
     "AuthError",
     "BadRequestError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConnectTimeoutError",
     "ConnectionFailedError",
@@ -45,6 +52,7 @@ __all__ = [
     "InvalidScopeError",
     "LwaError",
     "LwaServerError",
+    "LwaThrottledError",
     "NotFoundError",
     "RateLimitWaitError",
     "ReadTimeoutError",
@@ -54,6 +62,7 @@ __all__ = [
     "ThrottledError",
     "TransportError",
     "UnauthorizedClientError",
+    "UnknownOperationError",
     "UnsupportedMediaTypeError",
     "ValidationError",
     "api_error_from_response",
@@ -89,6 +98,21 @@ class ValidationError(SellerkitError, ValueError):
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"invalid request for {operation} ({len(self.problems)} problem"
                          f"{'s' if len(self.problems) != 1 else ''}):\n{lines}")
+
+
+class UnknownOperationError(SellerkitError, KeyError):
+    """An operation key (``"orders_v0.getOrders"``) that the catalog does not know.
+
+    Also a ``KeyError``, for code that looked operations up in a mapping before.
+    """
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want a readable sentence
+        return str(self.args[0]) if self.args else ""
+
+
+class ClientClosedError(SellerkitError, RuntimeError):
+    """A call on a client after ``close()`` / ``aclose()``: make a new client, or keep this one
+    open (``with SellingPartner(...) as sp:`` closes it only at the end of the block)."""
 
 
 class RateLimitWaitError(SellerkitError):
@@ -145,6 +169,15 @@ class InvalidRequestError(LwaError):
     hint = "The token request was malformed: a parameter is missing or duplicated."
 
 
+class LwaThrottledError(LwaError):
+    """HTTP 429 from Login with Amazon: this app asked for too many tokens too fast."""
+
+    retryable = True
+    hint = ("Login with Amazon is throttling token requests: slow down. Reuse access tokens "
+            "(they live an hour; one client per process caches them, and token_store= shares "
+            "them between processes) instead of creating a client per call.")
+
+
 class LwaServerError(LwaError):
     retryable = True
     hint = "Login with Amazon is having trouble; the call is retried with backoff."
@@ -162,8 +195,13 @@ _LWA_CODES: dict[str, type[LwaError]] = {
 }
 
 
-def lwa_error_from_response(status: int, body: bytes) -> LwaError:
-    """Map an LWA error response (``{"error", "error_description"}``) to its exception."""
+def lwa_error_from_response(status: int, body: bytes, secrets: Sequence[str] = ()) -> LwaError:
+    """Map an LWA error response (``{"error", "error_description"}``) to its exception.
+
+    ``secrets`` (the client secret, refresh token or code of the request) are masked in the error
+    code and description, in every URL/form encoding, before anything is shortened, so no part of
+    one survives in the exception's str, repr or pickle.
+    """
     error, description = "unknown_error", ""
     try:
         data = json.loads(body) if body else {}
@@ -173,9 +211,20 @@ def lwa_error_from_response(status: int, body: bytes) -> LwaError:
     except ValueError:
         description = f"non-JSON response of {len(body)} bytes"
     cls = _LWA_CODES.get(error)
-    if cls is None:
+    if status == 429:
+        # Throttling, whatever the body says: the credentials may be fine, the rate is not.
+        cls = LwaThrottledError
+        if error == "unknown_error":
+            error = "too_many_requests"
+    elif cls is None:
         cls = LwaServerError if status >= 500 else LwaError
-    return cls(error, description[:500], status)
+    from sellerkit._log import scrub_secrets
+
+    secrets = tuple(secrets)
+    # Bounded before the scan (a body can be large); only the first 500 characters are kept.
+    error, description = error[:2000], description[:20000]
+    return cls(scrub_secrets(error, secrets)[:100], scrub_secrets(description, secrets)[:500],
+               status)
 
 
 class TransportError(SellerkitError):

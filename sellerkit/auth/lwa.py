@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
 
+from sellerkit._log import scrub_secrets
 from sellerkit._secret import Secret
 from sellerkit._version import __version__
 from sellerkit.auth.stores import CachedToken, MemoryTokenStore, TokenStore
@@ -473,7 +474,8 @@ class LwaClient:
 
     def _interpret(self, grant: _Grant, status: int, body: bytes) -> TokenGrant | SellerkitError:
         if not 200 <= status < 300:
-            return _scrub_lwa(lwa_error_from_response(status, body), self._secrets(grant))
+            return _scrub_lwa(lwa_error_from_response(status, body, self._secrets(grant)),
+                              self._secrets(grant))
         try:
             data = json.loads(body)
         except ValueError:
@@ -665,18 +667,19 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "**********")
-    return text
+    """``text`` without the request's secrets, raw or URL/form-encoded (an LWA error may echo
+    the form body it got), and without anything shaped like an LWA token or client secret."""
+    return scrub_secrets(text, secrets)
 
 
 def _scrub_lwa(err: LwaError, secrets: tuple[str, ...]) -> LwaError:
-    """LWA does not echo credentials in error descriptions; make sure of it."""
+    """LWA should not echo credentials in its errors; make sure of it, in the error code and the
+    description alike, so the exception's str, repr and pickle never hold one."""
+    error = _scrub(err.error, secrets)
     description = _scrub(err.description, secrets)
-    if description == err.description:
+    if description == err.description and error == err.error:
         return err
-    return type(err)(err.error, description, err.status)
+    return type(err)(error, description, err.status)
 
 
 def _short(exc: BaseException) -> str:

@@ -21,13 +21,14 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+from sellerkit._files import remove_stale_temps, temp_pattern, write_private
 
 __all__ = [
     "CachedToken",
@@ -118,11 +119,15 @@ class MemoryTokenStore:
 class FileTokenStore:
     """Tokens in one JSON file, shared by the processes of one machine.
 
-    Every write goes to a temporary file (mode 0600) in the same directory, is fsynced, then
-    replaces the file with ``os.replace``, so a reader never sees half a file. Writers serialize on
-    a lock file (``<path>.lock``, POSIX ``flock``) so two processes do not lose each other's tokens.
-    Expired entries are dropped on every write. A corrupt or unreadable file counts as empty (with
-    a warning) and is overwritten on the next write.
+    Every write goes to a temporary file (mode 0600 from its creation) in the same directory, is
+    fsynced, then replaces the file with ``os.replace``, so a reader never sees half a file. Writers
+    serialize on a lock file (``<path>.lock``, POSIX ``flock``) so two processes do not lose each
+    other's tokens. Expired entries are dropped on every write. A corrupt or unreadable file counts
+    as empty (with a warning) and is overwritten on the next write.
+
+    A process killed in the middle of a write leaves its temporary file
+    (``.<name>.XXXXXXXX.tmp``); opening the store removes such leftovers: all of them when no
+    writer holds the lock, else those older than a few seconds. Writes clean up the same way.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], float] = time.time
@@ -130,6 +135,7 @@ class FileTokenStore:
         self.path = Path(path).expanduser()
         self._clock = clock
         self._lock = threading.Lock()
+        self._remove_leftovers()
 
     def __repr__(self) -> str:
         return f"FileTokenStore({str(self.path)!r})"
@@ -175,29 +181,48 @@ class FileTokenStore:
         return data
 
     def _write(self, data: dict[str, Any]) -> None:
-        directory = self.path.parent
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # mkstemp creates the file with mode 0600, so the tokens are never readable by others,
-        # not even for the moment between creation and the rename.
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
+        # Called with the writers' lock held: any temporary file of ours is a leftover.
+        if self._locks_processes:
+            remove_stale_temps(self.path, min_age=0)
+        # write_private: a mkstemp file (mode 0600 from creation, so the tokens are never
+        # readable by others, not even before the rename), fsynced, os.replace'd, dir fsynced.
+        write_private(self.path, json.dumps(data, separators=(",", ":"), sort_keys=True))
+
+    @property
+    def _locks_processes(self) -> bool:
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(json.dumps(data, separators=(",", ":"), sort_keys=True).encode())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        # The rename is only durable once the directory entry is on disk.
-        with contextlib.suppress(OSError):
-            dfd = os.open(directory, os.O_RDONLY)
+            import fcntl  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def _remove_leftovers(self) -> None:
+        """Delete temporary files a killed writer left (best effort, never fails the open)."""
+        pattern = temp_pattern(self.path)
+        try:
+            if not any(pattern.fullmatch(name) for name in os.listdir(self.path.parent)):
+                return
+        except OSError:
+            return
+        try:
+            import fcntl
+        except ImportError:
+            remove_stale_temps(self.path)
+            return
+        try:
+            fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            remove_stale_temps(self.path)
+            return
+        try:
             try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a writer is at work: leave its file, take only old ones
+                remove_stale_temps(self.path)
+            else:
+                remove_stale_temps(self.path, min_age=0)
+        finally:
+            os.close(fd)
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:

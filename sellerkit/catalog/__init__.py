@@ -22,6 +22,8 @@ from functools import cached_property
 from importlib import resources
 from typing import Any
 
+from sellerkit.errors import UnknownOperationError
+
 __all__ = [
     "Catalog",
     "Operation",
@@ -30,13 +32,6 @@ __all__ = [
     "UnknownOperationError",
     "get_catalog",
 ]
-
-
-class UnknownOperationError(KeyError):
-    """An operation key that the catalog does not know."""
-
-    def __str__(self) -> str:  # KeyError quotes its argument; we want a readable sentence
-        return str(self.args[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +226,10 @@ class Catalog:
 
     def operation(self, key: str) -> Operation:
         """Look an operation up by key; an alias (``orders.getOrder``) resolves to its version."""
+        if not isinstance(key, str):
+            raise UnknownOperationError(
+                f"an operation key is a string such as 'orders_v0.getOrders', got "
+                f"{type(key).__name__} {key!r:.40}")
         op = self.operations.get(key)
         if op is not None:
             return op

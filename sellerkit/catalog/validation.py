@@ -10,6 +10,7 @@ Two entry points:
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -61,9 +62,34 @@ def check_params(op: Operation, values: Mapping[str, Any], *, body_present: bool
             if p.required:
                 problems.append(Problem(p.name, "is required"))
             continue
-        problems.extend(_check_value(p.name, value, p.type, p.format, p.enum, p.constraints,
-                                     p.items))
+        found = _check_value(p.name, value, p.type, p.format, p.enum, p.constraints, p.items)
+        if not found and p.location == "path" and _text(value) == "":
+            # An empty segment changes the path (``/orders/v0/orders/``): another operation, or
+            # an opaque 403 from Amazon instead of this message.
+            found = [Problem(p.name, "must not be empty: it is part of the path")]
+        if not found and p.type == "array" and p.collection_format != "multi":
+            found = _check_separators(p, value)
+        problems.extend(found)
     return problems
+
+
+_SEPARATOR = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _check_separators(p: Parameter, values: Sequence[Any]) -> list[Problem]:
+    """Items of a joined list (``A,B``) must not hold the separator: the server would split
+    them into two items."""
+    sep = _SEPARATOR.get(p.collection_format or "csv", ",")
+    for i, v in enumerate(values):
+        if isinstance(v, str) and sep in v:
+            shown = {",": "a comma", " ": "a space", "\t": "a tab", "|": "a '|'"}[sep]
+            return [Problem(f"{p.name}[{i}]", f"{_short(v)} contains {shown}, which separates "
+                                              "the items of this list; pass each item separately")]
+    return []
 
 
 def _check_value(name: str, value: Any, typ: str | None, fmt: str | None,
@@ -92,6 +118,9 @@ def _check_value(name: str, value: Any, typ: str | None, fmt: str | None,
         return [Problem(name, f"{_short(value)} is not one of: {shown}")]
     out = []
     if isinstance(value, str):
+        if not _is_text(value):
+            return [Problem(name, f"{_short(value)} is not valid Unicode text (it holds a lone "
+                                  "surrogate, e.g. from bytes decoded with surrogateescape)")]
         if "minLength" in cons and len(value) < cons["minLength"]:
             out.append(Problem(name, f"must be at least {cons['minLength']} characters"))
         if "maxLength" in cons and len(value) > cons["maxLength"]:
@@ -100,11 +129,22 @@ def _check_value(name: str, value: Any, typ: str | None, fmt: str | None,
         if pattern is not None and not pattern.search(value):
             out.append(Problem(name, f"{_short(value)} does not match {cons['pattern']}"))
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            return [Problem(name, f"must be a finite number, got {value!r}")]
         if "minimum" in cons and value < cons["minimum"]:
             out.append(Problem(name, f"must be >= {cons['minimum']}, got {value}"))
         if "maximum" in cons and value > cons["maximum"]:
             out.append(Problem(name, f"must be <= {cons['maximum']}, got {value}"))
     return out
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` can be sent as UTF-8 (no lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_type(value: Any, typ: str, fmt: str | None) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import platform
 import re
 import sys
 import time
@@ -17,14 +19,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from sellerkit._secret import Secret
 from sellerkit._version import __version__
-from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions, _Unset
+from sellerkit.catalog.validation import Problem, check_params
+from sellerkit.client.options import (
+    DEFAULT_OPTIONS,
+    UNSET,
+    CallOptions,
+    _Unset,
+    check_call_options,
+    header_problem,
+)
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import (
     ApiError,
+    ClientClosedError,
     ConfigurationError,
     ConnectionFailedError,
     ConnectTimeoutError,
@@ -41,7 +52,6 @@ if TYPE_CHECKING:
     from sellerkit.auth.rdt import RdtCache
     from sellerkit.auth.sigv4 import SigV4Signer
     from sellerkit.catalog import Operation
-    from sellerkit.catalog.validation import Problem
     from sellerkit.client.retry import Failure, RetryPolicy
     from sellerkit.config import Settings
     from sellerkit.ratelimit import LimitContext, RateLimiter
@@ -74,14 +84,20 @@ def user_agent(app_name: str | None = None, app_version: str | None = None) -> s
     Amazon rejects user agents over 500 characters and asks for backslash escapes of ``/`` and
     ``\\`` in the app name and of ``;`` and ``)`` in attribute values.
     """
-    import platform
 
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
     plat = _ua_value(platform.system() or "unknown")
     ua = f"sellerkit/{__version__} (Language=Python/{py}; Platform={plat})"
     if app_name:
+        for what, value in (("app_name", app_name), ("app_version", app_version or "")):
+            if any(not c.isprintable() for c in value):
+                raise ConfigurationError(
+                    f"{what} {value!r:.40} holds a line break or control character; it goes "
+                    "into the User-Agent header: use plain text such as 'MyTool'")
         name = app_name.replace("\\", "\\\\").replace("/", "\\/")
         ua += f" {name}/{(app_version or '1.0').replace('(', '_')}"
+        # HTTP headers are ASCII here: other characters travel percent-encoded.
+        ua = quote(ua, safe=" !\"#$&'()*+,/:;<=>?@[\\]^_`{|}~-.%")
     return ua[:500]
 
 
@@ -110,8 +126,12 @@ _SEPARATORS = {"csv": ",", "ssv": " ", "tsv": "\t", "pipes": "|"}
 
 def encode_path_value(value: Any) -> str:
     """Percent-encode a path parameter: ``/``, spaces, ``#``, ``?`` and non-ASCII all escape,
-    so a SKU like ``A/B C#1`` stays one segment."""
-    return quote(_scalar_text(value), safe="-_.~")
+    so a SKU like ``A/B C#1`` stays one segment. A value of only dots (``.``, ``..``) is
+    escaped too, so no server or proxy takes it for a relative path segment."""
+    encoded = quote(_scalar_text(value), safe="-_.~")
+    if encoded and encoded.strip(".") == "":
+        return "%2E" * len(encoded)
+    return encoded
 
 
 def build_query(op: Operation, values: Mapping[str, Any]) -> str:
@@ -147,8 +167,6 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
     Every problem is reported at once in a ``ValidationError``; nothing is added that the
     caller did not ask for (no marketplace defaults, no body on a GET).
     """
-    from sellerkit.catalog.validation import Problem, check_params
-
     clean = {k: v for k, v in values.items() if v is not None}
     problems: list[Problem] = check_params(op, clean)
     if problems:
@@ -157,6 +175,11 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
     for p in op.params:
         if p.location == "header" and p.name in clean:
             headers[p.name] = _scalar_text(clean[p.name])
+            problem = header_problem(p.name, headers[p.name])
+            if problem:
+                problems.append(Problem(p.name, problem))
+    if problems:
+        raise ValidationError(op.key, problems)
     content: bytes | None = None
     body_param = op.body_param
     if body_param is not None and body_param.name in clean:
@@ -166,20 +189,240 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
         if isinstance(body, bytes):
             content = body
         elif isinstance(body, str) and "json" not in ctype:
+            if not _utf8(body):
+                raise ValidationError(op.key, [Problem(body_param.name, "is not valid Unicode "
+                                                                        "text (a lone surrogate)")])
             content = body.encode("utf-8")
         else:
-            try:
-                content = json.dumps(body, separators=(",", ":"), ensure_ascii=False,
-                                     default=_json_default).encode("utf-8")
-            except (TypeError, ValueError) as exc:
-                raise ValidationError(op.key, [Problem(body_param.name,
-                                                       f"is not JSON-serializable: {exc}")]
-                                      ) from None
+            content = json_body(body, op.key, body_param.name)
             ctype = ctype if "json" in ctype else "application/json"
         headers["content-type"] = ctype
     headers.update(options.headers)
-    return Prepared(op, op.method, build_path(op, clean), build_query(op, clean), headers,
-                    content)
+    path, query = build_path(op, clean), build_query(op, clean)
+    _check_length(op.key, path, query)
+    return Prepared(op, op.method, path, query, headers, content)
+
+
+MAX_TARGET = 60_000
+"""Characters of path and query together: httpx refuses URLs over 65,536 characters (with the
+endpoint), and servers refuse far shorter ones; a longer request is a ValidationError here."""
+
+
+def _check_length(what: str, path: str, query: str) -> None:
+    n = len(path) + len(query)
+    if n > MAX_TARGET:
+        raise ValidationError(what, [Problem(
+            "url", f"the path and query would be {n:,} characters, more than {MAX_TARGET:,}; "
+                   "split long lists over several calls")])
+
+
+def json_body(body: Any, what: str, name: str = "body") -> bytes:
+    """``body`` as compact UTF-8 JSON; anything JSON cannot carry (NaN, infinity, sets, objects)
+    is a ValidationError before anything is sent."""
+    try:
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+                          default=_json_default).encode("utf-8")
+    except ValueError as exc:
+        text = str(exc)
+        if isinstance(exc, UnicodeEncodeError):
+            text = "it holds text that is not valid Unicode (a lone surrogate)"
+        elif "Out of range float" in text:
+            text = ("contains NaN or infinity, which JSON cannot carry; send a finite number or "
+                    "leave the field out")
+        raise ValidationError(what, [Problem(name, f"is not valid JSON: {text}")]) from None
+    except (TypeError, RecursionError) as exc:
+        raise ValidationError(what, [Problem(
+            name, f"is not JSON-serializable: {exc} (use dicts, lists, str, int, float, bool, "
+                  "None and datetime)")]) from None
+
+
+_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def url_problem(text: str) -> str:
+    """What makes a path or URL unsendable (control characters, spaces, non-ASCII), or ''."""
+    for i, c in enumerate(text):
+        if c in "\r\n":
+            return (f"contains a line break at position {i}; a URL never holds CR or LF "
+                    "(percent-encode data as %0D / %0A)")
+        if ord(c) < 0x21 or ord(c) == 0x7F:
+            return (f"contains {'a space' if c == ' ' else 'a control character'} at position "
+                    f"{i}; percent-encode it (urllib.parse.quote)")
+        if ord(c) > 0x7E:
+            return (f"contains the non-ASCII character {c!r} at position {i}; percent-encode it "
+                    "(urllib.parse.quote)")
+    return ""
+
+
+def _query_value(v: Any) -> str | None:
+    """A raw query value as text, or None when it is not a scalar the API can take."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, str) and not _utf8(v):
+        return None
+    if isinstance(v, str | int | float | bool | datetime | date):
+        return _scalar_text(v)
+    return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def prepare_raw(catalog: Any, method: Any, path: Any, params: Any, json_value: Any,
+                headers: Any, options: CallOptions) -> Prepared:
+    """Check and build the request of ``request()``: every mistake in the arguments is one
+    ValidationError (method, path, params, headers, body) before anything is sent. The
+    operation is looked up by method and path (None when the catalog does not know it)."""
+    what = f"{_printable(method)[:20]} {_printable(path)[:80]}"
+    problems: list[Problem] = []
+    m = method.upper() if isinstance(method, str) else ""
+    if m not in _METHODS:
+        problems.append(Problem("method", f"{method!r:.40} is not an HTTP method; use one of "
+                                          f"{', '.join(sorted(_METHODS))}"))
+    query_parts: list[str] = []
+    bare = ""
+    if not isinstance(path, str):
+        problems.append(Problem("path", f"must be a str such as '/orders/v0/orders', got "
+                                        f"{type(path).__name__}"))
+    elif not path.startswith("/"):
+        hint = (" (pass only the path: the client adds its endpoint)" if "://" in path
+                else "")
+        problems.append(Problem("path", f"{path!r:.60} must start with '/'{hint}"))
+    else:
+        problem = url_problem(path)
+        if problem:
+            problems.append(Problem("path", problem))
+        bare, _, inline = path.partition("?")
+        if inline:
+            query_parts.append(inline)
+    if params is not None:
+        if not isinstance(params, Mapping):
+            problems.append(Problem("params", f"must be a dict of query parameters such as "
+                                              f"{{'MarketplaceIds': 'ATVPDKIKX0DER'}}, got "
+                                              f"{type(params).__name__} {params!r:.30}"))
+        else:
+            for k, v in params.items():
+                if not isinstance(k, str) or not k or not _utf8(k):
+                    problems.append(Problem("params", f"parameter names must be non-empty str "
+                                                      f"(valid Unicode), got {k!r:.30}"))
+                    continue
+                if v is None:
+                    continue
+                values = list(v) if isinstance(v, list | tuple) else [v]
+                for item in values:
+                    text = _query_value(item)
+                    if text is None:
+                        problems.append(Problem(k, f"must be a str, number, bool, date or a list "
+                                                   f"of them (finite numbers, valid Unicode), "
+                                                   f"got {type(item).__name__} {item!r:.30}"))
+                    else:
+                        query_parts.append(f"{quote(k, safe='-_.~')}={quote(text, safe='-_.~')}")
+    hdrs: dict[str, str] = {}
+    if headers is not None:
+        if not isinstance(headers, Mapping):
+            problems.append(Problem("headers", f"must be a dict of header name to str value, "
+                                               f"got {type(headers).__name__}"))
+        else:
+            for k, v in headers.items():
+                problem = header_problem(k, v)
+                if problem:
+                    problems.append(Problem("headers", problem))
+                else:
+                    hdrs[k] = v
+    content = None
+    if json_value is not None:
+        try:
+            content = json_body(json_value, what, "json")
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+        if not any(k.lower() == "content-type" for k in hdrs):
+            hdrs["content-type"] = "application/json"
+    if problems:
+        raise ValidationError(what, problems)
+    hdrs.update(options.headers)
+    _check_length(what, bare, "&".join(query_parts))
+    found = catalog.match(m, bare)
+    return Prepared(found[0] if found else None, m, bare, "&".join(query_parts), hdrs, content)
+
+
+def scrub_url_values(body: bytes, url: str) -> bytes:
+    """``body`` (a document host's error) without the values of ``url``'s query: an S3 error such
+    as SignatureDoesNotMatch echoes the signature and the security token it was sent."""
+    from urllib.parse import parse_qsl
+
+    query = url.partition("?")[2]
+    for _, value in parse_qsl(query, keep_blank_values=False):
+        for form in {value, quote(value, safe=""), quote(value, safe="/")}:
+            if len(form) >= 6:
+                body = body.replace(form.encode("utf-8", "replace"), b"<redacted>")
+    return body
+
+
+def gunzip_document(data: bytes) -> bytes:
+    """Decompress a GZIP document; a document that is not GZIP is a ValidationError."""
+    import gzip
+    import zlib
+
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValidationError("download", [Problem(
+            "compression", f"the document is not valid GZIP ({type(exc).__name__}: {exc}); "
+                           "pass the compressionAlgorithm of its getReportDocument answer, or "
+                           "None when there is none")]) from None
+
+
+def _printable(value: Any) -> str:
+    """``value`` as one line of text for a message: control characters are escaped."""
+    text = value if isinstance(value, str) else repr(value)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def check_download(url: Any, compression: Any) -> str | None:
+    """The checked arguments of ``download()``: an absolute http(s) URL and ``None`` or
+    ``"GZIP"`` (the values of a document's ``compressionAlgorithm``). Returns the compression."""
+    problems: list[Problem] = []
+    if not isinstance(url, str):
+        problems.append(Problem("url", f"must be the document's url (a str), got "
+                                       f"{type(url).__name__}"))
+    else:
+        try:
+            parts = urlsplit(url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            ok = False
+        problem = url_problem(url) if ok else ""
+        if ok and not problem:
+            try:  # what the wire will need: a valid port and an IDNA-encodable host
+                _ = parts.port
+                (parts.hostname or "").encode("idna")
+            except (ValueError, UnicodeError):
+                ok = False
+        if ok and not problem and len(url) > MAX_TARGET:
+            problem = (f"is {len(url):,} characters, more than {MAX_TARGET:,}; a document URL "
+                       "from getReportDocument/getFeedDocument is far shorter")
+        if problem:
+            problems.append(Problem("url", problem))
+        elif not ok:
+            shown = url.split("?", 1)[0]  # never the query: it is the document's credential
+            problems.append(Problem("url", f"{shown!r:.60} is not an http(s) URL; pass the "
+                                           "'url' field of getReportDocument/getFeedDocument"))
+    comp: str | None = None
+    if compression is not None:
+        if isinstance(compression, str) and compression.upper() == "GZIP":
+            comp = "GZIP"
+        else:
+            problems.append(Problem("compression", f"must be None or 'GZIP' (the document's "
+                                                   f"compressionAlgorithm), got "
+                                                   f"{compression!r:.30}"))
+    if problems:
+        raise ValidationError("download", problems)
+    return comp
 
 
 def _json_default(o: Any) -> Any:
@@ -307,7 +550,13 @@ class BaseClient:
     ) -> None:
         from sellerkit.catalog import get_catalog
         from sellerkit.client.retry import RetryPolicy
+        from sellerkit.config import Settings as _Settings
         from sellerkit.config import load_settings
+
+        if settings is not None and not isinstance(settings, _Settings):
+            raise ConfigurationError(
+                f"settings= takes a sellerkit.config.Settings (from load_settings()), got "
+                f"{type(settings).__name__}; or pass the settings as keyword arguments")
 
         explicit: dict[str, Any] = {
             k: v for k, v in dict(client_id=client_id, client_secret=client_secret,
@@ -326,6 +575,12 @@ class BaseClient:
                 "LWA_CLIENT_SECRET, or a profile in the config file)")
         # Settings arrive converted and checked (types, defaults, URLs, loopback-only http).
         ep = s.resolve_endpoint()
+        for what, url in (("endpoint", ep.base_url), ("lwa_endpoint", s.lwa_url),
+                          ("proxy", s.proxy or "")):
+            problem = url_problem(str(url))
+            if problem:
+                shown = str(url) if "@" not in str(url) else "***@" + str(url).rsplit("@", 1)[1]
+                raise ConfigurationError(f"the {what} URL {_printable(shown)[:80]!r} {problem}")
         self.base_url: str = ep.base_url.rstrip("/")
         self.aws_region: str = ep.aws_region
         self.region_name: str = ep.region_name
@@ -333,6 +588,9 @@ class BaseClient:
         self.catalog = get_catalog()
         self.timeout: float = s.timeout
         self.connect_timeout: float = s.connect_timeout
+        _check_arguments(self._resources_module == "ASYNC_RESOURCES", retry, rate_limiter,
+                         transport, token_store)
+        self._closed = False
         self.retry = retry or RetryPolicy(max_attempts=s.max_attempts,
                                           max_retry_time=s.max_retry_time)
         self._transport = transport
@@ -344,7 +602,9 @@ class BaseClient:
         from sellerkit.auth.lwa import LwaClient
         from sellerkit.auth.rdt import RdtCache
 
-        store = token_store if token_store is not None else _store_from_setting(s.token_store)
+        store = (_store_from_setting(token_store) if isinstance(token_store, str)
+                 else token_store if token_store is not None
+                 else _store_from_setting(s.token_store))
         self.lwa: LwaClient = LwaClient(s.client_id, s.client_secret, endpoint=s.lwa_url,
                                         store=store, user_agent=self.user_agent)
         self.rdt_cache: RdtCache = RdtCache()
@@ -390,6 +650,18 @@ class BaseClient:
     # -- pure decisions ----------------------------------------------------------------------
     def operation(self, key: str) -> Operation:
         return self.catalog.operation(key)
+
+    def check_open(self) -> None:
+        """Raise ClientClosedError after close()/aclose()."""
+        if self._closed:
+            name = type(self).__name__
+            raise ClientClosedError(
+                f"this {name} is closed: make a new {name}, or keep the calls inside its "
+                f"`with` block (close() ends it)")
+
+    @staticmethod
+    def call_options(options: Any) -> CallOptions:
+        return check_call_options(options)
 
     def budget(self, options: CallOptions) -> float:
         t = options.timeout
@@ -476,6 +748,47 @@ class BaseClient:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s -> %s request_id=%s %.1fms attempt=%d", method, path, status,
                       request_id, (time.perf_counter() - started) * 1000, attempt)
+
+
+def _check_arguments(is_async: bool, retry: Any, rate_limiter: Any, transport: Any,
+                     token_store: Any) -> None:
+    """Constructor arguments of the wrong type fail here, not at the first call."""
+    from sellerkit.client.retry import RetryPolicy
+
+    if retry is not None and not isinstance(retry, RetryPolicy) and not (
+            callable(getattr(retry, "delay", None)) and hasattr(retry, "max_attempts")):
+        hint = (f"; for {retry} attempts pass max_attempts={retry} or "
+                f"retry=RetryPolicy(max_attempts={retry})"
+                if isinstance(retry, int) and not isinstance(retry, bool) else "")
+        raise ConfigurationError(
+            f"retry= takes a RetryPolicy (from sellerkit.client.retry import RetryPolicy), got "
+            f"{type(retry).__name__} {retry!r:.30}{hint}")
+    needed = ("acquire_async", "record_async") if is_async else ("acquire", "record")
+    if rate_limiter is not None and not isinstance(rate_limiter, bool) and not all(
+            callable(getattr(rate_limiter, n, None)) for n in needed):
+        raise ConfigurationError(
+            f"rate_limiter= takes True (the default, an in-process limiter), False (none) or a "
+            f"limiter such as RateLimiter() or RedisRateLimiter(...) from sellerkit.ratelimit; "
+            f"got {type(rate_limiter).__name__} {rate_limiter!r:.30}")
+    if transport is not None:
+        import httpx  # transport= is an httpx transport: the caller has httpx loaded
+
+        kind = httpx.AsyncBaseTransport if is_async else httpx.BaseTransport
+        if not isinstance(transport, kind):
+            other = httpx.BaseTransport if is_async else httpx.AsyncBaseTransport
+            hint = (f" (this is a {other.__name__}: it belongs to the "
+                    f"{'sync' if is_async else 'async'} client)"
+                    if isinstance(transport, other) else "")
+            raise ConfigurationError(
+                f"transport= takes an httpx.{kind.__name__} (for example "
+                f"httpx.MockTransport(handler) in tests), got {type(transport).__name__}{hint}")
+    if token_store is not None and not isinstance(token_store, str) and not all(
+            callable(getattr(token_store, n, None)) for n in ("get", "set", "delete")):
+        raise ConfigurationError(
+            "token_store= takes a token store (MemoryTokenStore, FileTokenStore(path), "
+            "RedisTokenStore(url) from sellerkit.auth.stores), got "
+            f"{type(token_store).__name__} {token_store!r:.30}, or a setting string such as "
+            "'file:/path/tokens.json' or 'redis://host:6379/0'")
 
 
 def _store_from_setting(value: str | None) -> Any:

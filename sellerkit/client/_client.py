@@ -11,23 +11,27 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlencode
 
+from sellerkit._log import hide_url_in_logs
 from sellerkit.client._base import (
     TOKENS_KEY,
     BaseClient,
     Prepared,
+    check_download,
     failure_of,
+    gunzip_document,
     interpret,
     is_expired_token_error,
     limiter_budget,
     prepare,
+    prepare_raw,
+    scrub_url_values,
     transport_error,
     values_from_python,
 )
 from sellerkit.client._generated.attributes import SyncResourceAttributes
 from sellerkit.client._lazy import hx
-from sellerkit.client.options import DEFAULT_OPTIONS, UNSET, CallOptions
+from sellerkit.client.options import UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
 from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
 
@@ -76,6 +80,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         return self._httpx
 
     def close(self) -> None:
+        self._closed = True
         self._wire.close()
         if self._httpx is not None:
             self._httpx.close()
@@ -92,6 +97,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
                    ) -> ApiResponse:
         """Call an operation by key with wire-named parameters:
         ``sp.call("orders_v0.getOrders", MarketplaceIds=[...], CreatedAfter=...)``."""
+        self.check_open()
         op = self.operation(key)
         return self._call_op(op, params, options)
 
@@ -99,22 +105,13 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
                       json: Any = None, headers: Mapping[str, str] | None = None,
                       options: CallOptions | None = None) -> ApiResponse:
         """The raw escape hatch: any method and path, no catalog validation. Auth, rate limits
-        and retries still apply (the operation is looked up by path when it is known)."""
-        options = options or DEFAULT_OPTIONS
-        method = method.upper()
-        bare = path.split("?", 1)[0]
-        found = self.catalog.match(method, bare)
-        op = found[0] if found else None
-        query = urlencode([(k, v) for k, v in (params or {}).items() if v is not None],
-                          doseq=True)
-        hdrs = dict(headers or {})
-        content = None
-        if json is not None:
-            content = _json.dumps(json, separators=(",", ":")).encode()
-            hdrs.setdefault("content-type", "application/json")
-        hdrs.update(options.headers)
-        prepared = Prepared(op, method, bare, query, hdrs, content)
-        return self._send(op, prepared, options)
+        and retries still apply (the operation is looked up by path when it is known).
+        ``params`` values are str, numbers, bools, dates or lists of them (a list repeats the
+        key); ``None`` leaves a parameter out. Mistakes raise ValidationError before sending."""
+        self.check_open()
+        options = self.call_options(options)
+        prepared = prepare_raw(self.catalog, method, path, params, json, headers, options)
+        return self._send(prepared.operation, prepared, options)
 
     def paginate(self, target: str | Callable[..., Any], *,
                        items: bool | str = False, options: CallOptions | None = None,
@@ -147,20 +144,24 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
     def download(self, url: str, *, compression: str | None = None) -> bytes:
         """Fetch a report or feed document from its presigned URL with this client's network
         settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
-        ``timeout`` bounds the whole download (connect to last byte)."""
+        ``timeout`` bounds the whole download (connect to last byte). ``compression`` is the
+        document's ``compressionAlgorithm``: None or ``"GZIP"``. The URL (a bearer credential)
+        is never logged, not even by httpx."""
+        self.check_open()
+        compression = check_download(url, compression)
         try:
-            resp = self._wire.request("GET", url, headers={"user-agent": self.user_agent},
-                                            content=None, timeout=self.timeout)
+            with hide_url_in_logs():
+                resp = self._wire.request("GET", url,
+                                                headers={"user-agent": self.user_agent},
+                                                content=None, timeout=self.timeout)
         except hx.HTTPError as exc:
             raise transport_error(exc, "GET", "<document url>") from None
         data = resp.content
         if resp.status_code >= 400:
             raise ApiError(resp.status_code, message="document download failed",
-                           body=data[:2000], headers=resp.headers)
-        if (compression or "").upper() == "GZIP":
-            import gzip
-
-            data = gzip.decompress(data)
+                           body=scrub_url_values(data[:2000], url), headers=resp.headers)
+        if compression == "GZIP":
+            data = gunzip_document(data)
         return data
 
     # -- the pipeline ------------------------------------------------------------------------
@@ -171,7 +172,8 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
 
     def _call_op(self, op: Operation, values: Mapping[str, Any],
                        options: CallOptions | None) -> ApiResponse:
-        options = options or DEFAULT_OPTIONS
+        self.check_open()
+        options = self.call_options(options)
         prepared = prepare(op, values, options)
         return self._send(op, prepared, options)
 

@@ -85,24 +85,28 @@ def ssl_context(ca_bundle: str | None = None) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-class _DeadlineReader(io.RawIOBase):
+class _DeadlineReader(socket.SocketIO):
     """The socket reader under an ``http.client`` response: each read may block only until the
-    attempt's deadline, so a trickling server cannot stretch the response past it."""
+    attempt's deadline, so a trickling server cannot stretch the response past it.
+
+    It counts as one of the socket's open files, as ``socket.makefile`` does: ``http.client``
+    closes the connection as soon as it sees a response that will close (HTTP/1.0,
+    ``Connection: close``) and relies on that count to keep the descriptor open until the body
+    has been read."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        super().__init__()
-        self._sock = sock
+        super().__init__(sock, "rb")
+        sock._io_refs += 1  # type: ignore[attr-defined]  # what socket.makefile does
         self._deadline = deadline
-
-    def readable(self) -> bool:
-        return True
+        self._socket = sock
 
     def readinto(self, b: Any) -> int:
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the response did not end within the timeout")
-        self._sock.settimeout(left)
-        return self._sock.recv_into(b)
+        self._socket.settimeout(left)
+        n = super().readinto(b)
+        return 0 if n is None else n
 
 
 class _DeadlineSocket:

@@ -1,0 +1,145 @@
+"""The Python examples of README.md and the docs run as written against the emulator.
+
+Each document's ```python blocks run in order, in one fresh interpreter, with no profile and no
+credentials in the environment. Examples written for `sellerkit emulator` on its default port
+talk to a real loopback emulator started here with the same defaults (the port is the only thing
+changed: 8787 may be taken on the machine running the tests). A line `expr  # 'value'` also checks
+that the expression gives that value.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sellerkit.emulator import EmulatorConfig, EmulatorServer
+from sellerkit.emulator.simulation.data import MARKETPLACES
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_ADDRESS = "127.0.0.1:8787"
+_BLOCK = re.compile(r"^```(?P<lang>[\w-]*)[^\n]*\n(?P<code>.*?)^```", re.S | re.M)
+_EXPECT = re.compile(r"^(?P<expr>\S.*?)\s+#\s+(?P<lit>'[^']*')\s*$")
+
+
+def blocks(doc: str, lang: str = "python") -> list[str]:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    return [m["code"] for m in _BLOCK.finditer(text) if m["lang"] == lang]
+
+
+def with_checks(code: str) -> str:
+    """``code`` with an assert after each ``expr  # 'value'`` line."""
+    out = []
+    for line in code.splitlines():
+        out.append(line)
+        m = _EXPECT.match(line)
+        if m:
+            try:
+                ast.parse(m["expr"], mode="eval")
+            except SyntaxError:
+                continue
+            out.append(f"assert ({m['expr']}) == {m['lit']}, ({m['expr']})")
+    return "\n".join(out) + "\n"
+
+
+def run_doc(code: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SELLERKIT_", "LWA_", "SP_API_"))}
+    clean.update({"HOME": str(tmp_path), "SELLERKIT_CONFIG": os.devnull,
+                  "SELLERKIT_STATE_DIR": str(tmp_path / "state"), "PYTHONPATH": str(ROOT), **env})
+    script = tmp_path / "example.py"
+    script.write_text(code, encoding="utf-8")
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=clean,
+                          cwd=str(tmp_path), timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    """Like `sellerkit emulator`: default config (rate limits on), real HTTP on loopback."""
+    with EmulatorServer(EmulatorConfig(port=0)) as server:
+        yield server
+
+
+def _for(server: EmulatorServer, code: str) -> str:
+    return code.replace(DEFAULT_ADDRESS, server.base_url.removeprefix("http://"))
+
+
+def test_the_readme_client_example_runs_against_the_emulator(emulator: EmulatorServer, tmp_path: Path) -> None:
+    code = blocks("README.md")
+    assert len(code) == 1 and DEFAULT_ADDRESS in code[0]
+    r = run_doc(with_checks(_for(emulator, "\n".join(code))) + "print('done', order_id)\n", tmp_path)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert r.stdout.startswith("done ")
+
+
+def test_the_emulator_doc_examples_run(emulator: EmulatorServer, tmp_path: Path) -> None:
+    code = blocks("docs/emulator.md")
+    assert len(code) >= 2
+    r = run_doc(with_checks(_for(emulator, "\n".join(code))) + "print('done')\n", tmp_path)
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert r.stdout.strip() == "done"
+
+
+def test_the_configuration_doc_examples_run(tmp_path: Path) -> None:
+    """With the config file the document shows (its first TOML block) as the user's file."""
+    toml = [b for b in blocks("docs/configuration.md", "toml") if "[profiles." in b][0]
+    config = tmp_path / "config.toml"
+    config.write_text(toml, encoding="utf-8")
+    config.chmod(0o600)
+    code = "\n".join(blocks("docs/configuration.md"))
+    r = run_doc(with_checks(code) + "print('done')\n", tmp_path, SELLERKIT_CONFIG=str(config))
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert r.stdout.strip().endswith("done")
+    assert "assert" in with_checks(code)  # the documented values were checked, not just printed
+
+
+def _sellers_documented() -> dict[str, list[str]]:
+    """refresh token -> marketplace country codes, from the sellers tables of docs/emulator.md."""
+    text = (ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
+    section = text.split("## Emulated sellers, marketplaces and credentials", 1)[1].split("\n## ", 1)[0]
+    out = {}
+    for row in re.findall(r"^\|.*`(Atzr\|[^`]+)`\s*\|\s*([^|]+)\|\s*$", section, re.M):
+        token, markets = row
+        out[token] = re.findall(r"\b([A-Z]{2})\b(?: `[A-Z0-9]+`)?", markets)
+    return out
+
+
+def test_the_documented_sellers_are_the_emulated_ones() -> None:
+    documented = _sellers_documented()
+    assert "Atzr|emulator-refresh-token" in documented and len(documented) == 4
+    with EmulatorServer(EmulatorConfig(port=0, sellers=4, rate_limits=False)) as server, \
+            httpx.Client(base_url=server.base_url) as c:
+        for token, countries in documented.items():
+            lwa = c.post("/auth/o2/token", data={
+                "grant_type": "refresh_token", "refresh_token": token,
+                "client_id": "amzn1.application-oa2-client.emulator",
+                "client_secret": "amzn1.oa2-cs.v1.emulator-secret"})
+            assert lwa.status_code == 200, lwa.text
+            r = c.get("/sellers/v1/marketplaceParticipations",
+                      headers={"x-amz-access-token": lwa.json()["access_token"]})
+            got = [p["marketplace"]["countryCode"] for p in r.json()["payload"]]
+            assert got == countries, token
+        assert c.get("/_emulator/health").json()["sellers"] == [f"A2SIMSELLER000{i}" for i in range(1, 5)]
+
+
+def test_the_documented_marketplace_ids_are_the_real_ones() -> None:
+    text = (ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
+    pairs = re.findall(r"\b([A-Z]{2}) `([A-Z0-9]{9,14})`", text)
+    assert len(pairs) >= 3
+    for country, mid in pairs:
+        assert MARKETPLACES[mid]["countryCode"] == country
+    assert "eleven marketplaces" in text and len(MARKETPLACES) == 11
+
+
+def test_the_readme_only_uses_marketplaces_the_emulated_seller_sells_in() -> None:
+    code = "\n".join(blocks("README.md"))
+    seller_markets = {"ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8"}
+    assert set(re.findall(r'"(A[0-9A-Z]{8,13})"', code)) <= seller_markets
+    codes = re.findall(r'marketplace="([A-Z]{2})"', code)
+    assert codes and all(c in {"US", "CA", "MX"} for c in codes)

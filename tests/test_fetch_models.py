@@ -113,6 +113,22 @@ def test_fetches_verifies_and_unpacks_only_the_recorded_files(tmp_path: Path, se
     assert again.returncode == 0 and "already there and verified" in again.stderr
 
 
+def test_an_existing_different_copy_is_kept_unless_forced(tmp_path: Path, server: Server) -> None:
+    server.routes["/archive.tar.gz"] = make_tarball(FILES)
+    dest = tmp_path / "models"
+    (dest / "models").mkdir(parents=True)
+    (dest / "models" / "old.json").write_text("{}")
+    args = ("--source", str(source_record(tmp_path)), "--dest", str(dest), "--url", f"{server.url}/archive.tar.gz")
+    r = fetch(*args)
+    assert r.returncode == 1 and "pass --force" in r.stderr
+    assert (dest / "models" / "old.json").exists()
+    r = fetch(*args, "--force")
+    assert r.returncode == 0, r.stderr
+    assert not (dest / "models" / "old.json").exists()
+    assert models_source.manifest(dest) == json.loads((tmp_path / "source.json").read_text())["files"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "source.json"]
+
+
 def test_a_file_that_does_not_match_leaves_nothing_behind(tmp_path: Path, server: Server) -> None:
     tampered = {**FILES, "schemas/feeds/listings-feed-schema-v2.json": b'{"type": "array"}'}
     server.routes["/archive.tar.gz"] = make_tarball(tampered)

@@ -148,10 +148,15 @@ def fetch(source: dict[str, Any], dest: Path, url: str, *, tarball_sha256: str |
             f"commit {commit},\nfetched by sellerkit's tools/fetch_models.py from {url}; every file under "
             "models/ and schemas/\nchecked against sellerkit/catalog/data/source.json. "
             "Apache License 2.0 (see LICENSE).\n", encoding="utf-8")
+        old = work / "old"
         if dest.exists():  # --force: swap the old tree out, then remove it
-            old = work / "old"
             dest.rename(old)
-        tree.rename(dest)
+        try:
+            tree.rename(dest)
+        except OSError as exc:
+            if old.exists():
+                old.rename(dest)
+            raise FetchError(f"could not move the models into {dest}: {exc}") from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return dest

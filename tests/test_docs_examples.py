@@ -10,6 +10,7 @@ that the expression gives that value.
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -143,3 +144,39 @@ def test_the_readme_only_uses_marketplaces_the_emulated_seller_sells_in() -> Non
     assert set(re.findall(r'"(A[0-9A-Z]{8,13})"', code)) <= seller_markets
     codes = re.findall(r'marketplace="([A-Z]{2})"', code)
     assert codes and all(c in {"US", "CA", "MX"} for c in codes)
+
+
+def test_the_readme_command_line_example_runs_against_the_emulator(emulator: EmulatorServer,
+                                                                   tmp_path: Path) -> None:
+    """Every line of the README's command-line block, in one shell; the emulator it starts in the
+    background is the one of the fixture (same defaults), so that line only has to parse."""
+    (script,) = [b for b in blocks("README.md", "sh") if "sellerkit call" in b]
+    lines = []
+    for line in _for(emulator, script).splitlines():
+        line = re.sub(r"\s+#.*$", "", line)  # the comments
+        if line.startswith("sellerkit emulator ") and line.endswith("&"):
+            lines.append("sellerkit emulator --help > /dev/null")  # the fixture serves instead
+        elif line.startswith("sellerkit "):
+            lines.append(f'{line} > "$OUT/{len(lines)}.out"')
+        else:
+            lines.append(line)
+    assert not [line for line in lines if line.endswith("&")]
+    prelude = (f'set -euo pipefail\nsellerkit() {{ "{sys.executable}" -c '
+               '"from sellerkit.cli.main import main; main()" "$@"; }\n')
+    out = tmp_path / "out"
+    out.mkdir()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SELLERKIT_", "LWA_", "SP_API_"))}
+    clean.update({"HOME": str(tmp_path), "SELLERKIT_CONFIG": os.devnull, "OUT": str(out),
+                  "SELLERKIT_STATE_DIR": str(tmp_path / "state"), "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(["bash", "-c", prelude + "\n".join(lines)], capture_output=True, text=True,
+                       env=clean, cwd=str(tmp_path), timeout=300, check=False)
+    assert r.returncode == 0, r.stderr[-4000:]
+
+    results = [json.loads(p.read_text()) for p in sorted(out.glob("*.out"), key=lambda p: int(p.stem))
+               if p.read_text().lstrip().startswith(("{", "["))]
+    participations = next(x for x in results if isinstance(x, dict) and isinstance(x.get("payload"), list))
+    assert [p["marketplace"]["countryCode"] for p in participations["payload"]] == ["US", "CA", "MX"]
+    orders = next(x for x in results if isinstance(x, dict) and "Orders" in (x.get("payload") or {}))
+    assert orders["payload"]["Orders"]
+    limits = next(x for x in results if isinstance(x, dict) and "buckets" in x)
+    assert any(b["operation"] == "orders_v0.getOrders" for b in limits["buckets"])

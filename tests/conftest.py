@@ -55,7 +55,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     """In CI (CI=true) a skipped test is a failed test: CI has every service and the models."""
     outcome = yield
     report = outcome.get_result()
-    if os.environ.get("CI") and report.skipped and not hasattr(report, "wasxfail"):
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, where nothing may skip: {reason}"
@@ -75,6 +75,11 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     monkeypatch.setenv("SELLERKIT_STATE_DIR", str(tmp_path_factory.mktemp("state")))
 
 
+def in_ci() -> bool:
+    """CI=true (as .ci/run sets it); "", "0", "false" and "no" mean a developer machine."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def _reachable(url: str, default_port: int) -> bool:
     u = urlparse(url)
     try:
@@ -86,7 +91,7 @@ def _reachable(url: str, default_port: int) -> bool:
 
 def _need(url: str, port: int, what: str) -> str:
     if not _reachable(url, port):
-        if os.environ.get("CI"):
+        if in_ci():
             pytest.fail(f"{what} is not reachable at {url}; .ci/run should have started it")
         pytest.skip(f"{what} is not reachable at {url} (start it, or set the URL env var)")
     return url

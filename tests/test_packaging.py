@@ -120,7 +120,7 @@ def test_the_emulator_needs_no_extra() -> None:
     base, extras = _declared()
     assert {"starlette", "uvicorn", "jsonschema", "h11", "httpx"} <= base
     assert extras["server"] == set()  # kept so `pip install 'sellerkit[server]'` still works
-    assert extras["all"] == {"sellerkit"} and "server" not in PYPROJECT["project"]["optional-dependencies"]["all"][0]
+    assert PYPROJECT["project"]["optional-dependencies"]["all"] == ["sellerkit[aws,postgres,redis]"]
 
 
 def _run(code: str, *blocked: str, args: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", metavar="DIR", help="a copy of amzn/selling-partner-api-models")
     args = ap.parse_args(own)
     where = locate(args.models)
-    ci = bool(os.environ.get("CI"))
+    ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     env = dict(os.environ)
     py = sys.executable
     if where.root is None:

@@ -1,6 +1,7 @@
 """Compile Amazon's SP-API models into sellerkit's checked-in catalog.
 
-Reads the Swagger 2.0 model files under ``../shared/sp-api-models/models`` (or ``--models``) and
+Reads the Swagger 2.0 model files of a copy of amzn/selling-partner-api-models (``--models DIR``,
+``SELLERKIT_MODELS_DIR`` or ``../shared/sp-api-models``; see ``tools/models_source.py``) and
 writes:
 
 * ``sellerkit/catalog/data/operations.json``: one record per operation (370 on the current snapshot),
@@ -36,8 +37,8 @@ from catalog_overlay import (  # noqa: E402
     GRANTLESS,
     RESTRICTED,
 )
+from models_source import REPOSITORY, commit_of, locate, manifest  # noqa: E402
 
-DEFAULT_MODELS = ROOT.parent / "shared" / "sp-api-models" / "models"
 DATA_DIR = ROOT / "sellerkit" / "catalog" / "data"
 GEN_DIR = ROOT / "sellerkit" / "client" / "_generated"
 
@@ -170,7 +171,7 @@ def find_response_token(defs: dict[str, Any], schema: Any, prefix: str = "", dep
 def compile_models(models: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     files = sorted(models.glob("*/*.json"))
     if not files:
-        raise SystemExit(f"no model files under {models}; pass --models DIR")
+        raise SystemExit(f"no model files under {models}")
     apis: dict[str, Any] = {}
     ops: list[dict[str, Any]] = []
     schemas: dict[str, dict[str, Any]] = {}
@@ -521,10 +522,21 @@ def render_client_stub(index: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def outputs(models: Path) -> dict[Path, str]:
-    index, schemas = compile_models(models)
+def source_record(root: Path, commit: str | None) -> dict[str, Any]:
+    """Which copy of the models the catalog comes from: the upstream commit and the SHA-256 of
+    every file read (tools/fetch_models.py verifies a download against it)."""
+    commit = commit or commit_of(root)
+    if not commit:
+        raise SystemExit(f"cannot tell which commit of {REPOSITORY} {root} is: it has no SOURCE.txt "
+                         "naming one; pass --source-commit SHA")
+    return {"repository": REPOSITORY, "commit": commit, "files": manifest(root)}
+
+
+def outputs(root: Path, commit: str | None = None) -> dict[Path, str]:
+    index, schemas = compile_models(root / "models")
     files: dict[Path, str] = {
         DATA_DIR / "operations.json": json.dumps(index, indent=1, sort_keys=False) + "\n",
+        DATA_DIR / "source.json": json.dumps(source_record(root, commit), indent=1) + "\n",
         GEN_DIR / "__init__.py": '"""Generated code; see tools/gen_catalog.py."""\n',
         GEN_DIR / "resources.py": render_resources(index, schemas),
         GEN_DIR / "models" / "__init__.py": '"""Generated TypedDicts, one module per API version."""\n',
@@ -539,10 +551,17 @@ def outputs(models: Path) -> dict[Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
+    ap.add_argument("--models", type=Path, metavar="DIR",
+                    help="a copy of amzn/selling-partner-api-models (default: $SELLERKIT_MODELS_DIR, "
+                         "then ../shared/sp-api-models)")
+    ap.add_argument("--source-commit", metavar="SHA", help="the upstream commit of --models, when "
+                    "the copy has no SOURCE.txt naming it")
     ap.add_argument("--check", action="store_true", help="fail if checked-in output is stale")
     args = ap.parse_args(argv)
-    files = outputs(args.models)
+    where = locate(args.models)
+    if where.root is None:
+        raise SystemExit(where.reason)
+    files = outputs(where.root, args.source_commit)
     stale = []
     for path, text in files.items():
         old = path.read_text(encoding="utf-8") if path.exists() else None

@@ -199,6 +199,10 @@ class Emulator:
     def __init__(self, config: EmulatorConfig | None = None, *, simulation: Any = None) -> None:
         self.config = config or EmulatorConfig()
         cfg = self.config
+        if cfg.require_sigv4:
+            from sellerkit.emulator.sigv4 import require_botocore
+
+            require_botocore()
         self.catalog = get_catalog()
         self.clock: Callable[[], float] = cfg.clock
         saved: dict[str, Any] | None = None

@@ -15,12 +15,23 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["region_for_host", "verify_sigv4"]
+__all__ = ["region_for_host", "require_botocore", "verify_sigv4"]
 
 _AUTH = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<cred>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),"
     r"\s*Signature=(?P<sig>[0-9a-f]+)\s*$")
 MAX_SKEW_SECONDS = 15 * 60
+
+
+def require_botocore() -> None:
+    """Fail at start-up, with the install hint, when the SigV4 check cannot run."""
+    try:
+        import botocore.auth  # noqa: F401
+    except ImportError:
+        from sellerkit.errors import ConfigurationError
+
+        raise ConfigurationError("the emulator's SigV4 check (--require-sigv4) needs botocore: "
+                                 "pip install 'sellerkit[aws]'") from None
 
 
 def region_for_host(host: str) -> str:

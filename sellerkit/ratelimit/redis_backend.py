@@ -40,10 +40,12 @@ class RateLimitBackendError(SellerkitError):
 def _import_redis() -> Any:
     try:
         import redis
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(
+    except ImportError:
+        from sellerkit.errors import ConfigurationError
+
+        raise ConfigurationError(
             "the Redis rate limiter needs the redis package: pip install 'sellerkit[redis]'"
-        ) from exc
+        ) from None
     return redis
 
 

@@ -18,9 +18,9 @@ from sellerkit.auth import (
     restricted_path,
 )
 from sellerkit.catalog import get_catalog
+from tests.conftest import models_file
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT.parent / "shared" / "sp-api-models"
 
 
 class Clock:
@@ -59,12 +59,10 @@ def test_body_drops_the_query_string_and_rejects_nonsense() -> None:
         rdt_request_body("GET", "orders/v0/orders")
 
 
-@pytest.mark.skipif(not MODELS.is_dir(), reason="Amazon's models are not next to the repo")
 def test_body_validates_against_the_tokens_api_model() -> None:
     import jsonschema
 
-    model = json.loads((MODELS / "models" / "tokens-api-model" / "tokens_2021-03-01.json")
-                       .read_text())
+    model = json.loads(models_file("models/tokens-api-model/tokens_2021-03-01.json").read_text())
     schema = {**model["definitions"]["CreateRestrictedDataTokenRequest"],
               "definitions": model["definitions"]}
     for body in (rdt_request_body("GET", "/orders/v0/orders/1", ["buyerInfo"]),

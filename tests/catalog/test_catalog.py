@@ -12,8 +12,9 @@ import pytest
 
 from sellerkit.catalog import UnknownOperationError, get_catalog
 
+from ..conftest import MODELS_ROOT, requires_models
+
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT.parent / "shared" / "sp-api-models" / "models"
 
 
 def test_all_operations_with_unique_keys() -> None:
@@ -118,14 +119,14 @@ def test_no_model_prose_in_the_checked_in_data() -> None:
     assert len(ops["operations"]) == 370
 
 
-@pytest.mark.skipif(not MODELS.exists(), reason="../shared/sp-api-models is not beside the repo")
+@requires_models
 def test_generator_check_mode_passes_on_the_checked_in_output() -> None:
-    rc = subprocess.run([sys.executable, "tools/gen_catalog.py", "--check"], cwd=ROOT,
+    rc = subprocess.run([sys.executable, "tools/gen_catalog.py", "--check", "--models", str(MODELS_ROOT)], cwd=ROOT,
                         capture_output=True, text=True)
     assert rc.returncode == 0, rc.stderr
 
 
-@pytest.mark.skipif(not MODELS.exists(), reason="../shared/sp-api-models is not beside the repo")
+@requires_models
 def test_generator_check_mode_detects_stale_output(tmp_path: Path) -> None:
     import shutil
 
@@ -137,5 +138,5 @@ def test_generator_check_mode_detects_stale_output(tmp_path: Path) -> None:
     ops = copy / "sellerkit" / "catalog" / "data" / "operations.json"
     ops.write_text(ops.read_text().replace('"burst": 20', '"burst": 21', 1))
     rc = subprocess.run([sys.executable, str(copy / "tools" / "gen_catalog.py"), "--check",
-                         "--models", str(MODELS)], capture_output=True, text=True)
+                         "--models", str(MODELS_ROOT)], capture_output=True, text=True)
     assert rc.returncode == 1 and "operations.json" in rc.stderr

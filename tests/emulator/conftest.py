@@ -11,8 +11,11 @@ import pytest
 
 from sellerkit.emulator import Emulator, EmulatorConfig
 
+from ..conftest import MODELS_ROOT
+
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = ROOT.parent / "shared" / "sp-api-models" / "models"
+# Amazon's model files (see tests/conftest.py); a path that does not exist when they are absent
+MODELS = (MODELS_ROOT or ROOT.parent / "shared" / "sp-api-models") / "models"
 
 
 class FakeClock:

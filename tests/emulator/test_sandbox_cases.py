@@ -18,10 +18,11 @@ import pytest
 from sellerkit.catalog import get_catalog
 from sellerkit.emulator import Emulator, EmulatorConfig
 
+from ..conftest import requires_models
 from .conftest import MODELS
 from .requests_util import NOTHING, build_request
 
-pytestmark = pytest.mark.skipif(not MODELS.is_dir(), reason=f"models not found at {MODELS}")
+pytestmark = requires_models
 
 def _cases() -> list[tuple[str, str, int, dict[str, Any], Any]]:
     """(operation key, case id, status, parameters {name: value or NOTHING}, response)."""

@@ -6,12 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from ...conftest import models_file
 from .conftest import BASE, US
 
 ROOT = Path(__file__).resolve().parents[3]
-SCHEMAS = ROOT.parent / "shared" / "sp-api-models" / "schemas" / "feeds"
 JSON_CT = "application/json; charset=UTF-8"
 
 
@@ -44,9 +42,7 @@ def result(call: Any, sim: Any, feed_id: str) -> tuple[dict[str, Any], dict[str,
 
 
 def check_processing_report(report: dict[str, Any]) -> None:
-    path = SCHEMAS / "listings-feed-processing-report-schema-v2.json"
-    if not path.exists():
-        pytest.skip("Amazon's models are not next to the repository")
+    path = models_file("schemas/feeds/listings-feed-processing-report-schema-v2.json")
     import jsonschema
 
     jsonschema.Draft7Validator(json.loads(path.read_text())).validate(report)

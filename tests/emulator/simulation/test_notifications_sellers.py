@@ -92,15 +92,12 @@ def test_sellers(call: Any, sim: Any) -> None:
 
 def _validate(name: str, message: dict[str, Any]) -> None:
     import json
-    from pathlib import Path
 
     import jsonschema
-    import pytest
 
-    root = Path(__file__).resolve().parents[3]
-    path = root.parent / "shared" / "sp-api-models" / "schemas" / "notifications" / name
-    if not path.exists():
-        pytest.skip("Amazon's models are not next to the repository")
+    from tests.conftest import models_file
+
+    path = models_file(f"schemas/notifications/{name}")
     jsonschema.Draft7Validator(json.loads(path.read_text())).validate(message)
 
 

@@ -187,6 +187,16 @@ class SQLiteRateLimiter(RateLimiter):
             None, False, lambda: RateLimiter._states(self))
         return states
 
+    def last_used(self) -> float | None:
+        """When a bucket last changed (wall-clock seconds), or None when there is none."""
+        def run() -> float | None:
+            assert self._conn is not None
+            row = self._conn.execute("SELECT MAX(used) FROM buckets").fetchone()
+            return None if row is None or row[0] is None else float(row[0])
+
+        value: float | None = self._transaction([], False, run)
+        return value
+
     def reset(self) -> int:
         """Delete every bucket (learned rates included); returns how many."""
         def run() -> int:

@@ -470,6 +470,8 @@ class BaseClient:
         if self.limiter is None or not self._owns_limiter:
             return
         try:
+            if not self.limiter.snapshot():  # a client that sent nothing keeps the last one
+                return
             self.limiter.save_snapshot()
         except OSError as exc:  # visibility only; never fail a close over it
             log.debug("could not save the rate-limit snapshot: %s", exc)

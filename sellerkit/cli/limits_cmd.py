@@ -75,7 +75,8 @@ def render_table(doc: dict[str, Any], *, wide: bool = True, width: int | None = 
                  "429s": str(b.get("throttles", 0)),
                  "learned": _rate(b.get("learned_rate")),
                  "waited": f"{b.get('wait_time', 0):.0f}s", "refused": str(b.get("rejected", 0))}
-        who = f"{layer}, seller {shown['seller']}" if b.get("seller") else layer
+        who = {"seller": f"seller {shown['seller']}", "app": "application-wide",
+               "report": "application-wide report quota"}.get(layer, layer)
         rows.append((op_id, api, who, [shown[c] for c in cols]))
     numbers = sum(max([len(c)] + [len(r[3][i]) for r in rows]) + 2 for i, c in enumerate(cols))
     name_width = max(16, (width or 200) - numbers - 2)

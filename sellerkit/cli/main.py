@@ -69,8 +69,10 @@ def _error_json(exc: BaseException, message: str, exit_code: int) -> None:
     from sellerkit._log import redact
     from sellerkit.cli._errors import error_document
 
-    doc = error_document(exc, redact(message).strip(), exit_code)
-    sys.stderr.write(json.dumps(doc, ensure_ascii=False, default=str) + "\n")
+    doc = error_document(exc, message.strip(), exit_code)
+    # the token patterns redact() replaces never span a quote or backslash, so the JSON stays
+    # valid; the server's details and errors are covered as well as the message
+    sys.stderr.write(redact(json.dumps(doc, ensure_ascii=False, default=str)) + "\n")
     sys.stderr.flush()
 
 

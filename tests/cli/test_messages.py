@@ -145,3 +145,13 @@ def test_how_to_set_lists_flag_env_and_profile(setting: str, flag: str) -> None:
     text = how_to_set([setting])
     assert text.startswith(f"pass {flag}")
     assert f"set SELLERKIT_{setting.upper()}" in text and f"{setting} in a profile" in text
+
+
+def test_json_errors_never_carry_tokens() -> None:
+    err = ForbiddenError(403, code="Unauthorized", message="token Atza|IwEBsecretvalue rejected",
+                         details="refresh Atzr|IwEBother and amzn1.oa2-cs.v1.s3cr3t")
+    result = runner.invoke(_raising(err), ["boom", "--json"])
+    doc = json.loads(result.stderr)["error"]
+    assert "secretvalue" not in result.stderr and "IwEBother" not in result.stderr
+    assert "s3cr3t" not in result.stderr
+    assert doc["status"] == 403 and "Atza|***" in doc["message"]

@@ -43,6 +43,8 @@ _PHRASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"options=CallOptions\(timeout=[^)]*\)"), "--timeout"),
     (re.compile(r"options=CallOptions\(rdt_data_elements=[^)]*\)"), "--rdt-elements"),
     (re.compile(r"pass items='<field name>'"), "pass --items FIELD"),
+    (re.compile(r"or choose another backend$"),
+     "or pass --rate-limiter memory (or set SELLERKIT_RATE_LIMITER)"),
 ]
 
 

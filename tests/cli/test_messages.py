@@ -155,3 +155,21 @@ def test_json_errors_never_carry_tokens() -> None:
     assert "secretvalue" not in result.stderr and "IwEBother" not in result.stderr
     assert "s3cr3t" not in result.stderr
     assert doc["status"] == 403 and "Atza|***" in doc["message"]
+
+
+def test_an_unusable_state_dir_points_to_another_backend(tmp_path: Path) -> None:
+    from sellerkit.cli.call_cmd import make_limiter
+    from tests.ratelimit.helpers import ctx
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    limiter, _ = make_limiter(f"sqlite:{blocker}/ratelimit.sqlite3")
+    assert limiter is not None
+    try:
+        limiter.acquire(ctx("orders_v0.getOrders"), timeout=0)
+    except Exception as exc:  # noqa: BLE001 - rendered below
+        error = exc
+    result = runner.invoke(_raising(error), ["boom"])
+    assert result.exit_code == 2
+    assert f"the rate-limit state file {blocker}/ratelimit.sqlite3 cannot be used" in result.stderr
+    assert "or pass --rate-limiter memory" in result.stderr

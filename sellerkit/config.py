@@ -455,7 +455,8 @@ def _suggest(word: str, choices: list[str]) -> str:
 
 
 def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[str] | None = None,
-                  env: Mapping[str, str] | None = None, **explicit: Any) -> Settings:
+                  env: Mapping[str, str] | None = None, labels: Mapping[str, str] | None = None,
+                  **explicit: Any) -> Settings:
     """Merge explicit arguments > environment > profile > defaults into ``Settings``.
 
     ``explicit`` takes the ``Settings`` field names; a value of None counts as not given, so a
@@ -463,8 +464,13 @@ def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[
     ``os.environ`` as it is at call time. The profile is ``profile``, else ``$SELLERKIT_PROFILE``,
     else ``default``; a profile that was asked for by name must exist, the implicit ``default``
     may be absent (as may the whole file, unless ``config_file``/``$SELLERKIT_CONFIG`` names it).
+
+    ``labels`` names the explicit arguments as the caller's user knows them, for messages and
+    ``sources``: the command line passes ``{"marketplace": "--marketplace", ...}`` so an error
+    says ``--marketplace='XX' is not valid`` instead of ``marketplace='XX'``.
     """
     env = os.environ if env is None else env
+    labels = labels or {}
     for name in explicit:
         if name not in _SETTABLE:
             raise ConfigurationError(
@@ -478,7 +484,7 @@ def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[
     path_named = config_file is not None or bool(env.get("SELLERKIT_CONFIG"))
     path = Path(config_file).expanduser() if config_file is not None else default_config_file(env)
     if profile:
-        profile_name, asked_by = profile, "profile="
+        profile_name, asked_by = profile, labels.get("profile", "profile=")
     elif env.get("SELLERKIT_PROFILE"):
         profile_name, asked_by = env["SELLERKIT_PROFILE"], "SELLERKIT_PROFILE"
     else:
@@ -525,9 +531,9 @@ def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[
 
     # 1. explicit arguments
     for name, raw in explicit.items():
-        value = _convert(name, raw, _Origin(name))
+        value = _convert(name, raw, _Origin(labels.get(name, name)))
         if value is not None:
-            values[name], sources[name], rank[name] = value, "argument", 3
+            values[name], sources[name], rank[name] = value, labels.get(name, "argument"), 3
 
     # A marketplace implies its region. When the two disagree but come from different sources,
     # the more specific source wins (marketplace="DE" as an argument over region=NA in a profile).

@@ -86,7 +86,23 @@ def _rebuild(cls: type[SellerkitError], args: tuple[Any, ...], state: dict[str, 
 
 
 class ConfigurationError(SellerkitError):
-    """Settings are missing or wrong; the message says which and how to fix them."""
+    """Settings are missing or wrong; the message says which and how to fix them.
+
+    ``missing`` names the settings (``Settings`` fields such as ``"client_id"``) whose absence
+    caused the error and ``problem`` says what is wrong without the Python-specific fix, so
+    front ends (the CLI) can say how to set them in their own terms (flags, environment
+    variables, profile keys)."""
+
+    missing: tuple[str, ...] = ()
+    problem: str | None = None
+
+    def __init__(self, *args: Any, missing: Sequence[str] = (), problem: str | None = None
+                 ) -> None:
+        super().__init__(*args)
+        if missing:
+            self.missing = tuple(missing)
+        if problem is not None:
+            self.problem = problem
 
 
 class ValidationError(SellerkitError, ValueError):

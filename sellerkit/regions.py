@@ -25,6 +25,7 @@ from sellerkit.errors import ConfigurationError
 __all__ = [
     "DEFAULT_LWA_ENDPOINT",
     "MARKETPLACES",
+    "MARKETPLACE_ID_FIELDS",
     "REGIONS",
     "Endpoint",
     "Marketplace",
@@ -32,6 +33,8 @@ __all__ = [
     "check_url",
     "get_marketplace",
     "get_region",
+    "marketplace_codes",
+    "marketplace_id",
     "resolve_endpoint",
     "resolve_lwa_endpoint",
 ]
@@ -146,6 +149,37 @@ def get_marketplace(code_or_id: str | Marketplace) -> Marketplace:
         "such as ATVPDKIKX0DER (see `sellerkit marketplaces`)")
 
 
+#: Request fields that carry marketplace ids, in the parameters of Amazon's models and at the
+#: top level of request bodies (createReport, createFeed, ...). The client maps marketplace
+#: codes given there (``"US"``) to ids (``"ATVPDKIKX0DER"``) before sending.
+MARKETPLACE_ID_FIELDS = frozenset({"MarketplaceId", "MarketplaceIds", "marketplaceId",
+                                   "marketplaceIds"})
+
+_CODE_SHAPE = re.compile(r"[A-Za-z]{2}")
+
+
+def marketplace_codes() -> list[str]:
+    """Every code ``marketplace_id`` accepts (upper case; GB is an alias of UK)."""
+    return sorted([*MARKETPLACES, *_CODE_ALIASES])
+
+
+def marketplace_id(value: str) -> str:
+    """The marketplace id for a two-letter marketplace code (any case); anything else (an id,
+    known or not) is returned unchanged, since Amazon adds marketplaces before we do.
+
+    A two-letter value that is no code raises ``ValueError`` listing the valid codes: no
+    marketplace id has two characters, so it can only be a mistyped code."""
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str) or not _CODE_SHAPE.fullmatch(text):
+        return value
+    code = _CODE_ALIASES.get(text.upper(), text.upper())
+    m = MARKETPLACES.get(code)
+    if m is None:
+        raise ValueError(f"{value!r} is not a marketplace code; valid codes: "
+                         f"{', '.join(marketplace_codes())} (or pass a marketplace id)")
+    return m.id
+
+
 def get_region(name: str | Region) -> Region:
     """A region by name (NA, EU, FE; any case) or by its AWS region (us-east-1, ...)."""
     if isinstance(name, Region):
@@ -234,7 +268,8 @@ def resolve_endpoint(*, region: str | Region | None = None,
     if reg is None:
         raise ConfigurationError(
             "no SP-API region: set marketplace (e.g. 'US', 'DE', 'JP') or region ('NA', 'EU', "
-            "'FE'), by argument, SELLERKIT_MARKETPLACE / SELLERKIT_REGION, or in a profile")
+            "'FE'), by argument, SELLERKIT_MARKETPLACE / SELLERKIT_REGION, or in a profile",
+            problem="no SP-API region", missing=("marketplace",))
     return Endpoint(reg.base_url(sandbox), reg.aws_region, reg.name)
 
 

@@ -42,6 +42,25 @@ _TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a numbe
                "boolean": "a boolean", "array": "a list"}
 
 
+def did_you_mean(name: str, op: Operation) -> str:
+    """``" (did you mean 'CreatedAfter'?)"`` for a misspelled parameter name (wire or Python
+    name, any case), or ``""``."""
+    import difflib
+
+    candidates: dict[str, str] = {}
+    for p in op.params:
+        candidates.setdefault(p.name.lower(), p.name)
+        candidates.setdefault(p.py_name.lower(), p.name)
+    low = name.lower().replace("-", "_")
+    exact = candidates.get(low) or candidates.get(low.replace("_", ""))
+    if exact is not None and exact != name:
+        return f" (did you mean {exact!r}?)"
+    close = difflib.get_close_matches(low, list(candidates), n=1, cutoff=0.75)
+    if close and candidates[close[0]] != name:
+        return f" (did you mean {candidates[close[0]]!r}?)"
+    return ""
+
+
 def check_params(op: Operation, values: Mapping[str, Any], *, body_present: bool | None = None
                  ) -> list[Problem]:
     """Check values (keyed by wire name, ``None`` meaning absent) against the operation."""
@@ -50,6 +69,7 @@ def check_params(op: Operation, values: Mapping[str, Any], *, body_present: bool
     for name in values:
         if name not in known:
             problems.append(Problem(name, f"is not a parameter of {op.key}"
+                                    f"{did_you_mean(name, op)}"
                                     f" (known: {', '.join(known) or 'none'})"))
     for p in op.params:
         value = values.get(p.name)

@@ -13,7 +13,8 @@ import typer
 if TYPE_CHECKING:
     from sellerkit.catalog import Catalog, Operation
 
-__all__ = ["marketplace_rows", "register", "select_operations"]
+__all__ = ["marketplace_rows", "marketplaces_table", "operations_table", "register",
+           "select_operations"]
 
 _JSON_HELP = "Print a JSON array instead of a table."
 
@@ -85,6 +86,70 @@ def marketplace_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def operations_table(ops: list[Operation], width: int) -> Any:
+    """The ``operations`` table for a terminal ``width`` columns wide. Keys and paths break only
+    between their parts (after ``.``, ``_`` or ``/``, before a camelCase word) and numbers
+    never wrap; when the request does not fit beside the operation, it goes below it."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from sellerkit.cli._text import break_identifier
+
+    table = Table(title=f"{len(ops)} operation{'s' if len(ops) != 1 else ''}",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    key_width = max([len(op.key) for op in ops] + [len("operation")])
+    request_width = max([len(op.method) + 1 + len(op.path) for op in ops] + [0])
+    notes_width = max([len(w) for op in ops for w in _flags(op).split()] + [len("notes")])
+    numbers = 6 + 5 + notes_width + 3 * 2  # rate/s, burst, notes and the gaps before them
+    side_by_side = key_width + 2 + request_width + numbers <= width
+    stack_width = max(16, width - numbers - 2)
+    if side_by_side:
+        table.add_column("operation", no_wrap=True)
+        table.add_column("request", no_wrap=True)
+    else:
+        table.add_column("operation / request", no_wrap=True)
+    table.add_column("rate/s", justify="right", no_wrap=True)
+    table.add_column("burst", justify="right", no_wrap=True)
+    table.add_column("notes", min_width=notes_width)
+    for op in ops:
+        request = f"{op.method} {op.path}"
+        cells = [_rate(op), "" if op.burst is None else str(op.burst), _flags(op)]
+        if side_by_side:
+            table.add_row(op.key, request, *cells)
+        else:
+            name = Text(break_identifier(op.key, stack_width))
+            name.append("\n" + break_identifier(request, stack_width), style="dim")
+            table.add_row(name, *cells)
+    return table
+
+
+def marketplaces_table(rows: list[dict[str, Any]], width: int) -> Any:
+    """The ``marketplaces`` table; under 100 columns the endpoint column gives way (it follows
+    from the region; see ``region_endpoints``)."""
+    from rich import box
+    from rich.table import Table
+
+    wide = width >= 100
+    table = Table(title=f"{len(rows)} marketplaces", title_justify="left",
+                  box=box.SIMPLE_HEAD, pad_edge=False)
+    columns = ["id", "code", "country", "region"] + (["endpoint"] if wide else [])
+    for column in columns:
+        table.add_column(column, no_wrap=column != "country")
+    for r in rows:
+        code = r["country_code"] + "".join(f" / {a}" for a in r["aliases"])
+        cells = [r["id"], code, r["country"], r["region"]]
+        if wide:
+            cells.append(r["endpoint"])
+        table.add_row(*cells)
+    return table
+
+
+def region_endpoints(rows: list[dict[str, Any]]) -> list[str]:
+    """One ``NA  sellingpartnerapi-na.amazon.com`` line per region, for narrow terminals."""
+    return list(dict.fromkeys(f"{r['region']}  {r['endpoint']}" for r in rows))
+
+
 def register(app: typer.Typer) -> None:
     """Add ``operations`` and ``marketplaces`` to ``app``."""
 
@@ -105,20 +170,9 @@ def register(app: typer.Typer) -> None:
             print_json([op.summary() for op in ops])
             return
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title=f"{len(ops)} operation{'s' if len(ops) != 1 else ''}",
-                      title_justify="left")
-        table.add_column("operation", overflow="fold", ratio=3)
-        table.add_column("request", overflow="fold", ratio=4)
-        table.add_column("rate/s", justify="right", no_wrap=True)
-        table.add_column("burst", justify="right", no_wrap=True)
-        table.add_column("notes", ratio=2)
-        for op in ops:
-            table.add_row(op.key, f"{op.method} {op.path}", _rate(op),
-                          "" if op.burst is None else str(op.burst), _flags(op))
         console = Console()
-        console.print(table)
+        console.print(operations_table(ops, console.width))
         console.print("[dim]rate/s and burst are Amazon's published defaults; '?' = no usage plan "
                       "published, 'n/a' = placeholder.[/dim]")
 
@@ -134,15 +188,11 @@ def register(app: typer.Typer) -> None:
             print_json(rows)
             return
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title=f"{len(rows)} marketplaces", title_justify="left")
-        for column in ("id", "code", "country", "region", "endpoint"):
-            table.add_column(column, no_wrap=column != "country")
-        for r in rows:
-            code = r["country_code"] + "".join(f" / {a}" for a in r["aliases"])
-            table.add_row(r["id"], code, r["country"], r["region"], r["endpoint"])
         console = Console()
-        console.print(table)
+        console.print(marketplaces_table(rows, console.width))
+        if console.width < 100:
+            console.print("endpoints by region:\n  " + "\n  ".join(region_endpoints(rows)),
+                          highlight=False)
         console.print("[dim]Use a code (case-insensitive) or id for --marketplace / "
-                      "SELLERKIT_MARKETPLACE.[/dim]")
+                      "SELLERKIT_MARKETPLACE, and in any marketplace id parameter.[/dim]")

@@ -43,7 +43,8 @@ def register(app: typer.Typer) -> None:
         console = Console()
         if not console.is_terminal:  # piped or captured: rich would assume 80 columns
             console = Console(width=110)
-        with console.status("starting the emulator and pulling orders..."):
+        # the spinner is a status line: stderr, so stdout holds only the summary
+        with Console(stderr=True).status("starting the emulator and pulling orders..."):
             summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
                                page_size=page_size)
         console.print(render(summary))

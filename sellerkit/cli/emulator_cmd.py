@@ -87,6 +87,13 @@ def serve(config: object, *, log_level: str = "warning", access_log: bool = Fals
 
     assert isinstance(config, EmulatorConfig)
     emulator = Emulator(config)
+    if config.models is not None and emulator.sandbox is not None and not len(emulator.sandbox):
+        from sellerkit.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"--models {config.models} holds no static sandbox cases (no Amazon model file "
+            "with x-amzn-api-sandbox examples); point it at the models directory of "
+            "amzn/selling-partner-api-models, or leave --models out")
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     # proto IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
@@ -107,6 +114,14 @@ def serve(config: object, *, log_level: str = "warning", access_log: bool = Fals
                                  "refresh_token": config.refresh_token == DEFAULT_REFRESH_TOKEN})
     server = uvicorn.Server(uvicorn_config(emulator, config.host, port, log_level=log_level,
                                            access_log=access_log))
+    if access_log:
+        # uvicorn logs requests at INFO on its access logger and sets that logger to the
+        # --log-level (warning by default), which would swallow every line --access-log asks for
+        import logging
+
+        access = logging.getLogger("uvicorn.access")
+        if access.getEffectiveLevel() > logging.INFO:
+            access.setLevel(logging.INFO)
 
     @contextlib.contextmanager
     def capture_signals() -> Iterator[None]:
@@ -179,8 +194,11 @@ def register(app: typer.Typer) -> None:
         state: Annotated[Path | None, typer.Option(
             help="Load the simulation from this JSON file if it exists; save it on exit.")
         ] = None,
-        log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
-        access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+        log_level: Annotated[str, typer.Option(
+            help="uvicorn log level: critical, error, warning, info, debug or trace.")
+        ] = "warning",
+        access_log: Annotated[bool, typer.Option(
+            help="Log every request (whatever the --log-level).")] = False,
     ) -> None:
         """Serve a local SP-API + LWA + consent page to build against before Amazon says yes."""
         from sellerkit.emulator.config import EmulatorConfig
@@ -191,6 +209,10 @@ def register(app: typer.Typer) -> None:
             raise ConfigurationError(f"--rate-scale must be positive, got {rate_scale}")
         if token_lifetime < 1:
             raise ConfigurationError("--token-lifetime must be at least 1 second")
+        if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
+            raise ConfigurationError(f"--log-level {log_level!r} is not one of critical, error, "
+                                     "warning, info, debug, trace")
+        log_level = log_level.lower()
         if sellers < 1 or orders < 0:
             raise ConfigurationError("--sellers must be at least 1 and --orders at least 0")
         parse_faults(faults, seed=seed)  # a bad spec fails here, before anything starts

@@ -11,6 +11,7 @@ red line on stderr and exit status 2; a traceback means a bug in sellerkit.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sys
@@ -62,6 +63,19 @@ def _error_line(message: str, hint: str = "") -> None:
         console.print(Text(rest))
 
 
+def _error_json(exc: BaseException, message: str, exit_code: int) -> None:
+    import json
+
+    from sellerkit._log import redact
+    from sellerkit.cli._errors import error_document
+
+    doc = error_document(exc, message.strip(), exit_code)
+    # the token patterns redact() replaces never span a quote or backslash, so the JSON stays
+    # valid; the server's details and errors are covered as well as the message
+    sys.stderr.write(redact(json.dumps(doc, ensure_ascii=False, default=str)) + "\n")
+    sys.stderr.flush()
+
+
 def _is_user_error(exc: BaseException) -> bool:
     from sellerkit.errors import SellerkitError
 
@@ -74,27 +88,47 @@ def _is_user_error(exc: BaseException) -> bool:
     return False
 
 
-def _report(exc: Exception) -> int:
-    """Print a user error as one line and return the exit status; re-raise anything else."""
+def _report(exc: Exception, json_mode: bool = False) -> int:
+    """Print a user error (one red line, or with --json one JSON object on stderr) and return
+    the exit status; re-raise anything else."""
     ctx: Any = getattr(exc, "ctx", None)
     if _NoArgsIsHelpError is not None and isinstance(exc, _NoArgsIsHelpError):
         typer.echo(ctx.get_help() if ctx is not None else "")
         return 0
+    hint = ""
     if isinstance(exc, _UsageError):
         hint = f"see '{ctx.command_path} --help'" if ctx is not None else ""
-        _error_line(exc.format_message(), hint)  # type: ignore[attr-defined]
-        return 2
-    if isinstance(exc, _ClickException):
-        _error_line(exc.format_message())  # type: ignore[attr-defined]
-        return int(getattr(exc, "exit_code", 1))
-    if _is_user_error(exc):
-        _error_line(str(exc))
-        return 2
-    raise exc
+        message, code = exc.format_message(), 2  # type: ignore[attr-defined]
+    elif isinstance(exc, _ClickException):
+        message = exc.format_message()  # type: ignore[attr-defined]
+        code = int(getattr(exc, "exit_code", 1))
+    elif _is_user_error(exc):
+        from sellerkit.cli._errors import cli_message, exit_code_of
+
+        message, code = cli_message(exc), exit_code_of(exc)
+    else:
+        raise exc
+    if json_mode:
+        _error_json(exc, message + (f" ({hint})" if hint else ""), code)
+    else:
+        _error_line(message, hint)
+    return code
+
+
+def _json_mode(args: Sequence[str]) -> bool:
+    """Whether the command line asks for --json (before a ``--`` that ends the options)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
 
 
 class SellerkitGroup(TyperGroup):
-    """Runs the CLI in non-standalone mode and turns every failure a user can fix into one line.
+    """Runs the CLI in non-standalone mode and turns every failure a user can fix into one line
+    (with ``--json``: one JSON object on stderr). While a command runs, rate-limit waits show as
+    status lines on stderr (``sellerkit.cli._status``).
 
     Done in ``main`` rather than in ``main()`` below so that ``typer.testing.CliRunner`` (which
     calls this method) sees exactly what a user sees.
@@ -115,24 +149,55 @@ class SellerkitGroup(TyperGroup):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False,
                                 windows_expand_args=windows_expand_args, **extra)
+        argv = list(args) if args is not None else sys.argv[1:]
+        json_mode = _json_mode(argv)
+        from sellerkit.cli._status import wait_status
+
         try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False,
-                                  windows_expand_args=windows_expand_args, **extra)
-        except typer.Abort:
-            _error_line("aborted")
+            with wait_status(json_mode):
+                result = super().main(argv, prog_name, complete_var, standalone_mode=False,
+                                      windows_expand_args=windows_expand_args, **extra)
+        except typer.Abort as exc:
+            if json_mode:
+                _error_json(exc, "aborted", 1)
+            else:
+                _error_line("aborted")
             sys.exit(1)
         except Exception as exc:  # noqa: BLE001 - filtered right below, bugs are re-raised
-            sys.exit(_report(exc))
+            sys.exit(_report(exc, json_mode))
         # Non-standalone click returns the exit code of typer.Exit / ctx.exit, or the command's
         # return value; commands return None.
         sys.exit(result if isinstance(result, int) else 0)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None:
+            _plain_flags(cmd, ctx)
+        return cmd
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _plain_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+
+def _plain_flags(cmd: Any, ctx: Any) -> None:
+    """Typer's help shows a type for every option, ``<bool>`` even for plain on/off flags;
+    an empty metavar leaves flags bare (their values are never typed)."""
+    params = list(getattr(cmd, "params", []))
+    with contextlib.suppress(Exception):  # help rendering must never fail over cosmetics
+        help_option = cmd.get_help_option(ctx)
+        if help_option is not None:
+            params.append(help_option)
+    for p in params:
+        if getattr(p, "is_flag", False) and getattr(p, "metavar", "x") is None:
+            p.metavar = ""
 
 
 app = typer.Typer(
     name="sellerkit",
     cls=SellerkitGroup,
     help="sellerkit: Amazon's Selling Partner API from the command line.",
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion [bash|zsh|fish|...]
     # Locals in a traceback could hold tokens; a bug report never needs them.
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},

@@ -253,7 +253,9 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
             what = op.key if op is not None else f"{prepared.method} {prepared.path}"
             raise ConfigurationError(
                 f"{what} acts for a selling partner and needs their refresh token: pass "
-                "refresh_token= (or set SELLERKIT_REFRESH_TOKEN / SP_API_REFRESH_TOKEN)")
+                "refresh_token= (or set SELLERKIT_REFRESH_TOKEN / SP_API_REFRESH_TOKEN)",
+                problem=f"{what} acts for a selling partner and needs their refresh token",
+                missing=("refresh_token",))
         resource = self.rdt_resource(op, prepared, options) if op is not None else None
         if resource is not None:
             return await self._rdt(resource, timeout)

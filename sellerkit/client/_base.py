@@ -168,7 +168,8 @@ def prepare(op: Operation, values: Mapping[str, Any], options: CallOptions = DEF
     caller did not ask for (no marketplace defaults, no body on a GET).
     """
     clean = {k: v for k, v in values.items() if v is not None}
-    problems: list[Problem] = check_params(op, clean)
+    code_problems = _marketplace_codes_to_ids(op, clean)
+    problems: list[Problem] = code_problems + check_params(op, clean)
     if problems:
         raise ValidationError(op.key, problems)
     headers: dict[str, str] = {}
@@ -425,6 +426,38 @@ def check_download(url: Any, compression: Any) -> str | None:
     return comp
 
 
+def _marketplace_codes_to_ids(op: Operation, clean: dict[str, Any]) -> list[Problem]:
+    """Replace marketplace codes (``"US"``, ``"de"``) by ids wherever a request carries
+    marketplace ids: the parameters named in ``MARKETPLACE_ID_FIELDS`` and those keys at the top
+    of a JSON object body. ``clean`` is changed in place (body dicts are copied first)."""
+    from sellerkit.regions import MARKETPLACE_ID_FIELDS, marketplace_id
+
+    problems: list[Problem] = []
+
+    def convert(where: str, value: Any) -> Any:
+        try:
+            if isinstance(value, str):
+                return marketplace_id(value)
+            if isinstance(value, (list, tuple)):
+                return [marketplace_id(v) if isinstance(v, str) else v for v in value]
+        except ValueError as exc:
+            problems.append(Problem(where, str(exc)))
+        return value
+
+    for p in op.params:
+        if p.name in clean and p.name in MARKETPLACE_ID_FIELDS and p.location != "body":
+            clean[p.name] = convert(p.name, clean[p.name])
+    body_param = op.body_param
+    body = clean.get(body_param.name) if body_param is not None else None
+    if body_param is not None and isinstance(body, Mapping) and \
+            MARKETPLACE_ID_FIELDS & set(body):
+        body = dict(body)
+        for key in MARKETPLACE_ID_FIELDS & set(body):
+            body[key] = convert(f"{body_param.name}.{key}", body[key])
+        clean[body_param.name] = body
+    return problems
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, (datetime, date)):
         return _scalar_text(o)
@@ -572,7 +605,8 @@ class BaseClient:
             raise ConfigurationError(
                 "no LWA credentials: pass client_id= and client_secret= (or set "
                 "SELLERKIT_CLIENT_ID / SELLERKIT_CLIENT_SECRET, or LWA_APP_ID / "
-                "LWA_CLIENT_SECRET, or a profile in the config file)")
+                "LWA_CLIENT_SECRET, or a profile in the config file)",
+                problem="no LWA credentials", missing=("client_id", "client_secret"))
         # Settings arrive converted and checked (types, defaults, URLs, loopback-only http).
         ep = s.resolve_endpoint()
         for what, url in (("endpoint", ep.base_url), ("lwa_endpoint", s.lwa_url),
@@ -739,6 +773,8 @@ class BaseClient:
         if self.limiter is None or not self._owns_limiter:
             return
         try:
+            if not self.limiter.snapshot():  # a client that sent nothing keeps the last one
+                return
             self.limiter.save_snapshot()
         except OSError as exc:  # visibility only; never fail a close over it
             log.debug("could not save the rate-limit snapshot: %s", exc)

@@ -114,12 +114,14 @@ class DocumentStats:
 
     @property
     def compression_flag_lied(self) -> bool:
-        """True when ``compressionAlgorithm`` said the opposite of what the bytes were."""
+        """True when ``compressionAlgorithm`` said the opposite of what the bytes were (a
+        difference that ``Content-Encoding: gzip`` explains is not counted)."""
         if self.compressed is None:
             return False
         declared = (self.declared_compression or "").upper() == "GZIP"
-        return declared != self.compressed and not (
-            self.compressed and (self.content_encoding or "").lower() == "gzip")
+        if declared == self.compressed:
+            return False
+        return (self.content_encoding or "").strip().lower() != "gzip"
 
 
 # charsets ------------------------------------------------------------------------------------
@@ -149,7 +151,7 @@ class _Cp1252Decoder(codecs.IncrementalDecoder):
 
 
 def resolve_charset(content_type: str | None, override: str | None = None,
-                    default: str = "utf-8") -> tuple[str, str]:
+                    default: str = "utf-8", *, document: str = "document") -> tuple[str, str]:
     """The codec to decode a document with, and where that choice came from.
 
     ``override`` (the caller's ``charset=``) wins and is taken literally, except that names
@@ -159,11 +161,13 @@ def resolve_charset(content_type: str | None, override: str | None = None,
     know, saying how to override it.
     """
     if override:
-        return _codec_for(override, literal=True), "charset="
+        return _codec_for(override, literal=True, document=document), "charset="
     label = _charset_param(content_type)
     if label:
-        return _codec_for(label, literal=False), f"Content-Type charset={label}"
-    return _codec_for(default, literal=False), "default (no charset in Content-Type)"
+        return (_codec_for(label, literal=False, document=document),
+                f"Content-Type charset={label}")
+    return (_codec_for(default, literal=False, document=document),
+            "default (no charset in Content-Type)")
 
 
 def _charset_param(content_type: str | None) -> str | None:
@@ -176,7 +180,7 @@ def _charset_param(content_type: str | None) -> str | None:
     return None
 
 
-def _codec_for(label: str, *, literal: bool) -> str:
+def _codec_for(label: str, *, literal: bool, document: str) -> str:
     low = label.strip().lower()
     if low in _CP932_LABELS:
         return "cp932"
@@ -189,7 +193,12 @@ def _codec_for(label: str, *, literal: bool) -> str:
     except LookupError:
         raise DocumentError(
             f"unknown charset {label!r}; pass charset= with a Python codec name "
-            "(e.g. charset='utf-8', 'cp1252' or 'cp932')", reason="charset") from None
+            "(e.g. charset='utf-8', 'cp1252' or 'cp932')", document=document,
+            reason="charset") from None
+
+
+def _display(codec: str) -> str:
+    return "utf-8" if codec == "utf-8-sig" else codec
 
 
 def _incremental_decoder(codec: str) -> codecs.IncrementalDecoder:
@@ -331,7 +340,8 @@ class _TextDecoder:
             offset = self._offset - pending + exc.start
             bad = bytes(exc.object[exc.start:exc.end][:4]).hex(" ")
             raise DocumentError(
-                f"cannot decode byte(s) {bad} at byte offset {offset:,} as {self._codec} (charset "
+                f"cannot decode byte(s) {bad} at byte offset {offset:,} as {_display(self._codec)} "
+                f"(charset "
                 f"from {self._source}); the charset is wrong: pass charset= with the right one "
                 "(e.g. charset='cp1252' for EU/NA flat files, 'cp932' for JP)",
                 document=self._label, reason="charset", offset=offset) from None
@@ -867,11 +877,7 @@ class _Base:
             raise ConfigurationError(f"quoting must be 'none', 'quoted' or 'minimal', not "
                                      f"{quoting!r}")
         self.quoting = quoting or (info.quoting if info is not None else None)
-        try:
-            self.codec, source = resolve_charset(content_type, charset, default)
-        except DocumentError as exc:
-            exc.document = self.label
-            raise
+        self.codec, source = resolve_charset(content_type, charset, default, document=self.label)
         self.stats = DocumentStats(declared_compression=compression_algorithm,
                                    content_encoding=content_encoding, charset=self.codec,
                                    charset_source=source)

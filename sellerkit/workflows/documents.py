@@ -764,42 +764,41 @@ def _matches(tag: str, want: str) -> bool:
 
 class _XmlElements:
     """Yields elements as they end: the root's children (``tag=None``) or every element named
-    ``tag`` (namespace optional). A yielded element is cleared and detached once the consumer
-    asks for the next batch; unmatched children of the root are dropped as they end, so memory
-    stays flat."""
+    ``tag`` (namespace optional). A yielded element is cleared and detached from its parent as
+    soon as the consumer asks for the next one, and unmatched children of the root are dropped
+    as they end, so memory stays flat. (A match nested in another match is yielded, and then
+    cleared, before the outer one ends.)"""
 
     def __init__(self, tag: str | None, label: str) -> None:
         self._tag = tag
         self._label = label
         self._parser, self._builder = _xml_parser()
         self._stack: list[ET.Element] = []
-        self._handed: list[tuple[ET.Element, ET.Element]] = []
 
-    def feed(self, text: str) -> list[ET.Element]:
-        self._release()
+    def feed(self, text: str) -> Iterator[ET.Element]:
         try:
             self._parser.feed(text)
         except (ET.ParseError, _ForbiddenDtd) as exc:
             raise _xml_error(exc, self._label) from None
-        return self._events()
+        return self._hand_out(self._events())
 
-    def close(self) -> list[ET.Element]:
-        self._release()
+    def close(self) -> Iterator[ET.Element]:
         try:
             self._parser.close()
         except (ET.ParseError, _ForbiddenDtd) as exc:
             raise _xml_error(exc, self._label) from None
-        return self._events()
+        return self._hand_out(self._events())
 
-    def _release(self) -> None:
-        for parent, el in self._handed:
+    @staticmethod
+    def _hand_out(pairs: list[tuple[ET.Element, ET.Element]]) -> Iterator[ET.Element]:
+        for parent, el in pairs:
+            yield el
             el.clear()
             with contextlib.suppress(ValueError):
                 parent.remove(el)
-        self._handed.clear()
 
-    def _events(self) -> list[ET.Element]:
-        out: list[ET.Element] = []
+    def _events(self) -> list[tuple[ET.Element, ET.Element]]:
+        out: list[tuple[ET.Element, ET.Element]] = []
         events = self._builder.events
         stack = self._stack
         tag = self._tag
@@ -812,8 +811,7 @@ class _XmlElements:
                 continue  # the root itself
             parent = stack[-1]
             if (tag is None and len(stack) == 1) or (tag is not None and _matches(el.tag, tag)):
-                out.append(el)
-                self._handed.append((parent, el))
+                out.append((parent, el))
             elif len(stack) == 1:
                 parent.remove(el)
         events.clear()
@@ -1090,6 +1088,7 @@ class Document(_Base):
     def to_arrow(self, *, infer_types: bool = False) -> Any:
         """A ``pyarrow.Table`` built by pyarrow's CSV reader. Columns are strings (``""`` for
         empty) unless ``infer_types=True``. Needs ``pip install 'sellerkit[columnar]'``."""
+        _require("pyarrow", "to_arrow()", "pip install 'sellerkit[columnar]'")
         pa_csv = _require("pyarrow.csv", "to_arrow()", "pip install 'sellerkit[columnar]'")
         fmt, codec, quoted = self._columnar_options()
         reader = _Utf8Reader(self._utf8_pieces(codec))
@@ -1354,13 +1353,30 @@ class _Utf8Reader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        while not self._buf:
-            if not self._fill():
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes, short only at the end (the CSV readers take a short read for
+        the end of a block)."""
+        if size is None or size < 0:
+            parts = [self._buf]
+            while (piece := next(self._pieces, None)) is not None:
+                parts.append(piece)
+            self._buf = b""
+            data = b"".join(parts)
+            return data[3:] if self._first and data.startswith(b"\xef\xbb\xbf") else data
+        parts = [self._buf]
+        have = len(self._buf)
+        self._buf = b""
+        while have < size and self._fill():
+            parts.append(self._buf)
+            have += len(self._buf)
+            self._buf = b""
+        data = b"".join(parts)
+        self._buf = data[size:]
+        return data[:size]
 
     def header(self, fmt: str, quoted: bool, stats: DocumentStats) -> list[str]:
         """Consume the header line and return its keys (the readers get the rest)."""
@@ -1404,12 +1420,19 @@ def _polars_read(pl: Any, reader: _Utf8Reader, fmt: str, quoted: bool, keys: lis
                  infer: bool, label: str) -> Any:
     if not keys:
         return pl.DataFrame()
+    import inspect
+    params = inspect.signature(pl.read_csv).parameters
+    opts: dict[str, Any] = {}
+    if "empty_string_is_null" in params:  # polars 2
+        opts["empty_string_is_null"] = infer
+    elif "missing_utf8_is_empty_string" in params:  # polars 1
+        opts["missing_utf8_is_empty_string"] = not infer
     try:
         return pl.read_csv(reader.read(), has_header=False, new_columns=keys,
                            separator="\t" if fmt == "tsv" else ",",
-                           quote_char='"' if quoted else None,
-                           infer_schema=infer, missing_utf8_is_empty_string=not infer,
-                           schema_overrides=None if infer else dict.fromkeys(keys, pl.String))
+                           quote_char='"' if quoted else None, infer_schema=infer,
+                           schema_overrides=None if infer else dict.fromkeys(keys, pl.String),
+                           **opts)
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError) as exc:
         raise DocumentError(f"polars could not read the flat file: {exc}", document=label,
                             reason="format") from None

@@ -13,6 +13,7 @@ runs in its own process, so peak RSS (``resource.getrusage``) is that path's alo
     rows-http   the same rows, downloaded with httpx from a loopback HTTP server (no
                 Content-Encoding, so sellerkit finds the gzip by its magic bytes)
     arrow       sellerkit ``Document.to_arrow()`` (pyarrow's CSV reader), if pyarrow is installed
+    arrow-batches  ``Document.arrow_batches()``: pyarrow's streaming CSV reader, bounded memory
     spapi       python-amazon-sp-api 2.1.35's download path on the same loopback URL: httpx
                 ``get`` -> ``decompress_bytes`` -> ``decode_document`` (what
                 ``get_report_document(download=True)`` does), then ``csv.DictReader`` for rows.
@@ -80,7 +81,7 @@ def _row(rng: random.Random, n: int) -> str:
 
 
 def generate(path: Path, size_mb: int) -> int:
-    """Write a gzip TSV of ``size_mb`` MB uncompressed; returns the uncompressed size."""
+    """Write a gzip TSV of at least ``size_mb`` MB uncompressed; returns its size."""
     target = size_mb * 10**6
     rng = random.Random(8)  # noqa: S311 - test data
     pool = [_row(rng, n) for n in range(20000)]  # 6+ MB of distinct rows: beyond gzip's window
@@ -153,7 +154,7 @@ def worker_rows(path: str, url: str | None) -> dict[str, Any]:
             "cpu_seconds": time.process_time() - cpu, "rss_mb": _rss_mb()}
 
 
-def worker_arrow(path: str) -> dict[str, Any]:
+def worker_arrow(path: str, batches: bool = False) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT))
     try:
         import pyarrow  # noqa: F401
@@ -165,8 +166,11 @@ def worker_arrow(path: str) -> dict[str, Any]:
     cpu = time.process_time()
     doc = Document.from_file(path, document_id="bench", content_type=CONTENT_TYPE,
                              report_type=REPORT_TYPE)
-    table = doc.to_arrow()
-    return {"rows": table.num_rows, "bytes": doc.stats.bytes_out,
+    if batches:
+        rows = sum(b.num_rows for b in doc.arrow_batches())
+    else:
+        rows = doc.to_arrow().num_rows
+    return {"rows": rows, "bytes": doc.stats.bytes_out,
             "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
             "rss_mb": _rss_mb()}
 
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--size-mb", type=int, default=1024, help="uncompressed size (10^6 bytes)")
     ap.add_argument("--keep", type=Path, help="generated document path (reused if it exists)")
-    ap.add_argument("--paths", default="rows,rows-http,arrow,spapi")
+    ap.add_argument("--paths", default="rows,rows-http,arrow,arrow-batches,spapi")
     ap.add_argument("--spapi-python", help="a python with python-amazon-sp-api 2.1.35")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -231,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:
         result = (worker_rows(args.file, args.url) if args.worker == "rows"
-                  else worker_arrow(args.file))
+                  else worker_arrow(args.file, batches=args.worker == "arrow-batches"))
         print(json.dumps(result))
         return 0
 
@@ -261,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = _run([*me, "--worker", "rows", "--file", str(path)])
             elif name == "rows-http":
                 results[name] = _run([*me, "--worker", "rows", "--file", str(path), "--url", url])
-            elif name == "arrow":
-                results[name] = _run([*me, "--worker", "arrow", "--file", str(path)])
+            elif name in ("arrow", "arrow-batches"):
+                results[name] = _run([*me, "--worker", name, "--file", str(path)])
             elif name == "spapi":
                 py = spapi_python(args.spapi_python)
                 results[name] = (_run([py, "-c", SPAPI_WORKER, url]) if py else

@@ -1095,6 +1095,28 @@ class Document(_Base):
         keys = reader.header(fmt, quoted, self.stats)
         return _arrow_read(pa_csv, reader, fmt, quoted, keys, infer_types, self.label)
 
+    def arrow_batches(self, *, infer_types: bool = False) -> Iterator[Any]:
+        """``pyarrow.RecordBatch`` es from pyarrow's streaming CSV reader: columnar like
+        ``to_arrow()`` in memory bounded by a few blocks whatever the document's size. With
+        ``infer_types=True`` the types come from the first block (pyarrow's rule), so a later
+        value that does not fit raises ``DocumentError``."""
+        _require("pyarrow", "arrow_batches()", "pip install 'sellerkit[columnar]'")
+        pa_csv = _require("pyarrow.csv", "arrow_batches()", "pip install 'sellerkit[columnar]'")
+        fmt, codec, quoted = self._columnar_options()
+        reader = _Utf8Reader(self._utf8_pieces(codec))
+        keys = reader.header(fmt, quoted, self.stats)
+        if not keys:
+            return
+        import pyarrow as pa
+        read, parse, convert = _arrow_options(pa_csv, fmt, quoted, keys, infer_types)
+        try:
+            stream = pa_csv.open_csv(reader, read_options=read, parse_options=parse,
+                                     convert_options=convert)
+            yield from stream
+        except pa.ArrowInvalid as exc:
+            raise DocumentError(f"pyarrow could not read the flat file: {exc}",
+                                document=self.label, reason="format") from None
+
     def to_polars(self, *, infer_types: bool = False) -> Any:
         """A ``polars.DataFrame`` built by polars' CSV reader (all columns strings unless
         ``infer_types=True``). Needs ``pip install 'sellerkit[columnar]'``."""
@@ -1394,11 +1416,9 @@ class _Utf8Reader(io.RawIOBase):
         return header_keys(fields) if line else []
 
 
-def _arrow_read(pa_csv: Any, reader: _Utf8Reader, fmt: str, quoted: bool, keys: list[str],
-                infer: bool, label: str) -> Any:
+def _arrow_options(pa_csv: Any, fmt: str, quoted: bool, keys: list[str], infer: bool
+                   ) -> tuple[Any, Any, Any]:
     import pyarrow as pa
-    if not keys:
-        return pa.table({})
     delimiter = "," if fmt == "csv" else "\t"
     parse = (pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True) if quoted else
              pa_csv.ParseOptions(delimiter=delimiter, quote_char=False, double_quote=False,
@@ -1407,6 +1427,15 @@ def _arrow_read(pa_csv: Any, reader: _Utf8Reader, fmt: str, quoted: bool, keys: 
     convert = (pa_csv.ConvertOptions() if infer else pa_csv.ConvertOptions(
         column_types={k: pa.string() for k in keys}, strings_can_be_null=False,
         quoted_strings_can_be_null=False))
+    return read, parse, convert
+
+
+def _arrow_read(pa_csv: Any, reader: _Utf8Reader, fmt: str, quoted: bool, keys: list[str],
+                infer: bool, label: str) -> Any:
+    import pyarrow as pa
+    if not keys:
+        return pa.table({})
+    read, parse, convert = _arrow_options(pa_csv, fmt, quoted, keys, infer)
     try:
         return pa_csv.read_csv(reader, read_options=read, parse_options=parse,
                                convert_options=convert)

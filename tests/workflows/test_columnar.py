@@ -86,3 +86,14 @@ def test_missing_dependency_says_what_to_install(monkeypatch: pytest.MonkeyPatch
         getattr(doc(), method)()
     assert str(exc.value) == f"{method}() needs {module}: {hint}"
     assert isinstance(exc.value, ImportError)
+
+
+def test_arrow_batches_stream_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    pa = pytest.importorskip("pyarrow")
+    body = ("sku\tqty\n" + "".join(f"S-{i}\t{i}\n" for i in range(20000))).encode()
+    d = Document([gz(body)], content_type="text/tab-separated-values", format="tsv")
+    batches = list(d.arrow_batches())
+    table = pa.Table.from_batches(batches)
+    assert table.num_rows == 20000 and table.column("qty")[19999].as_py() == "19999"
+    with pytest.raises(DocumentError, match="pyarrow could not read"):
+        list(Document([b"a\tb\n1\n"], format="tsv").arrow_batches())

@@ -537,7 +537,7 @@ class _JsonItems:
         self._state = "start"
         self._member: str | None = None
         self._found = key is None
-        self._retry_at = 0  # don't re-attempt an incomplete value until the buffer is this long
+        self._retry_at = 0  # don't retry an incomplete value until this much is pending
         self._dec = json.JSONDecoder()
         self.rest: dict[str, Any] = {}
 
@@ -589,7 +589,9 @@ class _JsonItems:
             value, end = self._dec.raw_decode(buf, pos)
         except json.JSONDecodeError as exc:
             if not final and (exc.pos >= len(buf) - 8 or exc.msg.startswith("Unterminated")):
-                self._retry_at = max(len(buf) + 64 * 1024, 2 * (len(buf) - pos))
+                # wait for twice the pending value (at least 64K) before trying it again, so
+                # a large element is parsed O(n) times in total, not once per chunk
+                self._retry_at = max(64 * 1024, 2 * (len(buf) - pos))
                 if len(buf) - pos > _MAX_RECORD:
                     self._fail(f"a value over {_MAX_RECORD // 2**20} MiB", self._base + pos)
                 raise _NeedMore from None
@@ -934,12 +936,22 @@ class _Base:
         return fmt, self.codec, fmt == "csv" or self._quoted
 
 
+def _as_chunks(chunks: Any) -> Any:
+    if isinstance(chunks, bytes | bytearray | memoryview):
+        data = bytes(chunks)
+        return lambda: [data]
+    if isinstance(chunks, str):
+        raise ConfigurationError("a document is bytes, not str: pass the downloaded bytes "
+                                 "(response.iter_bytes() or response.content)")
+    return chunks
+
+
 class Document(_Base):
     """A report or feed document as a one-shot stream of bytes (sync).
 
     ``chunks`` is an iterable of ``bytes`` as downloaded (``response.iter_bytes()``), a callable
-    returning one (then the document can be read more than once), or see ``from_file`` /
-    ``from_bytes``. Nothing is read until a method asks for data.
+    returning one or a ``bytes`` object (then the document can be read more than once), or see
+    ``from_file``. Nothing is read until a method asks for data.
 
     ``document_id`` / ``report_id`` name the document in every error. ``content_type`` and
     ``content_encoding`` are the download's headers, ``compression_algorithm`` the
@@ -949,7 +961,7 @@ class Document(_Base):
     then the first bytes.
     """
 
-    def __init__(self, chunks: Iterable[bytes] | Callable[[], Iterable[bytes]], *,
+    def __init__(self, chunks: bytes | Iterable[bytes] | Callable[[], Iterable[bytes]], *,
                  document_id: str | None = None, report_id: str | None = None,
                  content_type: str | None = None, compression_algorithm: str | None = None,
                  content_encoding: str | None = None, charset: str | None = None,
@@ -959,7 +971,7 @@ class Document(_Base):
                          compression_algorithm=compression_algorithm,
                          content_encoding=content_encoding, charset=charset, format=format,
                          report_type=report_type, quoting=quoting)
-        self._source = chunks
+        self._source = _as_chunks(chunks)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Document:
@@ -971,10 +983,6 @@ class Document(_Base):
                 while chunk := fh.read(_READ_SIZE):
                     yield chunk
         return cls(chunks, **kwargs)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, **kwargs: Any) -> Document:
-        return cls(lambda: [bytes(data)], **kwargs)
 
     def _chunks(self) -> Iterable[bytes]:
         if callable(self._source):
@@ -1022,6 +1030,8 @@ class Document(_Base):
 
     def rows(self, *, ragged: str = "pad") -> Iterator[dict[str, str]]:
         """Rows of a TSV or CSV flat file as dicts keyed by the header (see the module doc)."""
+        if self._format is not None:
+            self._row_parser(ragged)  # a wrong format or option fails before any download
         texts = self.iter_text()
         first = next(texts, "")  # settles the format when it has to be sniffed
         parser = self._row_parser(ragged)
@@ -1201,6 +1211,8 @@ class AsyncDocument(_Base):
         return "".join([t async for t in self.iter_text()])
 
     async def rows(self, *, ragged: str = "pad") -> AsyncIterator[dict[str, str]]:
+        if self._format is not None:
+            self._row_parser(ragged)
         texts = self.iter_text()
         first = await anext(texts, "")
         parser = self._row_parser(ragged)

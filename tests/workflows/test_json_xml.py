@@ -176,3 +176,9 @@ def test_malformed_or_truncated_xml_raises(data: bytes, match: str) -> None:
         list(xdoc(data).xml_elements())
     with pytest.raises(DocumentError, match="malformed XML"):
         xdoc(data).xml()
+
+
+def test_a_large_element_split_into_many_chunks() -> None:
+    big = {"asin": "B0BIG", "text": "x" * 300_000, "nested": [{"n": i} for i in range(2000)]}
+    data = json.dumps({"a": [{"small": 1}, big, {"small": 2}]}).encode()
+    assert list(jdoc(data, 1024).json_items("a")) == [{"small": 1}, big, {"small": 2}]

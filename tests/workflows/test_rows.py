@@ -148,3 +148,21 @@ def test_a_runaway_record_is_an_error_not_unbounded_memory(monkeypatch: pytest.M
 def test_repr_names_the_document_but_no_url() -> None:
     d = Document([b""], report_id="42", document_id="amzn1.doc", format="tsv")
     assert repr(d) == "<Document report 42 (document amzn1.doc) format=tsv charset=utf-8-sig>"
+
+
+def test_bytes_are_one_chunk_and_str_is_a_user_error() -> None:
+    d = Document(b"a\n1\n", format="tsv")
+    assert list(d.rows()) == list(d.rows()) == [{"a": "1"}]
+    with pytest.raises(ConfigurationError, match="bytes, not str"):
+        Document("a\n1\n", format="tsv")  # type: ignore[arg-type]
+
+
+def test_a_wrong_format_fails_before_anything_is_downloaded() -> None:
+    pulled: list[bytes] = []
+
+    def chunks() -> object:
+        pulled.append(b"x")
+        yield b"{}"
+    with pytest.raises(DocumentError, match="is for TSV/CSV"):
+        next(Document(chunks(), content_type="application/json").rows())  # type: ignore[arg-type]
+    assert pulled == []

@@ -265,6 +265,20 @@ class _Inflater:
         if not self._gzip:
             return
         if self._z is not None:
+            # output zlib still holds after the last bounded step (never more than a window)
+            z = self._z
+            try:
+                tail = z.flush()
+            except self._errors as exc:
+                raise self._corrupt(exc) from None
+            if tail:
+                self._stats.bytes_out += len(tail)
+                yield tail
+            if z.eof:
+                self._z = None
+                if z.unused_data:
+                    yield from self._inflate(z.unused_data)
+        if self._z is not None:
             raise DocumentError(
                 f"the gzip stream ends early, after {self._in:,} compressed bytes "
                 f"({self._stats.bytes_out:,} bytes inflated): the download was truncated; "
@@ -272,6 +286,12 @@ class _Inflater:
                 document=self._label, reason="truncated", offset=self._stats.bytes_out)
         if self._between.strip(b"\0"):
             self._trailing_garbage()
+
+    def _corrupt(self, exc: Exception) -> DocumentError:
+        return DocumentError(
+            f"the gzip data is corrupt near compressed offset {self._in:,} ({exc}); "
+            "download the document again",
+            document=self._label, reason="corrupt", offset=self._stats.bytes_out)
 
     def _trailing_garbage(self) -> None:
         raise DocumentError(
@@ -305,11 +325,7 @@ class _Inflater:
                         break
                     out = z.decompress(z.unconsumed_tail, _MAX_PIECE)
             except self._errors as exc:
-                raise DocumentError(
-                    f"the gzip data is corrupt near compressed offset {self._in:,} ({exc}); "
-                    "download the document again",
-                    document=self._label, reason="corrupt", offset=self._stats.bytes_out,
-                ) from None
+                raise self._corrupt(exc) from None
             if z.eof:
                 rest = z.unused_data
                 self._in += before - len(rest)

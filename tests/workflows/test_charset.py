@@ -116,3 +116,12 @@ def test_save_can_transcode_to_utf8(tmp_path: object) -> None:
     Document([gz(JP_TEXT.encode("cp932"))], content_type="text/plain; charset=Windows-31J"
              ).save(target, encoding="utf-8")
     assert target.read_text(encoding="utf-8") == JP_TEXT
+
+
+def test_document_errors_pickle_with_their_details() -> None:
+    import pickle
+    with pytest.raises(DocumentError) as exc:
+        rows_of(b"a\n\xff\n", "text/plain; charset=UTF-8", report_id="77")
+    again = pickle.loads(pickle.dumps(exc.value))
+    assert (again.document, again.reason, again.offset, str(again)) == (
+        exc.value.document, "charset", 2, str(exc.value))

@@ -42,6 +42,7 @@ import functools
 import io
 import json
 import os
+import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zlib
@@ -854,6 +855,11 @@ def _format_from_content_type(content_type: str | None) -> str | None:
     return _CONTENT_TYPES.get(content_type.split(";")[0].strip().lower())
 
 
+_HEAD = 512  # bytes read before deciding the format and an XML declaration's encoding
+# (a UTF-8 byte order mark before the declaration wins over it, so none is matched here)
+_XML_ENCODING = re.compile(rb"""\s*<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+
+
 def _sniff(head: bytes) -> str:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith((b"{", b"[")):
@@ -925,6 +931,20 @@ class _Base:
                                 "and can be read once (save() it to read it again)",
                                 document=self.label, reason="consumed")
         self._consumed = True
+
+    def _settle(self, head: bytes) -> None:
+        """Decide what the first bytes must decide: the format when nothing said it, and for
+        XML whose download names no charset, the encoding its declaration gives (XML 1.0
+        §4.3.3; the Content-Type's charset, when there is one, takes precedence: RFC 7303)."""
+        if self._format is None:
+            self._format = _sniff(head)
+        if self._format == "xml" and self.stats.charset_source.startswith("default"):
+            m = _XML_ENCODING.match(head)
+            if m:
+                label = m.group(1).decode("ascii")
+                self.codec = _codec_for(label, literal=False, document=self.label)
+                self.stats.charset = self.codec
+                self.stats.charset_source = f"XML declaration encoding={label}"
 
     def _check_tabular(self, what: str) -> str:
         fmt = self._format
@@ -1017,25 +1037,26 @@ class Document(_Base):
 
     def _pieces(self) -> Iterator[bytes]:
         pieces = self.iter_bytes()
-        if self._format is None:
-            head = b""
-            for piece in pieces:
-                head += piece
-                if len(head.lstrip(b"\xef\xbb\xbf \t\r\n")) >= 1 or len(head) > 4096:
-                    break
-            self._format = _sniff(head)
-            if head:
-                yield head
+        head = b""
+        for piece in pieces:
+            head += piece
+            if len(head) >= _HEAD:
+                break
+        self._settle(head)
+        if head:
+            yield head
         yield from pieces
 
     def iter_text(self) -> Iterator[str]:
         """The document's text in pieces, decoded strictly with the resolved charset."""
-        decoder = self._decoder()
+        decoder = None
         for piece in self._pieces():
+            if decoder is None:  # the first piece may have settled the charset
+                decoder = self._decoder()
             text = decoder.feed(piece)
             if text:
                 yield text
-        text = decoder.feed(b"", final=True)
+        text = (decoder or self._decoder()).feed(b"", final=True)
         if text:
             yield text
 
@@ -1201,25 +1222,26 @@ class AsyncDocument(_Base):
 
     async def _pieces(self) -> AsyncIterator[bytes]:
         pieces = self.iter_bytes()
-        if self._format is None:
-            head = b""
-            async for piece in pieces:
-                head += piece
-                if len(head.lstrip(b"\xef\xbb\xbf \t\r\n")) >= 1 or len(head) > 4096:
-                    break
-            self._format = _sniff(head)
-            if head:
-                yield head
+        head = b""
+        async for piece in pieces:
+            head += piece
+            if len(head) >= _HEAD:
+                break
+        self._settle(head)
+        if head:
+            yield head
         async for piece in pieces:
             yield piece
 
     async def iter_text(self) -> AsyncIterator[str]:
-        decoder = self._decoder()
+        decoder = None
         async for piece in self._pieces():
+            if decoder is None:
+                decoder = self._decoder()
             text = decoder.feed(piece)
             if text:
                 yield text
-        text = decoder.feed(b"", final=True)
+        text = (decoder or self._decoder()).feed(b"", final=True)
         if text:
             yield text
 

@@ -182,3 +182,17 @@ def test_a_large_element_split_into_many_chunks() -> None:
     big = {"asin": "B0BIG", "text": "x" * 300_000, "nested": [{"n": i} for i in range(2000)]}
     data = json.dumps({"a": [{"small": 1}, big, {"small": 2}]}).encode()
     assert list(jdoc(data, 1024).json_items("a")) == [{"small": 1}, big, {"small": 2}]
+
+
+def test_xml_declaration_gives_the_encoding_when_the_download_names_none() -> None:
+    body = '<?xml version="1.0" encoding="ISO-8859-1"?>\n<r><n>„Müller“ €</n></r>'.encode("cp1252")
+    for size in (1, 4, 1000):
+        d = Document(chunked(gz(body), size), content_type="text/xml")
+        assert d.xml().findtext("n") == "„Müller“ €"
+        assert d.stats.charset_source == "XML declaration encoding=ISO-8859-1"
+    # a charset in the Content-Type wins (RFC 7303): here it is wrong, and that is reported
+    with pytest.raises(DocumentError, match="cannot decode"):
+        Document([body], content_type="text/xml; charset=UTF-8").xml()
+    sjis = '\ufeff<?xml version="1.0" encoding="Shift_JIS"?><r>①</r>'
+    assert Document([sjis.encode("utf-8")], format="xml").xml().text == "①"  # BOM, no match
+    assert Document([sjis[1:].encode("cp932")], format="xml").xml().text == "①"

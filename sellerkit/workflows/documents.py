@@ -24,13 +24,17 @@ Facts the stages rely on (../shared/sp-api-facts.md §8, ../shared/research/next
   ``DocumentError`` naming the document and the byte offset, and so do a truncated or corrupt
   gzip stream, malformed JSON or XML, and a row longer than its header.
 
+- XML whose download names no charset is decoded by its declaration's encoding; a document
+  that declares a DTD is refused (entity expansion, external entities).
+
 Rows: flat-file reports are tab-separated and unquoted (a ``"`` is data, never a quote), so TSV
-is split on tabs with no quoting at all; CSV follows RFC 4180 quoting. The header row gives the
-keys: surrounding blanks are stripped, a blank name becomes ``column_<n>`` (1-based position)
-and a repeated name gets ``_2``, ``_3``... Short rows are padded with ``""`` and counted in
-``stats.padded_rows`` (``ragged="error"`` raises instead); extra fields that are empty are
-dropped and counted in ``stats.trimmed_rows``; extra fields with data raise, because dropping
-them would lose data. Blank lines are skipped.
+is split on tabs with no quoting at all; CSV follows RFC 4180 quoting, and so do the few
+tab-separated types whose fields are enclosed in quotes (``quoting="quoted"`` in their metadata:
+the LEDGER reports). The header row gives the keys: surrounding blanks are stripped, a blank
+name becomes ``column_<n>`` (1-based position) and a repeated name gets ``_2``, ``_3``... Short
+rows are padded with ``""`` and counted in ``stats.padded_rows`` (``ragged="error"`` raises
+instead); extra fields that are empty are dropped and counted in ``stats.trimmed_rows``; extra
+fields with data raise, because dropping them would lose data. Blank lines are skipped.
 """
 
 from __future__ import annotations

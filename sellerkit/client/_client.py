@@ -24,7 +24,6 @@ from sellerkit.client._base import (
     failure_of,
     interpret,
     is_expired_token_error,
-    limiter_budget,
     prepare,
     transport_error,
     values_from_python,
@@ -113,9 +112,12 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         pag = op.pagination
         if pag is None:
             raise ConfigurationError(f"{op.key} does not paginate")
+        from sellerkit.ratelimit import wait_as_needed
+
         seen: set[str] = set()
         while True:
-            page = self._call_op(op, values, options)
+            with wait_as_needed():  # a page waits as long as the quota requires
+                page = self._call_op(op, values, options)
             if items:
                 for item in _page_items(page, items):
                     yield item
@@ -160,6 +162,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
     def _send(self, op: Operation | None, prepared: Prepared, options: CallOptions
                     ) -> ApiResponse:
         budget = self.budget(options)
+        max_wait = self.wait_bound(options)
         max_attempts = self.attempts(options)
         started = time.monotonic()
         url = prepared.url(self.base_url)
@@ -177,7 +180,10 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             token = self._token(op, prepared, options)
             remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
-                self.limiter.acquire(ctx, timeout=limiter_budget(remaining))
+                # waiting for quota is bounded by max_wait, never by (or out of) the timeout
+                waiting = time.monotonic()
+                self.limiter.acquire(ctx, max_wait=max_wait)
+                started += time.monotonic() - waiting
                 remaining = budget - (time.monotonic() - started)
             headers = self.auth_headers(prepared, token, url)
             try:

@@ -374,7 +374,10 @@ class LimiterBase:
     def _pace(self, specs: list[LayerSpec], rates: list[float]) -> float:
         if not self._pacing:
             return 0.0
-        layers = [(s.key, r, s.burst) for s, r in zip(specs, rates, strict=True)]
+        # the rate learned since the reservation, if any (a waiter's own rate may be stale)
+        targets = self._targets
+        layers = [(s.key, targets.get(s.key, r) if s.learns else r, s.burst)
+                  for s, r in zip(specs, rates, strict=True)]
         with self._pacer_lock:
             return self._pacer.delay(self._clock(), layers, self.tuning.send_margin)
 

@@ -73,6 +73,8 @@ LOG_WAIT = 3.0
 STEP_START, STEP_MAX = 0.5, 10.0
 #: While a fresh bucket has not heard back, a refused call polls from POLL_START to POLL_MAX s.
 POLL_START, POLL_MAX = 0.05, 1.0
+#: How often the send-time check may hold one request before letting it go regardless.
+PACE_CHECKS = 20
 
 _WAIT_AS_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "sellerkit_wait_as_needed", default=False)
@@ -300,10 +302,10 @@ class LimiterBase:
         for step in self._wait_steps(wait, specs[bind].key):
             self._sleep(step)
             waited += step
-        extra = self._pace(specs, rates)
-        if extra > 0:
-            self._sleep(extra)
-        return polled + waited + extra
+        for step in self._pace_steps(specs, rates):
+            self._sleep(step)
+            waited += step
+        return polled + waited
 
     async def acquire_async(self, ctx: LimitContext, *,
                             max_wait: float | None | _Default = DEFAULT) -> float:
@@ -324,10 +326,10 @@ class LimiterBase:
         for step in self._wait_steps(wait, specs[bind].key):
             await self._async_sleep(step)
             waited += step
-        extra = self._pace(specs, rates)
-        if extra > 0:
-            await self._async_sleep(extra)
-        return polled + waited + extra
+        for step in self._pace_steps(specs, rates):
+            await self._async_sleep(step)
+            waited += step
+        return polled + waited
 
     def _unsettled(self, spec: LayerSpec) -> bool:
         """True while a learning bucket has calls on the wire but fewer than ``confirm``
@@ -371,15 +373,30 @@ class LimiterBase:
                 speed0 = speed
             chunk = min(chunk * 2, STEP_MAX)
 
-    def _pace(self, specs: list[LayerSpec], rates: list[float]) -> float:
+    def _pace_steps(self, specs: list[LayerSpec], rates: list[float]) -> Iterator[float]:
+        """The send-time check: the holds before a request may leave. A hold books its send
+        moment; a caller that wakes from it late (a stalled event loop or host wakes all its
+        due callers together) is checked again, so the stragglers spread out behind the first
+        instead of bunching."""
         if not self._pacing:
-            return 0.0
+            return
         # the rate learned since the reservation, if any (a waiter's own rate may be stale)
         targets = self._targets
         layers = [(s.key, targets.get(s.key, r) if s.learns else r, s.burst)
                   for s, r in zip(specs, rates, strict=True)]
-        with self._pacer_lock:
-            return self._pacer.delay(self._clock(), layers, self.tuning.send_margin)
+        margin = self.tuning.send_margin
+        # later than one interval of the seller bucket: check again (the application layers
+        # refill hundreds of times faster and absorb any lateness that this one does)
+        late_ok = max(0.001, 1 / layers[0][1])
+        for _ in range(PACE_CHECKS):
+            with self._pacer_lock:
+                now = self._clock()
+                hold = self._pacer.delay(now, layers, margin)
+            if hold <= TIME_EPS:
+                return
+            yield hold
+            if self._clock() - (now + hold) <= late_ok:
+                return
 
     def record(self, ctx: LimitContext, *, status: int, rate_limit_header: str | None) -> None:
         """Learn from a response: the rate header, a 429 (slow down and back off), a success."""

@@ -259,9 +259,10 @@ class Pacer:
             tat, old = entry
             self._tat[key] = (now + (tat - now) * old / rate if tat > now else tat, rate)
 
-    def delay(self, now: float, layers: list[tuple[str, float, int]], send_margin: float
-              ) -> float:
-        """Seconds to hold a request that would otherwise leave at ``now``; records the send.
+    def delay(self, now: float, layers: list[tuple[str, float, int]], send_margin: float,
+              *, commit: bool = True) -> float:
+        """Seconds to hold a request that would otherwise leave at ``now``; records the send
+        (at ``now`` plus the delay) unless ``commit`` is false.
 
         ``layers`` holds (key, rate, burst) of every bucket the request took a token from."""
         at = now
@@ -278,6 +279,8 @@ class Pacer:
             tats.append(tat)
         if at <= now + TIME_EPS:
             at = now
+        if not commit:
+            return at - now
         for (key, rate, _), tat in zip(layers, tats, strict=True):
             self._tat[key] = ((at if tat is None else max(tat, at)) + 1 / rate, rate)
         if len(self._tat) > 100_000:

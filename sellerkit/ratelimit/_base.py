@@ -342,7 +342,7 @@ class LimiterBase:
                     and self._responses.get(spec.key, 0) < self.tuning.confirm)
 
     def _on_reserved(self, ctx: LimitContext, specs: list[LayerSpec], wait: float, bind: int,
-                  rates: list[float]) -> None:
+                     rates: list[float]) -> None:
         with self._local_lock:
             key = specs[0].key
             self._inflight[key] = self._inflight.get(key, 0) + 1

@@ -235,9 +235,10 @@ class Bucket:
         interval = 1 / self.rate
         backoff = max(interval, min(interval * 2 ** (self.streak - 1), tuning.max_backoff))
         backoff *= 1 + 0.25 * rnd
-        # empty after the callers already queued (they send at their slots), then back off
-        base = now if self.last is None else max(now, self.last)
-        drained = base + backoff + (self.burst - 1) / self.plan_rate
+        # empty now, next token after the back-off. Callers already queued further out keep
+        # their slots (their sends refill at the plan rate); the slots after them are spaced
+        # at the slowed rate until the successes have brought the factor back (allowed_at).
+        drained = now + backoff + (self.burst - 1) / self.plan_rate
         self.tat = drained if self.tat is None else max(self.tat, drained)
         self.hold = now + max(backoff, HOLD)
         return backoff

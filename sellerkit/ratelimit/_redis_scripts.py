@@ -107,8 +107,7 @@ local ttl = tonumber(ARGV[8])
 local drate = tonumber(ARGV[9])
 local burst = tonumber(ARGV[10])
 local hold_min = tonumber(ARGV[17])
-local v = redis.call('HMGET', key, 'tat', 'target', 'factor', 'hold', 'pv', 'pn', 'streak',
-  'last')
+local v = redis.call('HMGET', key, 'tat', 'target', 'factor', 'hold', 'pv', 'pn', 'streak')
 local target = tonumber(v[2])
 if not target then
   target = drate
@@ -121,7 +120,6 @@ local hold = tonumber(v[4])
 local pv = tonumber(v[5]) or 0
 local pn = tonumber(v[6]) or 0
 local streak = tonumber(v[7]) or 0
-local last = tonumber(v[8])
 local function cur() return math.max(target * factor, MIN_RATE) end
 local function plan() return math.max(target, MIN_RATE) end
 -- a new learned rate keeps the tokens the bucket holds; the back-off factor never moves tat
@@ -139,9 +137,7 @@ if status == 429 then
     local interval = 1 / cur()
     local backoff = math.max(interval, math.min(interval * 2 ^ (streak - 1), max_backoff))
     backoff = backoff * (1 + 0.25 * rnd)
-    local base = now
-    if last and last > now then base = last end
-    local drained = base + backoff + (burst - 1) / plan()
+    local drained = now + backoff + (burst - 1) / plan()
     if (not tat) or drained > tat then tat = drained end
     hold = now + math.max(backoff, hold_min)
     redis.call('HSET', key, 'hold', fmt(hold))

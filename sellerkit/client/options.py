@@ -39,7 +39,8 @@ class CallOptions:
     """Options for one call.
 
     timeout: seconds for one HTTP attempt (connect, send and read), never the wait for quota.
-    max_wait: seconds a call may wait for rate-limit capacity (0 fails fast); unset: the client's.
+    max_wait: seconds a call may wait for rate-limit capacity (0 fails fast, None: as long as
+        the quota requires); unset: the client's (``paginate`` and ``sellerkit.bulk``: None).
     max_attempts: attempts including the first (1 disables retries).
     rdt: False to call a restricted operation with the plain access token (no buyer data).
     rdt_data_elements: data elements for the Restricted Data Token (e.g. ``["buyerInfo"]``).

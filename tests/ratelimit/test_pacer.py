@@ -65,3 +65,23 @@ def test_on_time_callers_are_never_held() -> None:
     assert waits[:2] == [0.0, 0.0]
     assert waits[2] == pytest.approx(0.05)
     assert waits[3:] == pytest.approx([0.1] * 7)
+
+
+def test_callers_that_wake_late_from_a_hold_are_checked_again() -> None:
+    """A stalled event loop wakes every due caller at once. Those that were held by the
+    send-time check must not all leave together: each is checked again and spreads out."""
+    clock = FakeClock()
+    lim = RateLimiter(clock=clock, plans={KEY: (10.0, 1)}, margin=0, send_margin=0)
+    spec = lim.layers(ctx(KEY))
+    rates = [10.0]
+    first = list(lim._pace_steps(spec, rates))            # leaves at once
+    second = lim._pace_steps(spec, rates)
+    third = lim._pace_steps(spec, rates)
+    assert first == []
+    assert next(second) == pytest.approx(0.1)             # booked 0.1 s later
+    assert next(third) == pytest.approx(0.2)              # and 0.2 s later
+    clock.advance(0.5)                                    # both wake 0.3-0.4 s late
+    assert list(second) == []                             # checked again: room, it goes
+    assert next(third) == pytest.approx(0.1)              # checked again: held behind it
+    clock.advance(0.1)
+    assert list(third) == []

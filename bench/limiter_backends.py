@@ -26,7 +26,7 @@ def per_call(limiter: Any, calls: int) -> float:
     ctx = LimitContext(operation=op, seller="s", application="a", region="NA")
     t0 = time.perf_counter()
     for _ in range(calls):
-        limiter.acquire(ctx, timeout=0)
+        limiter.acquire(ctx, max_wait=0)
         limiter.record(ctx, status=200, rate_limit_header="1000000")
     return (time.perf_counter() - t0) / calls * 1e6
 

@@ -3,6 +3,7 @@
     python3 bench/quota.py                      # all configurations, ~4-5 minutes
     python3 bench/quota.py --configs 1t,8t --phase-seconds 5
     python3 bench/quota.py --json               # figures as JSON on stdout
+    python3 bench/quota.py --configs 200a --phases 2 --repeat 10   # the "dip" check
 
 The emulator runs in its own process with rate limits on and ``--rate-scale`` (default 60: one
 emulated second holds a minute of Amazon's quota). It logs every throttling decision it makes,
@@ -226,7 +227,7 @@ def sync_worker(clients: list[Any], sellers: list[int], phase: Phase, info: dict
         i = k % len(clients)
         k += 1
         try:
-            clients[i].call(phase.op, options=CallOptions(timeout=remaining + 0.5),
+            clients[i].call(phase.op, options=CallOptions(max_wait=remaining),
                             **call_args(phase.op, info, sellers[i], k))
         except RateLimitWaitError:
             if len(clients) == 1:
@@ -292,7 +293,7 @@ async def run_tasks(info: dict[str, Any], phase: Phase, scale: float, tasks: int
             i = k % len(clients)
             k += 1
             try:
-                await clients[i].call(phase.op, options=CallOptions(timeout=remaining + 0.5),
+                await clients[i].call(phase.op, options=CallOptions(max_wait=remaining),
                                       **call_args(phase.op, info, i, k))
             except RateLimitWaitError:
                 if len(clients) == 1:
@@ -514,6 +515,8 @@ def main() -> None:
     ap.add_argument("--redis", default=os.environ.get("SELLERKIT_BENCH_REDIS",
                                                       "redis://127.0.0.1:6379/14"))
     ap.add_argument("--spapi-python", default=None)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="run every configuration and phase this many times in a row")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
@@ -525,7 +528,7 @@ def main() -> None:
     results: list[Outcome] = []
     try:
         n = 0
-        for cfg in configs:
+        for cfg in [c for c in configs for _ in range(max(1, args.repeat))]:
             for phase in phases:
                 n += 1
                 out = run_phase(cfg, phase, emu, args, n)

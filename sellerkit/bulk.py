@@ -19,8 +19,11 @@ exception from one item is kept in that item's ``Result.error`` and never stops 
 the input lazily, so a generator of 10,000 order ids is never materialised, and at most
 ``concurrency`` calls are in flight. Pacing is the rate limiter's job: the calls share the
 client's limiter, so concurrency only has to be high enough to keep the buckets busy while
-requests are on the wire. Leaving the loop early stops handing out new items; calls already
-running finish (threads) or are cancelled (asyncio).
+requests are on the wire. Every call runs inside ``sellerkit.ratelimit.wait_as_needed()``: a
+call that sets no ``max_wait`` of its own waits for rate-limit capacity as long as the quota
+requires (getOrders: one a minute after its burst of 20), whatever the client's ``max_wait``.
+Leaving the loop early stops handing out new items; calls already running finish (threads) or
+are cancelled (asyncio).
 """
 
 from __future__ import annotations
@@ -66,6 +69,13 @@ class Result(Generic[T, R]):
         return self.value  # type: ignore[return-value]
 
 
+def _waiting(fn: Callable[[T], R], item: T) -> R:
+    from sellerkit.ratelimit import wait_as_needed
+
+    with wait_as_needed():
+        return fn(item)
+
+
 def _check(concurrency: int) -> int:
     if not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be a positive integer, not {concurrency!r}")
@@ -82,13 +92,13 @@ def run_many(fn: Callable[[T], R], items: Iterable[T], *, concurrency: int = 8
     running: dict[cf.Future[R], tuple[int, T]] = {}
     try:
         for index, item in itertools.islice(source, limit):
-            running[pool.submit(fn, item)] = (index, item)
+            running[pool.submit(_waiting, fn, item)] = (index, item)
         while running:
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 index, item = running.pop(fut)
                 for nindex, nitem in itertools.islice(source, 1):
-                    running[pool.submit(fn, nitem)] = (nindex, nitem)
+                    running[pool.submit(_waiting, fn, nitem)] = (nindex, nitem)
                 exc = fut.exception()
                 if exc is not None and not isinstance(exc, Exception):
                     raise exc  # KeyboardInterrupt, SystemExit: not a per-item failure
@@ -111,8 +121,11 @@ async def arun_many(afn: Callable[[T], Awaitable[R]], items: Iterable[T] | Async
     exhausted = False
     running: dict[asyncio.Task[Any], tuple[int, T]] = {}
 
+    from sellerkit.ratelimit import wait_as_needed
+
     async def call(item: T) -> R:
-        return await afn(item)
+        with wait_as_needed():  # each task has its own context: this stays inside the task
+            return await afn(item)
 
     async def refill() -> None:
         nonlocal exhausted

@@ -92,6 +92,7 @@ _KINDS: dict[str, str] = {
     "ca_bundle": "path",
     "max_attempts": "positive_int",
     "max_retry_time": "nonnegative_float",
+    "max_wait": "nonnegative_float",
     "token_store": "token_store",
     "profile": "str",
 }
@@ -129,6 +130,9 @@ class Settings:
     ca_bundle: str | None = None
     max_attempts: int = 5
     max_retry_time: float = 120.0
+    #: seconds a call may wait for rate-limit capacity (0: fail fast); see
+    #: sellerkit.ratelimit.DEFAULT_MAX_WAIT for why one hour
+    max_wait: float = 3600.0
     token_store: str = "memory"  # noqa: S105 - a store kind, not a password
     profile: str | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)

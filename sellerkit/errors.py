@@ -7,7 +7,8 @@
     │                                 request()/download() arguments); lists every problem
     ├── UnknownOperationError         an operation key the catalog does not know (also a KeyError)
     ├── ClientClosedError             a call on a client after close()/aclose()
-    ├── RateLimitWaitError            waiting for rate-limit capacity would exceed the call's timeout
+    ├── RateLimitWaitError            waiting for rate-limit capacity would exceed the call's max_wait
+    │   └── CapacityWaitError         ... and names the limit (bucket) that binds
     ├── AuthError
     │   └── LwaError                  Login with Amazon refused a token request
     │       ├── InvalidClientError    client id / secret wrong or rotated
@@ -41,6 +42,7 @@ __all__ = [
     "ApiError",
     "AuthError",
     "BadRequestError",
+    "CapacityWaitError",
     "ClientClosedError",
     "ConfigurationError",
     "ConnectTimeoutError",
@@ -132,7 +134,11 @@ class ClientClosedError(SellerkitError, RuntimeError):
 
 
 class RateLimitWaitError(SellerkitError):
-    """Waiting for a rate-limit token would take longer than the call may wait."""
+    """Waiting for a rate-limit token would take longer than the call may wait (``max_wait``).
+
+    ``timeout`` never bounds this wait: it bounds one HTTP attempt. ``max_wait`` (per call in
+    ``CallOptions``, per client as ``SellingPartner(max_wait=...)``, ``SELLERKIT_MAX_WAIT`` or
+    the profile key ``max_wait``) does; ``max_wait=0`` fails fast."""
 
     def __init__(self, operation: str, wait: float, budget: float | None) -> None:
         self.operation = operation
@@ -140,8 +146,26 @@ class RateLimitWaitError(SellerkitError):
         self.budget = budget
         super().__init__(
             f"{operation}: the rate limiter would have to wait {wait:.1f}s for capacity, more than "
-            f"the {budget if budget is not None else 0:.1f}s this call may wait; raise the call's "
-            "timeout (options=CallOptions(timeout=...)) or spread the calls out")
+            f"the {budget if budget is not None else 0:.1f}s this call may wait; {_WAIT_HINT}")
+
+
+_WAIT_HINT = ("raise max_wait (options=CallOptions(max_wait=...), SellingPartner(max_wait=...) "
+              "or SELLERKIT_MAX_WAIT) or spread the calls out")
+
+
+class CapacityWaitError(RateLimitWaitError):
+    """The wait for a token exceeds the call's ``max_wait``; ``layer`` says which limit binds
+    (e.g. "per-seller limit of orders_v0.getOrders (1 request per 60s, burst 20)")."""
+
+    def __init__(self, operation: str, wait: float, budget: float | None, layer: str) -> None:
+        super().__init__(operation, wait, budget)
+        self.layer = layer
+        self.args = (
+            f"{operation}: the next token of the {layer} is {wait:.1f}s away, more than the "
+            f"{budget if budget is not None else 0:.1f}s this call may wait; {_WAIT_HINT}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class AuthError(SellerkitError):

@@ -500,14 +500,6 @@ def interpret(status: int, headers: Mapping[str, str], content: bytes, operation
     raise api_error_from_response(status, content, headers, operation)
 
 
-def limiter_budget(remaining: float) -> float:
-    """How long a call may wait for rate-limit capacity: its remaining budget less a reserve for
-    the request itself (a quarter, at most 1 s), so a call that waited until its last moment
-    fails with a clear RateLimitWaitError instead of a read timeout."""
-    remaining = max(remaining, 0.0)
-    return remaining - min(1.0, remaining * 0.25)
-
-
 def failure_of(exc: BaseException | None, status: int | None = None,
                headers: Mapping[str, str] | None = None) -> Failure:
     from sellerkit.client.retry import Failure
@@ -577,6 +569,7 @@ class BaseClient:
         rate_limiter: RateLimiter | bool | None = None,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
+        max_wait: float | None = None,
         token_store: Any = None,
         settings: Settings | None = None,
         **more: Any,
@@ -596,7 +589,8 @@ class BaseClient:
                                    refresh_token=refresh_token, region=region,
                                    marketplace=marketplace, endpoint=endpoint,
                                    lwa_endpoint=lwa_endpoint, sandbox=sandbox,
-                                   timeout=timeout, **more).items() if v is not None
+                                   timeout=timeout, max_wait=max_wait, **more).items()
+            if v is not None
         }
         self.settings: Settings = settings if settings is not None else load_settings(
             profile=profile, **explicit)
@@ -625,6 +619,7 @@ class BaseClient:
         _check_arguments(self._resources_module == "ASYNC_RESOURCES", retry, rate_limiter,
                          transport, token_store)
         self._closed = False
+        self.max_wait: float = s.max_wait
         self.retry = retry or RetryPolicy(max_attempts=s.max_attempts,
                                           max_retry_time=s.max_retry_time)
         self._transport = transport
@@ -700,6 +695,18 @@ class BaseClient:
     def budget(self, options: CallOptions) -> float:
         t = options.timeout
         return float(t) if not isinstance(t, _Unset) and t is not None else self.timeout
+
+    def wait_bound(self, options: CallOptions) -> float | None:
+        """How long a call may wait for rate-limit capacity (None: as long as the quota
+        requires). ``CallOptions.max_wait`` first, then ``wait_as_needed()`` (``paginate``,
+        ``sellerkit.bulk``), then the client's ``max_wait``. ``timeout`` plays no part: it
+        bounds the HTTP attempt, and the wait is not counted against it."""
+        mw = options.max_wait  # CallOptions checked it: a number >= 0, math.inf for no bound
+        if not isinstance(mw, _Unset):
+            return None if mw == math.inf else float(mw)
+        from sellerkit.ratelimit import waiting_as_needed
+
+        return None if waiting_as_needed() else self.max_wait
 
     def attempts(self, options: CallOptions) -> int:
         a = options.max_attempts

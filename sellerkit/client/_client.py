@@ -22,7 +22,6 @@ from sellerkit.client._base import (
     gunzip_document,
     interpret,
     is_expired_token_error,
-    limiter_budget,
     prepare,
     prepare_raw,
     scrub_url_values,
@@ -124,9 +123,12 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         pag = op.pagination
         if pag is None:
             raise ConfigurationError(f"{op.key} does not paginate")
+        from sellerkit.ratelimit import wait_as_needed
+
         seen: set[str] = set()
         while True:
-            page = self._call_op(op, values, options)
+            with wait_as_needed():  # a page waits as long as the quota requires
+                page = self._call_op(op, values, options)
             if items:
                 for item in _page_items(page, items):
                     yield item
@@ -180,6 +182,7 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
     def _send(self, op: Operation | None, prepared: Prepared, options: CallOptions
                     ) -> ApiResponse:
         budget = self.budget(options)
+        max_wait = self.wait_bound(options)
         max_attempts = self.attempts(options)
         started = time.monotonic()
         url = prepared.url(self.base_url)
@@ -195,9 +198,11 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
             attempt += 1
             t0 = time.perf_counter()
             token = self._token(op, prepared, options, budget)
-            remaining = budget - (time.monotonic() - started)
             if ctx is not None and self.limiter is not None:
-                self.limiter.acquire(ctx, timeout=limiter_budget(remaining))
+                # waiting for quota is bounded by max_wait, never by (or out of) the timeout
+                waiting = time.monotonic()
+                self.limiter.acquire(ctx, max_wait=max_wait)
+                started += time.monotonic() - waiting
             headers = self.auth_headers(prepared, token, url)
             try:
                 # timeout: a deadline for this HTTP attempt (connect, send, read), apart from

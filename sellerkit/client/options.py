@@ -1,8 +1,8 @@
 """Per-call options, kept apart from API parameters.
 
-``CallOptions`` fields default to ``UNSET`` (not ``None``): an unset field falls back to the
-client's setting, while an explicit ``None`` means "none" (e.g. ``timeout=None``: no timeout
-beyond the client's hard cap is not allowed, so ``None`` there means the client default).
+``CallOptions`` fields default to ``UNSET``: an unset field falls back to the client's setting.
+An explicit ``None`` for ``timeout``, ``max_wait`` or ``max_attempts`` means the same as unset
+(there is no "no timeout"; "no bound on the wait for quota" is ``max_wait=math.inf``).
 Precedence: call > client > built-in default.
 
 Every field is checked when the ``CallOptions`` is made, so a wrong type or value fails at once
@@ -47,7 +47,9 @@ class CallOptions:
     """Options for one call.
 
     timeout: seconds for one HTTP attempt (connect, send and read), never the wait for quota.
-    max_wait: seconds a call may wait for rate-limit capacity (0 fails fast); unset: the client's.
+    max_wait: seconds a call may wait for rate-limit capacity (0 fails fast, ``math.inf``: as
+        long as the quota requires); unset: the client's (``paginate`` and ``sellerkit.bulk``
+        wait as long as the quota requires).
     max_attempts: attempts including the first (1 disables retries).
     rdt: False to call a restricted operation with the plain access token (no buyer data).
     rdt_data_elements: data elements for the Restricted Data Token (e.g. ``["buyerInfo"]``);

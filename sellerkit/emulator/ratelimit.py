@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from sellerkit.catalog import Operation
 from sellerkit.emulator.config import DEFAULT_BURST, DEFAULT_RATE
 
-__all__ = ["APP_LIMITS", "Bucket", "RateLimiter", "format_rate"]
+__all__ = ["APP_LIMITS", "UNLIMITED_RATE", "Bucket", "RateLimiter", "format_rate"]
+
+#: What ``x-amzn-RateLimit-Limit`` advertises when throttling is off (``--no-rate-limits``): a
+#: rate no client reaches, so a client that learns its plan from the header (as Amazon asks)
+#: stops pacing at Amazon's defaults instead of believing a plan the emulator does not enforce.
+UNLIMITED_RATE = 1_000_000.0
 
 # Per-application limits from Amazon's per-API rate-limit pages (rate per second across all the
 # application's sellers). The burst of an application bucket is not documented: one second's
@@ -49,6 +54,8 @@ class Bucket:
 def format_rate(rate: float) -> str:
     """How ``x-amzn-RateLimit-Limit`` spells a rate: ``0.0167``, ``2.0``, ``16.7``."""
     text = f"{rate:.6g}"
+    if "e" in text and rate >= 1:
+        text = f"{rate:.1f}"
     return text if ("." in text or "e" in text) else text + ".0"
 
 
@@ -67,8 +74,12 @@ class RateLimiter:
         self._plans: dict[str, tuple[float, float, str]] = {}
 
     def plan(self, op: Operation) -> tuple[float, float, str]:
-        """(scaled rate, burst, header value) of an operation."""
+        """(scaled rate, burst, header value) of an operation; with throttling off, the rate
+        is ``UNLIMITED_RATE``."""
         plan = self._plans.get(op.key)
+        if plan is None and not self.enabled:
+            plan = (UNLIMITED_RATE, UNLIMITED_RATE, format_rate(UNLIMITED_RATE))
+            self._plans[op.key] = plan
         if plan is None:
             if op.rate is not None and op.burst is not None and op.rate > 0:
                 rate, burst = op.rate, float(op.burst)

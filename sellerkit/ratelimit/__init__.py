@@ -5,15 +5,16 @@ Amazon gives every operation a token bucket per selling partner and application 
 its sellers (getCatalogItem: 2/s per seller, 250/s per application). Some report types are capped
 per application (GET_SALES_AND_TRAFFIC_REPORT: once per 15 minutes). The client calls::
 
-    waited = limiter.acquire(ctx, timeout=30.0)   # before sending (acquire_async in asyncio)
+    waited = limiter.acquire(ctx, max_wait=3600)   # before sending (acquire_async in asyncio)
     limiter.record(ctx, status=200, rate_limit_header="0.5")   # after each response
 
 ``RateLimiter`` keeps the buckets in the process (threads and asyncio tasks share them);
 ``RedisRateLimiter`` keeps them in Redis so a fleet of processes shares one bucket per seller and
 operation. Both start from the catalog's default plans, learn the real plan from
-``x-amzn-RateLimit-Limit`` (lowering at once, raising only on agreement and never past a rate a
-429 disproved), drain and back off on 429, and never wait longer than the call's timeout (or
-``max_wait`` when it has none). ``snapshot()`` exposes every bucket; ``save_snapshot()`` stores it
+``x-amzn-RateLimit-Limit`` (lowering at once, raising only on agreement), slow down, drain and
+back off on a 429 and recover with the successes that follow, and never wait longer than the
+call's ``max_wait`` (``None``: as long as the quota requires; ``timeout`` bounds only the HTTP
+attempt). ``snapshot()`` exposes every bucket; ``save_snapshot()`` stores it
 for ``sellerkit limits``. The math is in ``_core``; docs/rate-limits.md explains the choices.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sellerkit.ratelimit._base import (
+    DEFAULT,
     DEFAULT_APP_LIMITS,
     DEFAULT_MAX_WAIT,
     DEFAULT_REPORT_QUOTAS,
@@ -30,6 +32,8 @@ from sellerkit.ratelimit._base import (
     CapacityWaitError,
     LimitContext,
     LimiterBase,
+    wait_as_needed,
+    waiting_as_needed,
 )
 from sellerkit.ratelimit._memory import RateLimiter
 from sellerkit.ratelimit._state import default_snapshot_path, read_snapshot
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from sellerkit.ratelimit.redis_backend import RateLimitBackendError, RedisRateLimiter
 
 __all__ = [
+    "DEFAULT",
     "DEFAULT_APP_LIMITS",
     "DEFAULT_MAX_WAIT",
     "DEFAULT_REPORT_QUOTAS",
@@ -51,6 +56,8 @@ __all__ = [
     "RedisRateLimiter",
     "default_snapshot_path",
     "read_snapshot",
+    "wait_as_needed",
+    "waiting_as_needed",
 ]
 
 

@@ -5,16 +5,20 @@ async twins when they do I/O)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import logging
+import math
 import random as _random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
-from sellerkit.errors import RateLimitWaitError
-from sellerkit.ratelimit._core import LayerSpec, Pacer, Tuning, parse_rate_header
+from sellerkit.errors import CapacityWaitError
+from sellerkit.ratelimit._core import TIME_EPS, LayerSpec, Pacer, Tuning, parse_rate_header
 
 if TYPE_CHECKING:
     from sellerkit.catalog import Operation
@@ -27,7 +31,11 @@ __all__ = [
     "BucketState",
     "CapacityWaitError",
     "LimitContext",
+    "wait_as_needed",
+    "waiting_as_needed",
 ]
+
+log = logging.getLogger("sellerkit.ratelimit")
 
 #: Per-application limits Amazon documents beside the per-seller ones, as (rate, burst).
 #: Rates from the per-API "Rate limits" pages; Amazon does not publish the application burst,
@@ -51,9 +59,53 @@ DEFAULT_REPORT_QUOTAS: dict[str, tuple[float, int]] = {
 #: Operations whose models give no usage plan start here and learn from the header.
 DEFAULT_UNKNOWN_PLAN: tuple[float, int] = (0.5, 1)
 
-#: With ``timeout=None`` a call still never waits longer than this (seconds). 15 minutes is
-#: the longest documented interval (a per-application report quota).
-DEFAULT_MAX_WAIT = 900.0
+#: How long a call may wait for rate-limit capacity unless told otherwise (seconds): one hour.
+#: The slowest documented per-seller plan is searchOrders (0.0056/s: a token every 180 s), so
+#: one hour holds a queue of 20 callers waiting their turn behind an empty searchOrders bucket
+#: (or 60 behind getOrders, one a minute), and 4 behind the slowest per-application quota
+#: (GET_SALES_AND_TRAFFIC_REPORT, once per 15 minutes). ``paginate`` and ``sellerkit.bulk``
+#: wait as long as the quota requires (``wait_as_needed``).
+DEFAULT_MAX_WAIT = 3600.0
+
+#: Waits at least this long (seconds) are logged at INFO on ``sellerkit.ratelimit``.
+LOG_WAIT = 3.0
+#: A long wait is slept in steps starting at STEP_START seconds, doubling up to STEP_MAX.
+STEP_START, STEP_MAX = 0.5, 10.0
+#: While a fresh bucket has not heard back, a refused call polls from POLL_START to POLL_MAX s.
+POLL_START, POLL_MAX = 0.05, 1.0
+#: How often the send-time check may hold one request before letting it go regardless.
+PACE_CHECKS = 20
+
+_WAIT_AS_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "sellerkit_wait_as_needed", default=False)
+
+
+def waiting_as_needed() -> bool:
+    """True inside ``wait_as_needed()``: calls without their own ``max_wait`` wait as long as
+    the quota requires."""
+    return _WAIT_AS_NEEDED.get()
+
+
+@contextlib.contextmanager
+def wait_as_needed() -> Iterator[None]:
+    """Within this block (this thread or task), client calls that set no ``max_wait`` of
+    their own wait for rate-limit capacity as long as the quota requires, whatever the
+    client's ``max_wait``. ``paginate`` and ``sellerkit.bulk`` use it for every call."""
+    token = _WAIT_AS_NEEDED.set(True)
+    try:
+        yield
+    finally:
+        _WAIT_AS_NEEDED.reset(token)
+
+
+class _Default:
+    """The type of ``DEFAULT``: "use the limiter's ``max_wait``"."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
 
 _CREATE_REPORT = "reports_2021_06_30.createReport"
 
@@ -101,21 +153,6 @@ class BucketState:
         return asdict(self)
 
 
-class CapacityWaitError(RateLimitWaitError):
-    """The wait for a token exceeds the call's timeout; ``layer`` says which limit binds."""
-
-    def __init__(self, operation: str, wait: float, budget: float | None, layer: str) -> None:
-        super().__init__(operation, wait, budget)
-        self.layer = layer
-        self.args = (
-            f"{operation}: the next token of the {layer} is {wait:.1f}s away, more than the "
-            f"{budget if budget is not None else 0:.1f}s this call may wait; raise the call's "
-            "timeout (options=CallOptions(timeout=...)) or spread the calls out",)
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
 def _scaled(plan: tuple[float, int], scale: float) -> tuple[float, int]:
     return float(plan[0]) * scale, max(1, int(plan[1]))
 
@@ -126,7 +163,8 @@ class LimiterBase:
     Keywords: ``app_limits`` / ``report_quotas`` / ``plans`` map operation keys (report types)
     to (rate, burst) and replace the defaults; ``unknown_plan`` is the start plan of operations
     without one; ``rate_scale`` multiplies every rate (for an emulator run with
-    ``--rate-scale``); ``max_wait`` bounds calls without a timeout; ``margin`` and
+    ``--rate-scale``); ``max_wait`` bounds the wait of calls that pass none (``None``: no
+    bound); ``log_wait`` is the wait from which one is logged (INFO); ``margin`` and
     ``send_margin`` are the seconds of burst kept against network jitter and late callers
     (``send_margin=None`` turns the send-time check off); ``confirm`` is how many agreeing
     headers raise a rate; ``max_backoff`` caps the back-off after 429s; ``clock``, ``sleep``,
@@ -144,7 +182,8 @@ class LimiterBase:
         unknown_plan: tuple[float, int] = DEFAULT_UNKNOWN_PLAN,
         plans: Mapping[str, tuple[float, int]] | None = None,
         rate_scale: float = 1.0,
-        max_wait: float = DEFAULT_MAX_WAIT,
+        max_wait: float | None = DEFAULT_MAX_WAIT,
+        log_wait: float = LOG_WAIT,
         margin: float = 0.05,
         send_margin: float | None = 0.01,
         confirm: int = 3,
@@ -164,12 +203,22 @@ class LimiterBase:
         self.unknown_plan = unknown_plan
         self.plans = dict(plans or {})
         self.rate_scale = rate_scale
+        if max_wait is not None and not max_wait >= 0:
+            raise ValueError("max_wait must be None or a number of seconds >= 0")
         self.max_wait = max_wait
+        self.log_wait = log_wait
         self._pacing = send_margin is not None
         self.tuning = Tuning(margin=margin, send_margin=min(send_margin or 0.0, margin),
                              confirm=max(1, confirm), recover=1.1, max_backoff=max_backoff)
         self._pacer = Pacer()
         self._pacer_lock = threading.Lock()
+        # What this process knows of each learning bucket: calls on the wire, responses seen,
+        # the learned target and how much header raises sped its queue up (for the waiters).
+        self._local_lock = threading.Lock()
+        self._inflight: dict[str, int] = {}
+        self._responses: dict[str, int] = {}
+        self._targets: dict[str, float] = {}
+        self._speedup: dict[str, float] = {}
         self._layer_cache: dict[tuple[str, str, str, str, str], list[LayerSpec]] = {}
         self._init_backend()
 
@@ -216,71 +265,172 @@ class LimiterBase:
         self._layer_cache[cache_key] = specs
         return specs
 
-    def _budget(self, timeout: float | None) -> float:
-        return self.max_wait if timeout is None else max(0.0, float(timeout))
+    def _budget(self, max_wait: float | None | _Default) -> float:
+        if isinstance(max_wait, _Default):
+            max_wait = self.max_wait
+        return math.inf if max_wait is None else max(0.0, float(max_wait))
 
     def _refuse(self, ctx: LimitContext, specs: list[LayerSpec], wait: float, bind: int,
-                timeout: float | None) -> CapacityWaitError:
+                budget: float) -> CapacityWaitError:
         layer = specs[bind].describe() if 0 <= bind < len(specs) else "rate limit"
-        budget = self._budget(timeout)
         return CapacityWaitError(ctx.operation.key, wait, budget, layer)
 
     # -- the public methods ----------------------------------------------------------------
 
-    def acquire(self, ctx: LimitContext, *, timeout: float | None) -> float:
+    def acquire(self, ctx: LimitContext, *, max_wait: float | None | _Default = DEFAULT
+                ) -> float:
         """Block until every layer gives a token; return the seconds waited.
 
-        Raises ``CapacityWaitError`` (a ``RateLimitWaitError``) without taking anything when
-        the wait would exceed ``timeout`` (``None``: ``max_wait``)."""
+        ``max_wait`` bounds the wait (seconds; ``None``: as long as the quota requires; not
+        given: the limiter's ``max_wait``). A call whose wait would exceed it raises
+        ``CapacityWaitError`` (a ``RateLimitWaitError``) without taking anything, unless the
+        bucket has not heard from the server yet (see ``_unsettled``): then it waits for the
+        first responses and tries again, within ``max_wait``."""
         specs = self.layers(ctx)
-        ok, wait, bind, rates = self._reserve(specs, self._budget(timeout))
-        if not ok:
-            raise self._refuse(ctx, specs, wait, bind, timeout)
-        if wait > 0:
-            self._sleep(wait)
-        extra = self._pace(specs, rates)
-        if extra > 0:
-            self._sleep(extra)
-        return max(0.0, wait) + extra
+        budget = self._budget(max_wait)
+        polled, poll = 0.0, POLL_START
+        while True:
+            ok, wait, bind, rates = self._reserve(specs, max(0.0, budget - polled))
+            if ok:
+                break
+            if polled + poll > budget or not self._unsettled(specs[bind]):
+                raise self._refuse(ctx, specs, wait, bind, budget)
+            self._sleep(poll)
+            polled, poll = polled + poll, min(poll * 2, POLL_MAX)
+        self._on_reserved(ctx, specs, wait, bind, rates)
+        waited = 0.0
+        for step in self._wait_steps(wait, specs[bind].key):
+            self._sleep(step)
+            waited += step
+        for step in self._pace_steps(specs, rates):
+            self._sleep(step)
+            waited += step
+        return polled + waited
 
-    async def acquire_async(self, ctx: LimitContext, *, timeout: float | None) -> float:
+    async def acquire_async(self, ctx: LimitContext, *,
+                            max_wait: float | None | _Default = DEFAULT) -> float:
         """``acquire`` for asyncio: the wait is an ``asyncio.sleep``."""
         specs = self.layers(ctx)
-        ok, wait, bind, rates = await self._reserve_async(specs, self._budget(timeout))
-        if not ok:
-            raise self._refuse(ctx, specs, wait, bind, timeout)
-        if wait > 0:
-            await self._async_sleep(wait)
-        extra = self._pace(specs, rates)
-        if extra > 0:
-            await self._async_sleep(extra)
-        return max(0.0, wait) + extra
+        budget = self._budget(max_wait)
+        polled, poll = 0.0, POLL_START
+        while True:
+            ok, wait, bind, rates = await self._reserve_async(specs, max(0.0, budget - polled))
+            if ok:
+                break
+            if polled + poll > budget or not self._unsettled(specs[bind]):
+                raise self._refuse(ctx, specs, wait, bind, budget)
+            await self._async_sleep(poll)
+            polled, poll = polled + poll, min(poll * 2, POLL_MAX)
+        self._on_reserved(ctx, specs, wait, bind, rates)
+        waited = 0.0
+        for step in self._wait_steps(wait, specs[bind].key):
+            await self._async_sleep(step)
+            waited += step
+        for step in self._pace_steps(specs, rates):
+            await self._async_sleep(step)
+            waited += step
+        return polled + waited
 
-    def _pace(self, specs: list[LayerSpec], rates: list[float]) -> float:
+    def _unsettled(self, spec: LayerSpec) -> bool:
+        """True while a learning bucket has calls on the wire but fewer than ``confirm``
+        responses in this process: its rate is still the catalog's guess, and the first
+        responses may raise it (a fresh limiter's first round)."""
+        if not spec.learns:
+            return False
+        with self._local_lock:
+            return (self._inflight.get(spec.key, 0) > 0
+                    and self._responses.get(spec.key, 0) < self.tuning.confirm)
+
+    def _on_reserved(self, ctx: LimitContext, specs: list[LayerSpec], wait: float, bind: int,
+                     rates: list[float]) -> None:
+        with self._local_lock:
+            key = specs[0].key
+            self._inflight[key] = self._inflight.get(key, 0) + 1
+        if wait >= self.log_wait and log.isEnabledFor(logging.INFO):
+            limit = specs[bind].describe(rates[bind] if bind < len(rates) else None)
+            log.info("%s: waiting %.1fs for the %s", ctx.operation.key, wait, limit,
+                     extra={"sellerkit_wait": {"seconds": float(wait),
+                                               "operation": ctx.operation.key,
+                                               "limit": limit}})
+
+    def _wait_steps(self, wait: float, key: str) -> Iterator[float]:
+        """The sleeps of a wait of ``wait`` seconds for a slot of bucket ``key``.
+
+        Long waits are cut into steps (0.5 s, doubling up to 10 s); between steps, a rate
+        raise the bucket learned from the header meanwhile brings the slot forward by the
+        same ratio the bucket's queue was compressed by, so callers queued at the catalog's
+        default rate do not sleep out the old schedule."""
+        speed0 = self._speedup.get(key, 1.0)
+        left, chunk = wait, STEP_START
+        while left > TIME_EPS:
+            step = left if left <= chunk * 1.5 else chunk
+            t = self._clock()
+            yield step
+            left -= max(step, self._clock() - t)
+            speed = self._speedup.get(key, 1.0)
+            if speed > speed0:
+                left *= speed0 / speed
+                speed0 = speed
+            chunk = min(chunk * 2, STEP_MAX)
+
+    def _pace_steps(self, specs: list[LayerSpec], rates: list[float]) -> Iterator[float]:
+        """The send-time check: the holds before a request may leave. A hold books its send
+        moment; a caller that wakes from it late (a stalled event loop or host wakes all its
+        due callers together) is checked again, so the stragglers spread out behind the first
+        instead of bunching."""
         if not self._pacing:
-            return 0.0
-        layers = [(s.key, r, s.burst) for s, r in zip(specs, rates, strict=True)]
-        with self._pacer_lock:
-            return self._pacer.delay(self._clock(), layers, self.tuning.send_margin)
+            return
+        # the rate learned since the reservation, if any (a waiter's own rate may be stale)
+        targets = self._targets
+        layers = [(s.key, targets.get(s.key, r) if s.learns else r, s.burst)
+                  for s, r in zip(specs, rates, strict=True)]
+        margin = self.tuning.send_margin
+        # later than one interval of the seller bucket: check again (the application layers
+        # refill hundreds of times faster and absorb any lateness that this one does)
+        late_ok = max(0.001, 1 / layers[0][1])
+        for _ in range(PACE_CHECKS):
+            with self._pacer_lock:
+                now = self._clock()
+                hold = self._pacer.delay(now, layers, margin)
+            if hold <= TIME_EPS:
+                return
+            yield hold
+            if self._clock() - (now + hold) <= late_ok:
+                return
 
     def record(self, ctx: LimitContext, *, status: int, rate_limit_header: str | None) -> None:
-        """Learn from a response: the rate header, a 429 (drain and back off), a success."""
+        """Learn from a response: the rate header, a 429 (slow down and back off), a success."""
         spec = self.layers(ctx)[0]
-        rate = self._record(spec, status, parse_rate_header(rate_limit_header), self._random())
-        self._rescale(spec, rate)
+        rate, target = self._record(spec, status, parse_rate_header(rate_limit_header),
+                                    self._random())
+        self._on_recorded(spec, rate, target)
 
     async def record_async(self, ctx: LimitContext, *, status: int,
                            rate_limit_header: str | None) -> None:
         """``record`` without blocking the event loop (matters for the Redis backend)."""
         spec = self.layers(ctx)[0]
-        rate = await self._record_async(spec, status, parse_rate_header(rate_limit_header),
-                                        self._random())
-        self._rescale(spec, rate)
+        rate, target = await self._record_async(spec, status,
+                                                parse_rate_header(rate_limit_header),
+                                                self._random())
+        self._on_recorded(spec, rate, target)
 
-    def _rescale(self, spec: LayerSpec, rate: float) -> None:
-        if self._pacing:
+    def _on_recorded(self, spec: LayerSpec, rate: float, target: float | None) -> None:
+        key = spec.key
+        with self._local_lock:
+            self._responses[key] = self._responses.get(key, 0) + 1
+            if self._inflight.get(key, 0) > 0:
+                self._inflight[key] -= 1
+            if target is not None:
+                old = self._targets.get(key)
+                if old is not None and target > old * (1 + 1e-9):
+                    self._speedup[key] = self._speedup.get(key, 1.0) * target / old
+                self._targets[key] = target
+            if len(self._responses) > 100_000:
+                self._responses.clear()
+                self._inflight.clear()
+        if self._pacing:  # the send-time check follows the rate the server grants
             with self._pacer_lock:
-                self._pacer.rescale(spec.key, self._clock(), rate)
+                self._pacer.rescale(key, self._clock(), rate if target is None else target)
 
     def snapshot(self) -> list[BucketState]:
         """The state of every bucket, sorted by operation, layer and key."""
@@ -306,12 +456,13 @@ class LimiterBase:
         return self._reserve(specs, budget)
 
     def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
-                ) -> float:
-        """Apply the learning rules to the seller layer; return its rate afterwards."""
+                ) -> tuple[float, float | None]:
+        """Apply the learning rules to the seller layer; return its rate and learned target
+        afterwards (target None when unknown)."""
         raise NotImplementedError
 
     async def _record_async(self, spec: LayerSpec, status: int, header: float | None,
-                            rnd: float) -> float:
+                            rnd: float) -> tuple[float, float | None]:
         return self._record(spec, status, header, rnd)
 
     def _states(self) -> list[BucketState]:

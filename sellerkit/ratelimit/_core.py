@@ -33,6 +33,7 @@ from typing import Any
 
 __all__ = [
     "EPS",
+    "HOLD",
     "MIN_FACTOR",
     "MIN_RATE",
     "TIME_EPS",
@@ -49,8 +50,11 @@ TIME_EPS = 1e-6
 EPS = 0.02
 #: Lowest rate a bucket may fall to; 1e-4 rps is one request every ~2.8 hours.
 MIN_RATE = 1e-4
-#: Each 429 at the believed plan halves the rate, down to this fraction of it.
+#: Each 429 halves the rate, down to this fraction of the learned one.
 MIN_FACTOR = 1 / 16
+#: After a 429, further 429s within this many seconds (or the back-off, if longer) answer
+#: requests that were already on the wire: they do not slow the bucket down again.
+HOLD = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,10 @@ class LayerSpec:
     def learns(self) -> bool:
         return self.kind == "seller"
 
-    def describe(self) -> str:
-        plan = f"{_fmt_rate(self.rate)}, burst {self.burst}"
+    def describe(self, rate: float | None = None) -> str:
+        """What this limit is, for messages: its rate (``rate`` when given, else the plan's)
+        and burst."""
+        plan = f"{_fmt_rate(self.rate if rate is None else rate)}, burst {self.burst}"
         if self.kind == "seller":
             return f"per-seller limit of {self.operation} ({plan})"
         if self.kind == "application":
@@ -119,8 +125,9 @@ class Bucket:
     burst: int
     target: float
     tat: float | None = None
+    last: float | None = None  # the latest slot reserved
     factor: float = 1.0
-    ceiling: float = math.inf
+    hold: float | None = None
     pending: float = 0.0
     pending_n: int = 0
     streak: int = 0
@@ -139,25 +146,36 @@ class Bucket:
 
     @property
     def rate(self) -> float:
+        """The rate in force: the learned (or default) rate times the back-off factor."""
         return max(self.target * self.factor, MIN_RATE)
 
+    @property
+    def plan_rate(self) -> float:
+        """The rate the server grants, as far as we know: tokens refill at this rate."""
+        return max(self.target, MIN_RATE)
+
     def tau(self, margin: float) -> float:
-        return max(0.0, (self.burst - 1) / self.rate - margin)
+        return max(0.0, (self.burst - 1) / self.plan_rate - margin)
 
     def allowed_at(self, now: float, margin: float) -> float:
-        """The earliest moment a token is free (may be <= now)."""
+        """The earliest moment a token is free (may be <= now). While backing off (factor
+        below 1), slots are also spaced at the slowed rate, without burst."""
         tat = now if self.tat is None else self.tat
-        return tat - self.tau(margin)
+        at = tat - self.tau(margin)
+        if self.factor < 1.0 and self.last is not None:
+            at = max(at, self.last + 1 / self.rate)
+        return at
 
     def take(self, at: float) -> None:
         tat = at if self.tat is None else max(self.tat, at)
-        self.tat = tat + 1 / self.rate
+        self.tat = tat + 1 / self.plan_rate
+        self.last = at
         self.acquired += 1
 
     def tokens(self, now: float) -> float:
         if self.tat is None or self.tat <= now:
             return float(self.burst)
-        return max(0.0, self.burst - (self.tat - now) * self.rate)
+        return max(0.0, self.burst - (self.tat - now) * self.plan_rate)
 
     def reseed(self, spec: LayerSpec) -> None:
         """A caller brought a different default plan (e.g. another limiter config): follow it
@@ -169,17 +187,15 @@ class Bucket:
                 self.target = spec.rate
             self.default_rate = spec.rate
 
-    def _set_rate(self, now: float, target: float | None = None, factor: float | None = None
-                  ) -> None:
-        """Change the rate while keeping the tokens the bucket holds now."""
-        old = self.rate
-        if target is not None:
-            self.target = target
-        if factor is not None:
-            self.factor = factor
+    def _set_target(self, now: float, target: float) -> None:
+        """Change the learned rate while keeping the tokens the bucket holds now (the debt of
+        the reserved slots is rescaled). The back-off factor never touches ``tat``: callers
+        queued for their slots send at them whatever the factor does, so stretching their
+        debt would leave the bucket idle after them."""
+        old = self.plan_rate
+        self.target = target
         if self.tat is not None and self.tat > now:
-            owed = (self.tat - now) * old
-            self.tat = now + owed / self.rate
+            self.tat = now + (self.tat - now) * old / self.plan_rate
 
     def observe_header(self, now: float, header: float, tuning: Tuning) -> None:
         """Learn from ``x-amzn-RateLimit-Limit``: lower at once, raise only on agreement."""
@@ -187,43 +203,44 @@ class Bucket:
         if header <= self.target * (1 + EPS):
             self.pending, self.pending_n = 0.0, 0
             if header < self.target * (1 - EPS):
-                self._set_rate(now, target=header)
+                self._set_target(now, header)
             self.learned = self.target
-            return
-        if header >= self.ceiling * (1 - EPS):
-            # A 429 already showed that this rate is not what Amazon grants.
-            self.pending, self.pending_n = 0.0, 0
             return
         self.pending = header if self.pending_n == 0 else min(self.pending, header)
         self.pending_n += 1
         if self.pending_n >= tuning.confirm:
-            self._set_rate(now, target=self.pending)
+            self._set_target(now, self.pending)
             self.learned = self.target
             self.pending, self.pending_n = 0.0, 0
 
     def observe_success(self, now: float, tuning: Tuning) -> None:
+        """The server took a request: recover from a back-off by ``recover`` per success."""
         self.streak = 0
         if self.factor < 1.0:
-            self._set_rate(now, factor=min(1.0, self.factor * tuning.recover))
+            self.factor = min(1.0, self.factor * tuning.recover)
 
     def observe_throttle(self, now: float, rnd: float, tuning: Tuning) -> float:
         """A 429: forget unconfirmed raises, slow down, drain the bucket and back off.
 
-        Returns the back-off in seconds (the time until the next token)."""
+        The learned rate (``target``) is kept: the slow-down is the ``factor``, which halves
+        (down to ``MIN_FACTOR``) and recovers with every success. 429s that arrive during the
+        back-off of the previous one answer requests sent before it, so they count but do not
+        slow down again. Returns the back-off in seconds (the time until the next token)."""
         self.throttles += 1
-        self.streak += 1
         self.pending, self.pending_n = 0.0, 0
-        if self.target > self.default_rate * (1 + EPS):
-            self.ceiling = min(self.ceiling, self.target)
-            self._set_rate(now, target=self.default_rate)
-            self.learned = None
-        else:
-            self._set_rate(now, factor=max(MIN_FACTOR, self.factor / 2))
+        if self.hold is not None and now < self.hold:
+            return self.hold - now
+        self.streak += 1
+        self.factor = max(MIN_FACTOR, self.factor / 2)
         interval = 1 / self.rate
         backoff = max(interval, min(interval * 2 ** (self.streak - 1), tuning.max_backoff))
         backoff *= 1 + 0.25 * rnd
-        drained = now + backoff + (self.burst - 1) * interval
+        # empty now, next token after the back-off. Callers already queued further out keep
+        # their slots (their sends refill at the plan rate); the slots after them are spaced
+        # at the slowed rate until the successes have brought the factor back (allowed_at).
+        drained = now + backoff + (self.burst - 1) / self.plan_rate
         self.tat = drained if self.tat is None else max(self.tat, drained)
+        self.hold = now + max(backoff, HOLD)
         return backoff
 
 
@@ -243,9 +260,10 @@ class Pacer:
             tat, old = entry
             self._tat[key] = (now + (tat - now) * old / rate if tat > now else tat, rate)
 
-    def delay(self, now: float, layers: list[tuple[str, float, int]], send_margin: float
-              ) -> float:
-        """Seconds to hold a request that would otherwise leave at ``now``; records the send.
+    def delay(self, now: float, layers: list[tuple[str, float, int]], send_margin: float,
+              *, commit: bool = True) -> float:
+        """Seconds to hold a request that would otherwise leave at ``now``; records the send
+        (at ``now`` plus the delay) unless ``commit`` is false.
 
         ``layers`` holds (key, rate, burst) of every bucket the request took a token from."""
         at = now
@@ -262,6 +280,8 @@ class Pacer:
             tats.append(tat)
         if at <= now + TIME_EPS:
             at = now
+        if not commit:
+            return at - now
         for (key, rate, _), tat in zip(layers, tats, strict=True):
             self._tat[key] = ((at if tat is None else max(tat, at)) + 1 / rate, rate)
         if len(self._tat) > 100_000:

@@ -50,21 +50,21 @@ class RateLimiter(LimiterBase):
                     b.waits += 1
                     b.wait_time += wait
                 b.take(start)
-            return True, wait, bind, [b.rate for b in buckets]
+            return True, wait, bind, [b.plan_rate for b in buckets]
 
     def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
-                ) -> float:
+                ) -> tuple[float, float | None]:
         with self._lock:
             now = self._clock()
             b = self._bucket(spec)
             if status == 429:
                 b.observe_throttle(now, rnd, self.tuning)
-                return b.rate
+                return b.rate, b.target
             if header is not None:
                 b.observe_header(now, header, self.tuning)
             if status < 500:
                 b.observe_success(now, self.tuning)
-            return b.rate
+            return b.rate, b.target
 
     def _states(self) -> list[BucketState]:
         with self._lock:

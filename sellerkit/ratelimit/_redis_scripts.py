@@ -37,7 +37,7 @@ for i = 1, n do
   local a = 4 + (i - 1) * 8
   local drate = tonumber(ARGV[a + 1])
   local burst = tonumber(ARGV[a + 2])
-  local v = redis.call('HMGET', KEYS[i], 'tat', 'target', 'factor', 'drate')
+  local v = redis.call('HMGET', KEYS[i], 'tat', 'target', 'factor', 'drate', 'last')
   local target = tonumber(v[2])
   local factor = tonumber(v[3]) or 1
   if not target then
@@ -53,10 +53,17 @@ for i = 1, n do
     end
   end
   redis.call('HSET', KEYS[i], 'drate', fmt(drate), 'burst', fmt(burst))
-  rate[i] = math.max(target * factor, MIN_RATE)
+  -- tokens refill at the learned rate; while backing off, slots are also spaced at the
+  -- slowed rate (target * factor) after the latest one
+  rate[i] = math.max(target, MIN_RATE)
   tat[i] = tonumber(v[1]) or now
   local tau = math.max(0, (burst - 1) / rate[i] - margin)
   own[i] = tat[i] - tau
+  local last = tonumber(v[5])
+  if factor < 1 and last then
+    local spaced = last + 1 / math.max(target * factor, MIN_RATE)
+    if spaced > own[i] then own[i] = spaced end
+  end
   if own[i] > start and own[i] > now + TIME_EPS then
     start = own[i]
     bind = i
@@ -75,7 +82,7 @@ for i = 1, n do
   end
   local t = tat[i]
   if start > t then t = start end
-  redis.call('HSET', KEYS[i], 'tat', fmt(t + 1 / rate[i]))
+  redis.call('HSET', KEYS[i], 'tat', fmt(t + 1 / rate[i]), 'last', fmt(start))
   redis.call('HINCRBY', KEYS[i], 'acq', 1)
   redis.call('EXPIRE', KEYS[i], ttl)
 end
@@ -84,9 +91,10 @@ for i = 1, n do reply[4 + i] = fmt(rate[i]) end
 return reply
 """
 
-# Returns the layer's rate afterwards (string).
+# Returns {rate afterwards, learned target} (strings).
 # KEYS: the seller layer. ARGV: now, status, header ('' when absent), rnd, confirm, recover,
-#   max_backoff, ttl, default rate, burst, kind, operation, seller, application, region, detail.
+#   max_backoff, ttl, default rate, burst, kind, operation, seller, application, region, detail,
+#   hold.
 RECORD = _PRELUDE + """
 local key = KEYS[1]
 local status = tonumber(ARGV[2])
@@ -98,7 +106,8 @@ local max_backoff = tonumber(ARGV[7])
 local ttl = tonumber(ARGV[8])
 local drate = tonumber(ARGV[9])
 local burst = tonumber(ARGV[10])
-local v = redis.call('HMGET', key, 'tat', 'target', 'factor', 'ceiling', 'pv', 'pn', 'streak')
+local hold_min = tonumber(ARGV[17])
+local v = redis.call('HMGET', key, 'tat', 'target', 'factor', 'hold', 'pv', 'pn', 'streak')
 local target = tonumber(v[2])
 if not target then
   target = drate
@@ -107,47 +116,44 @@ if not target then
 end
 local tat = tonumber(v[1])
 local factor = tonumber(v[3]) or 1
-local ceiling = tonumber(v[4]) or math.huge
+local hold = tonumber(v[4])
 local pv = tonumber(v[5]) or 0
 local pn = tonumber(v[6]) or 0
 local streak = tonumber(v[7]) or 0
 local function cur() return math.max(target * factor, MIN_RATE) end
-local function set_rate(nt, nf)
-  local old = cur()
-  if nt then target = nt end
-  if nf then factor = nf end
-  if tat and tat > now then tat = now + (tat - now) * old / cur() end
+local function plan() return math.max(target, MIN_RATE) end
+-- a new learned rate keeps the tokens the bucket holds; the back-off factor never moves tat
+local function set_target(nt)
+  local old = plan()
+  target = nt
+  if tat and tat > now then tat = now + (tat - now) * old / plan() end
 end
 if status == 429 then
   redis.call('HINCRBY', key, 'thr', 1)
-  streak = streak + 1
   pv, pn = 0, 0
-  if target > drate * (1 + EPS) then
-    if target < ceiling then ceiling = target end
-    set_rate(drate, nil)
-    redis.call('HDEL', key, 'learned')
-  else
-    set_rate(nil, math.max(MIN_FACTOR, factor / 2))
+  if not (hold and now < hold) then
+    streak = streak + 1
+    factor = math.max(MIN_FACTOR, factor / 2)
+    local interval = 1 / cur()
+    local backoff = math.max(interval, math.min(interval * 2 ^ (streak - 1), max_backoff))
+    backoff = backoff * (1 + 0.25 * rnd)
+    local drained = now + backoff + (burst - 1) / plan()
+    if (not tat) or drained > tat then tat = drained end
+    hold = now + math.max(backoff, hold_min)
+    redis.call('HSET', key, 'hold', fmt(hold))
   end
-  local interval = 1 / cur()
-  local backoff = math.max(interval, math.min(interval * 2 ^ (streak - 1), max_backoff))
-  backoff = backoff * (1 + 0.25 * rnd)
-  local drained = now + backoff + (burst - 1) * interval
-  if (not tat) or drained > tat then tat = drained end
 else
   if header then
     redis.call('HSET', key, 'hdr', fmt(header))
     if header <= target * (1 + EPS) then
       pv, pn = 0, 0
-      if header < target * (1 - EPS) then set_rate(header, nil) end
+      if header < target * (1 - EPS) then set_target(header) end
       redis.call('HSET', key, 'learned', fmt(target))
-    elseif header >= ceiling * (1 - EPS) then
-      pv, pn = 0, 0
     else
       if pn == 0 then pv = header elseif header < pv then pv = header end
       pn = pn + 1
       if pn >= confirm then
-        set_rate(pv, nil)
+        set_target(pv)
         redis.call('HSET', key, 'learned', fmt(target))
         pv, pn = 0, 0
       end
@@ -155,15 +161,14 @@ else
   end
   if status < 500 then
     streak = 0
-    if factor < 1 then set_rate(nil, math.min(1, factor * recover)) end
+    if factor < 1 then factor = math.min(1, factor * recover) end
   end
 end
 redis.call('HSET', key, 'target', fmt(target), 'factor', fmt(factor), 'pv', fmt(pv),
   'pn', pn, 'streak', streak, 'drate', fmt(drate), 'burst', fmt(burst))
 if tat then redis.call('HSET', key, 'tat', fmt(tat)) end
-if ceiling < math.huge then redis.call('HSET', key, 'ceiling', fmt(ceiling)) end
 redis.call('EXPIRE', key, ttl)
-return fmt(cur())
+return {fmt(cur()), fmt(target)}
 """
 
 # No keys. Returns the server time, for snapshots without an injected clock.

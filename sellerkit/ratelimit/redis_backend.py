@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 from sellerkit.errors import SellerkitError
 from sellerkit.ratelimit import _redis_scripts as lua
 from sellerkit.ratelimit._base import BucketState, LimiterBase
-from sellerkit.ratelimit._core import MIN_RATE, LayerSpec
+from sellerkit.ratelimit._core import HOLD, MIN_RATE, LayerSpec
 
 __all__ = ["RateLimitBackendError", "RedisRateLimiter"]
 
@@ -130,7 +130,7 @@ class RedisRateLimiter(LimiterBase):
 
     def _reserve_args(self, specs: list[LayerSpec], budget: float) -> tuple[list[str], list[Any]]:
         keys = [self._key(s) for s in specs]
-        args: list[Any] = [self._now_arg(), repr(float(budget)), repr(self.tuning.margin),
+        args: list[Any] = [self._now_arg(), repr(min(float(budget), 1e18)), repr(self.tuning.margin),
                            self._ttl]
         for s in specs:
             args += [repr(float(s.rate)), s.burst, s.kind, s.operation, s.seller,
@@ -144,7 +144,7 @@ class RedisRateLimiter(LimiterBase):
             self._now_arg(), int(status), "" if header is None else repr(float(header)),
             repr(float(rnd)), t.confirm, repr(t.recover), repr(t.max_backoff), self._ttl,
             repr(float(spec.rate)), spec.burst, spec.kind, spec.operation, spec.seller,
-            spec.application, spec.region, spec.detail]
+            spec.application, spec.region, spec.detail, repr(HOLD)]
 
     @staticmethod
     def _reserved(reply: Any) -> tuple[bool, float, int, list[float]]:
@@ -169,26 +169,30 @@ class RedisRateLimiter(LimiterBase):
     # Learning is bookkeeping after a response the caller already has: a Redis failure there
     # is logged and the response still returned (the next acquire reports the outage).
 
+    @staticmethod
+    def _recorded(reply: Any) -> tuple[float, float]:
+        return float(reply[0]), float(reply[1])
+
     def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
-                ) -> float:
+                ) -> tuple[float, float | None]:
         keys, args = self._record_args(spec, status, header, rnd)
         try:
-            return float(self._guard(lambda: self._record_script(keys=keys, args=args)))
+            return self._recorded(self._guard(lambda: self._record_script(keys=keys, args=args)))
         except RateLimitBackendError as exc:
             log.warning("could not record a response in the shared rate limiter: %s", exc)
-            return spec.rate
+            return spec.rate, None
 
     async def _record_async(self, spec: LayerSpec, status: int, header: float | None,
-                            rnd: float) -> float:
+                            rnd: float) -> tuple[float, float | None]:
         scripts = self._async_scripts()
         if scripts is None:
             return await asyncio.to_thread(self._record, spec, status, header, rnd)
         keys, args = self._record_args(spec, status, header, rnd)
         try:
-            return float(await self._aguard(scripts[1](keys=keys, args=args)))
+            return self._recorded(await self._aguard(scripts[1](keys=keys, args=args)))
         except RateLimitBackendError as exc:
             log.warning("could not record a response in the shared rate limiter: %s", exc)
-            return spec.rate
+            return spec.rate, None
 
     def _states(self) -> list[BucketState]:
         def read() -> tuple[float, list[dict[Any, Any]], list[str]]:
@@ -244,7 +248,8 @@ def _state(key: str, h: dict[str, str], now: float) -> BucketState:
     factor = _f(h, "factor", 1.0)
     rate = max(target * factor, MIN_RATE)
     tat = _f(h, "tat", now)
-    tokens = float(burst) if tat <= now else max(0.0, burst - (tat - now) * rate)
+    tokens = float(burst) if tat <= now else max(0.0, burst - (tat - now) * max(target,
+                                                                                   MIN_RATE))
     # the key reads "{application}:<layer key>"; the layer key already names the application
     layer_key = key.split("}:", 1)[1] if key.startswith("{") and "}:" in key else key
     return BucketState(

@@ -173,13 +173,13 @@ class SQLiteRateLimiter(RateLimiter):
         return await asyncio.to_thread(self._reserve, specs, budget)
 
     def _record(self, spec: LayerSpec, status: int, header: float | None, rnd: float
-                ) -> float:
-        rate: float = self._transaction(
+                ) -> tuple[float, float | None]:
+        rates: tuple[float, float | None] = self._transaction(
             [spec.key], True, lambda: RateLimiter._record(self, spec, status, header, rnd))
-        return rate
+        return rates
 
     async def _record_async(self, spec: LayerSpec, status: int, header: float | None,
-                            rnd: float) -> float:
+                            rnd: float) -> tuple[float, float | None]:
         return await asyncio.to_thread(self._record, spec, status, header, rnd)
 
     def _states(self) -> list[BucketState]:

@@ -166,7 +166,7 @@ def test_an_unusable_state_dir_points_to_another_backend(tmp_path: Path) -> None
     limiter, _ = make_limiter(f"sqlite:{blocker}/ratelimit.sqlite3")
     assert limiter is not None
     try:
-        limiter.acquire(ctx("orders_v0.getOrders"), timeout=0)
+        limiter.acquire(ctx("orders_v0.getOrders"), max_wait=0)
     except Exception as exc:  # noqa: BLE001 - rendered below
         error = exc
     result = runner.invoke(_raising(error), ["boom"])

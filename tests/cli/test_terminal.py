@@ -140,9 +140,9 @@ def test_marketplaces_and_limits_tables_at_80_columns(tmp_path: Path) -> None:
     for key in ("fulfillment_inbound_2024_03_20.generatePlacementOptions",
                 "catalog_items_2022_04_01.getCatalogItem", "orders_v0.getOrders"):
         for _ in range(3):
-            lim.acquire(ctx(key, seller="0123456789abcdef"), timeout=100)
+            lim.acquire(ctx(key, seller="0123456789abcdef"), max_wait=100)
     lim.acquire(ctx("reports_2021_06_30.createReport",
-                    body={"reportType": "GET_SALES_AND_TRAFFIC_REPORT"}), timeout=0)
+                    body={"reportType": "GET_SALES_AND_TRAFFIC_REPORT"}), max_wait=0)
     snap = lim.save_snapshot(tmp_path / "snap.json")
     result = runner.invoke(app, ["limits", "--file", str(snap)], env=NARROW)
     assert result.exit_code == 0, result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import httpx
 import pytest
@@ -113,9 +114,9 @@ def test_the_default_limiter_waits_instead_of_sending_into_a_429() -> None:
     burst = op.rate_limit[1]
     for _ in range(burst):
         sp.sellers_v1.get_marketplace_participations()
-    # the bucket is empty; the next token is ~1/rate seconds away, beyond this call's budget
+    # the bucket is empty; the next token is ~1/rate seconds away, beyond this call's max_wait
     with pytest.raises(RateLimitWaitError, match="sellers_v1.getMarketplaceParticipations"):
-        sp.sellers_v1.get_marketplace_participations(options=CallOptions(timeout=0.5))
+        sp.sellers_v1.get_marketplace_participations(options=CallOptions(max_wait=0.5))
     assert len(fake.requests) == burst
     states = [s for s in sp.limiter.snapshot() if s.operation == op.key]
     assert states and states[0].tokens < 1
@@ -139,13 +140,21 @@ def test_close_saves_the_limits_snapshot_of_its_own_limiter(tmp_path, monkeypatc
     assert not (tmp_path / "limits.json").exists()  # a limiter passed in is its owner's to save
 
 
-def test_waiting_for_capacity_leaves_time_for_the_request() -> None:
-    from sellerkit.client._base import limiter_budget
+def test_the_wait_for_capacity_is_bounded_by_max_wait_not_timeout() -> None:
+    from sellerkit.ratelimit import DEFAULT_MAX_WAIT, wait_as_needed
 
-    assert limiter_budget(30.0) == 29.0
-    assert limiter_budget(2.0) == 1.5
-    assert limiter_budget(0.0) == 0.0
-    assert limiter_budget(-1.0) == 0.0
+    sp = SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, transport=FakeSPAPI().transport(),
+                        timeout=2)
+    assert sp.wait_bound(CallOptions()) == DEFAULT_MAX_WAIT
+    assert sp.wait_bound(CallOptions(timeout=1)) == DEFAULT_MAX_WAIT   # timeout plays no part
+    assert sp.wait_bound(CallOptions(max_wait=0)) == 0
+    assert sp.wait_bound(CallOptions(max_wait=math.inf)) is None        # as long as needed
+    assert sp.wait_bound(CallOptions(max_wait=None)) == DEFAULT_MAX_WAIT  # None: unset
+    with wait_as_needed():                                              # paginate, bulk
+        assert sp.wait_bound(CallOptions()) is None
+        assert sp.wait_bound(CallOptions(max_wait=5)) == 5              # the call still wins
+    assert SellingPartner(**CREDS, endpoint=BASE, lwa_endpoint=LWA, max_wait=7,
+                          transport=FakeSPAPI().transport()).wait_bound(CallOptions()) == 7
 
 
 def test_proxy_carries_lwa_and_api_calls() -> None:

@@ -69,8 +69,12 @@ def test_rate_scale_multiplies_rates_and_the_header(clock: FakeClock) -> None:
 def test_no_rate_limits(clock: FakeClock) -> None:
     emu, client = _emu(clock, rate_limits=False)
     headers = {"x-amz-access-token": emu.access_token()}
-    assert all(client.get(PARTICIPATIONS, headers=headers).status_code == 200
-               for _ in range(40))
+    responses = [client.get(PARTICIPATIONS, headers=headers) for _ in range(40)]
+    assert all(r.status_code == 200 for r in responses)
+    # The header tells a client what the emulator grants: without throttling, a rate no
+    # client reaches, not Amazon's 0.016/s (a client learning from it would crawl for nothing).
+    rates = {float(r.headers["x-amzn-RateLimit-Limit"]) for r in responses}
+    assert len(rates) == 1 and rates.pop() >= 100_000
 
 
 def test_operations_without_a_plan_get_the_documented_default(clock: FakeClock) -> None:

@@ -41,7 +41,7 @@ def test_threads_share_one_bucket() -> None:
 
     def worker() -> None:
         for _ in range(10):
-            lim.acquire(c, timeout=10)
+            lim.acquire(c, max_wait=10)
             with lock:
                 times.append(time.monotonic())
 
@@ -67,7 +67,7 @@ async def test_asyncio_tasks_share_one_bucket() -> None:
     times: list[float] = []
 
     async def one() -> None:
-        await lim.acquire_async(c, timeout=10)
+        await lim.acquire_async(c, max_wait=10)
         times.append(time.monotonic())
 
     t0 = time.monotonic()
@@ -87,7 +87,7 @@ def test_threads_with_short_timeouts_fail_fast_and_take_nothing() -> None:
     def worker() -> None:
         gate.wait()
         try:
-            lim.acquire(c, timeout=1.2)
+            lim.acquire(c, max_wait=1.2)
             results.append("ok")
         except CapacityWaitError as exc:
             results.append(type(exc).__name__)
@@ -109,7 +109,7 @@ def _redis_worker(url: str, start_at: float, n: int, out: mp.Queue) -> None:  # 
     time.sleep(max(0.0, start_at - time.time()))
     times = []
     for _ in range(n):
-        lim.acquire(c, timeout=10)
+        lim.acquire(c, max_wait=10)
         times.append(time.time())
     lim.close()
     out.put(times)
@@ -154,7 +154,7 @@ async def test_redis_async_client_per_event_loop(redis_url: str) -> None:
     times: list[float] = []
 
     async def one() -> None:
-        await lim.acquire_async(c, timeout=10)
+        await lim.acquire_async(c, max_wait=10)
         times.append(time.monotonic())
 
     await asyncio.gather(*(one() for _ in range(30)))
@@ -170,7 +170,7 @@ def test_redis_errors_are_sellerkit_errors() -> None:
 
     lim = RedisRateLimiter("redis://:hunter2@127.0.0.1:1/0")
     with pytest.raises(SellerkitError) as info:
-        lim.acquire(ctx(KEY), timeout=1)
+        lim.acquire(ctx(KEY), max_wait=1)
     assert "hunter2" not in str(info.value) and "hunter2" not in repr(lim)
     # learning after a response never turns that response into an error
     lim.record(ctx(KEY), status=200, rate_limit_header="0.5")
@@ -182,8 +182,8 @@ async def test_redis_with_a_given_client_works_sync_and_async(redis_url: str) ->
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     lim = RedisRateLimiter(client, prefix="given:")
     c = ctx(KEY)
-    assert lim.acquire(c, timeout=0) == 0.0
-    assert await lim.acquire_async(c, timeout=0) == 0.0   # worker-thread fallback
+    assert lim.acquire(c, max_wait=0) == 0.0
+    assert await lim.acquire_async(c, max_wait=0) == 0.0   # worker-thread fallback
     await lim.record_async(c, status=200, rate_limit_header="0.25")
     state = lim.snapshot()[0]
     assert (state.acquired, state.rate, state.layer) == (2, 0.25, "seller")

@@ -46,13 +46,13 @@ def test_a_late_caller_pushes_the_next_one_back() -> None:
     lim = RateLimiter(clock=clock, sleep=clock.sleep, plans={KEY: (10.0, 1)}, margin=0.0,
                       send_margin=0.0)
     c = ctx(KEY)
-    assert lim.acquire(c, timeout=1) == 0.0        # leaves at 0.0
+    assert lim.acquire(c, max_wait=1) == 0.0        # leaves at 0.0
     clock.late_on = 1
-    assert lim.acquire(c, timeout=1) == pytest.approx(0.1)   # slot 0.1, wakes at 0.15
+    assert lim.acquire(c, max_wait=1) == pytest.approx(0.1)   # slot 0.1, wakes at 0.15
     assert clock.now == pytest.approx(0.15)
     # the next slot is 0.2, but a request at 0.2 would reach Amazon 50 ms after the last one:
     # with burst 1 and 10/s that is a 429, so it is held until 0.25
-    assert lim.acquire(c, timeout=1) == pytest.approx(0.1)
+    assert lim.acquire(c, max_wait=1) == pytest.approx(0.1)
     assert clock.now == pytest.approx(0.25)
 
 
@@ -60,8 +60,28 @@ def test_on_time_callers_are_never_held() -> None:
     clock = FakeClock()
     lim = RateLimiter(clock=clock, sleep=clock.sleep, plans={KEY: (10.0, 3)})
     c = ctx(KEY)
-    waits = [lim.acquire(c, timeout=5) for _ in range(10)]
+    waits = [lim.acquire(c, max_wait=5) for _ in range(10)]
     # margin 0.05 of the burst is kept back once; after that exactly 10/s
     assert waits[:2] == [0.0, 0.0]
     assert waits[2] == pytest.approx(0.05)
     assert waits[3:] == pytest.approx([0.1] * 7)
+
+
+def test_callers_that_wake_late_from_a_hold_are_checked_again() -> None:
+    """A stalled event loop wakes every due caller at once. Those that were held by the
+    send-time check must not all leave together: each is checked again and spreads out."""
+    clock = FakeClock()
+    lim = RateLimiter(clock=clock, plans={KEY: (10.0, 1)}, margin=0, send_margin=0)
+    spec = lim.layers(ctx(KEY))
+    rates = [10.0]
+    first = list(lim._pace_steps(spec, rates))            # leaves at once
+    second = lim._pace_steps(spec, rates)
+    third = lim._pace_steps(spec, rates)
+    assert first == []
+    assert next(second) == pytest.approx(0.1)             # booked 0.1 s later
+    assert next(third) == pytest.approx(0.2)              # and 0.2 s later
+    clock.advance(0.5)                                    # both wake 0.3-0.4 s late
+    assert list(second) == []                             # checked again: room, it goes
+    assert next(third) == pytest.approx(0.1)              # checked again: held behind it
+    clock.advance(0.1)
+    assert list(third) == []

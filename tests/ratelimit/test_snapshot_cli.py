@@ -38,11 +38,11 @@ def used_limiter() -> RateLimiter:
     lim = RateLimiter(clock=clock, sleep=clock.sleep, margin=0)
     c = ctx("orders_v0.getOrders", seller="0123456789abcdef")
     for _ in range(21):
-        lim.acquire(c, timeout=100)
+        lim.acquire(c, max_wait=100)
     lim.record(c, status=200, rate_limit_header="0.0167")
     lim.record(c, status=429, rate_limit_header=None)
     body = {"reportType": "GET_SALES_AND_TRAFFIC_REPORT"}
-    lim.acquire(ctx("reports_2021_06_30.createReport", body=body), timeout=0)
+    lim.acquire(ctx("reports_2021_06_30.createReport", body=body), max_wait=0)
     return lim
 
 
@@ -99,7 +99,7 @@ def test_limits_command_reads_live_redis(redis_url: str) -> None:
     from sellerkit.ratelimit import RedisRateLimiter
 
     lim = RedisRateLimiter(redis_url)
-    lim.acquire(ctx("orders_v0.getOrder"), timeout=0)
+    lim.acquire(ctx("orders_v0.getOrder"), max_wait=0)
     out = CliRunner().invoke(app(), ["limits", "--json", "--redis", redis_url])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)

@@ -31,7 +31,7 @@ def test_default_path_is_in_the_state_dir(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setenv("SELLERKIT_STATE_DIR", str(tmp_path / "st"))
     assert default_db_path() == tmp_path / "st" / "ratelimit.sqlite3"
     with SQLiteRateLimiter() as lim:
-        lim.acquire(ctx(GET_ORDERS), timeout=0)
+        lim.acquire(ctx(GET_ORDERS), max_wait=0)
     assert (tmp_path / "st" / "ratelimit.sqlite3").is_file()
 
 
@@ -41,13 +41,13 @@ def test_two_limiters_on_one_file_share_the_buckets(tmp_path: Path) -> None:
     c = ctx(GET_ORDERS)
     first = make(db, clock)
     for _ in range(15):
-        first.acquire(c, timeout=0)
+        first.acquire(c, max_wait=0)
     first.close()
     second = make(db, clock)  # a new process would open the file the same way
     for _ in range(5):
-        second.acquire(c, timeout=0)
+        second.acquire(c, max_wait=0)
     with pytest.raises(SellerkitError, match="per-seller limit of orders_v0.getOrders"):
-        second.acquire(c, timeout=0)  # the burst of 20 is spent, across both
+        second.acquire(c, max_wait=0)  # the burst of 20 is spent, across both
     (state,) = second.snapshot()
     assert state.acquired == 20 and state.rejected == 1 and state.tokens < 1
     second.close()
@@ -64,7 +64,7 @@ def test_same_answers_as_the_in_process_backend(tmp_path: Path) -> None:
         c = ctx(GET_ORDERS)
         waited = []
         for i in range(30):
-            waited.append(round(lim.acquire(c, timeout=None), 6))
+            waited.append(round(lim.acquire(c, max_wait=None), 6))
             lim.record(c, status=200, rate_limit_header="0.5")
             if i == 25:
                 lim.record(c, status=429, rate_limit_header=None)
@@ -81,7 +81,7 @@ def test_learning_survives_the_process(tmp_path: Path) -> None:
     c = ctx(GET_ORDERS)
     for _ in range(3):  # three processes, one call each, agreeing on 0.5/s
         lim = make(db, clock)
-        lim.acquire(c, timeout=0)
+        lim.acquire(c, max_wait=0)
         lim.record(c, status=200, rate_limit_header="0.5")
         lim.close()
     lim = make(db, clock)
@@ -99,7 +99,7 @@ lim = SQLiteRateLimiter(sys.argv[1], plans={"orders_v0.getOrders": (0.0001, 20)}
 ok = 0
 for _ in range(10):
     try:
-        lim.acquire(ctx("orders_v0.getOrders"), timeout=0)
+        lim.acquire(ctx("orders_v0.getOrders"), max_wait=0)
         ok += 1
     except SellerkitError:
         pass
@@ -122,7 +122,7 @@ def test_concurrent_processes_never_take_the_same_token(tmp_path: Path) -> None:
 def test_file_is_private(tmp_path: Path) -> None:
     db = tmp_path / "dir" / "p.sqlite3"
     with SQLiteRateLimiter(db) as lim:
-        lim.acquire(ctx(GET_ORDERS), timeout=0)
+        lim.acquire(ctx(GET_ORDERS), max_wait=0)
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(db.parent).st_mode) == 0o700
 
@@ -131,7 +131,7 @@ def test_unused_buckets_expire(tmp_path: Path) -> None:
     clock = FakeClock()
     db = tmp_path / "ttl.sqlite3"
     lim = make(db, clock, ttl=100)
-    lim.acquire(ctx(GET_ORDERS), timeout=0)
+    lim.acquire(ctx(GET_ORDERS), max_wait=0)
     lim.close()
     clock.advance(101)
     lim = make(db, clock, ttl=100)
@@ -144,7 +144,7 @@ def test_a_damaged_file_says_what_to_do(tmp_path: Path) -> None:
     db.write_bytes(b"this is not a database" * 100)
     lim = SQLiteRateLimiter(db)
     with pytest.raises(RateLimitBackendError) as info:
-        lim.acquire(ctx(GET_ORDERS), timeout=0)
+        lim.acquire(ctx(GET_ORDERS), max_wait=0)
     assert str(db) in str(info.value) and "delete it" in str(info.value)
 
 
@@ -154,7 +154,7 @@ def test_reset_and_async(tmp_path: Path) -> None:
     db = tmp_path / "a.sqlite3"
     with SQLiteRateLimiter(db) as lim:
         async def run() -> float:
-            waited = await lim.acquire_async(ctx(GET_ORDERS), timeout=0)
+            waited = await lim.acquire_async(ctx(GET_ORDERS), max_wait=0)
             await lim.record_async(ctx(GET_ORDERS), status=200, rate_limit_header="0.0167")
             return waited
 

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sellerkit.client.options import CallOptions
 from sellerkit.client.resource import AsyncResource, SyncResource
+from sellerkit.workflows.reports import AsyncReportsMixin, ReportsMixin
+from sellerkit.workflows.feeds import AsyncFeedsMixin, FeedsMixin
+from sellerkit.workflows.notifications import AsyncNotificationsMixin, NotificationsMixin
 
 if TYPE_CHECKING:
     import typing as _t
@@ -1826,7 +1829,7 @@ class AsyncFbaInventoryV1(AsyncResource):
         """POST /fba/inventory/v1/items/inventory (fba_inventory_v1.addInventory; rate unknown)."""
         return await self._invoke('fba_inventory_v1.addInventory', {'x-amzn-idempotency-token': x_amzn_idempotency_token, 'addInventoryRequestBody': body}, options)
 
-class Feeds20210630(SyncResource):
+class Feeds20210630(FeedsMixin, SyncResource):
     api_key = "feeds_2021_06_30"
 
     def get_feeds(
@@ -1890,7 +1893,7 @@ class Feeds20210630(SyncResource):
         """GET /feeds/2021-06-30/documents/{feedDocumentId} (feeds_2021_06_30.getFeedDocument; rate 0.0222/s burst 10)."""
         return self._invoke('feeds_2021_06_30.getFeedDocument', {'feedDocumentId': feed_document_id, 'enableContentEncodingUrlHeader': enable_content_encoding_url_header}, options)
 
-class AsyncFeeds20210630(AsyncResource):
+class AsyncFeeds20210630(AsyncFeedsMixin, AsyncResource):
     api_key = "feeds_2021_06_30"
 
     async def get_feeds(
@@ -4768,7 +4771,7 @@ class AsyncMessagingV1(AsyncResource):
         """POST /messaging/v1/orders/{amazonOrderId}/messages/invoice (messaging_v1.sendInvoice; rate unknown)."""
         return await self._invoke('messaging_v1.sendInvoice', {'amazonOrderId': amazon_order_id, 'marketplaceIds': marketplace_ids, 'body': body}, options)
 
-class NotificationsV1(SyncResource):
+class NotificationsV1(NotificationsMixin, SyncResource):
     api_key = "notifications_v1"
 
     def get_subscriptions(
@@ -4868,7 +4871,7 @@ class NotificationsV1(SyncResource):
         """DELETE /notifications/v1/destinations/{destinationId} (notifications_v1.deleteDestination; rate 1/s burst 5; grantless (sellingpartnerapi::notifications))."""
         return self._invoke('notifications_v1.deleteDestination', {'destinationId': destination_id}, options)
 
-class AsyncNotificationsV1(AsyncResource):
+class AsyncNotificationsV1(AsyncNotificationsMixin, AsyncResource):
     api_key = "notifications_v1"
 
     async def get_subscriptions(
@@ -5642,7 +5645,7 @@ class AsyncReplenishment20221107(AsyncResource):
         """POST /replenishment/2022-11-07/offers/search (replenishment_2022_11_07.listOffers; rate 1/s burst 1)."""
         return await self._invoke('replenishment_2022_11_07.listOffers', {'body': body}, options)
 
-class Reports20210630(SyncResource):
+class Reports20210630(ReportsMixin, SyncResource):
     api_key = "reports_2021_06_30"
 
     def get_reports(
@@ -5733,7 +5736,7 @@ class Reports20210630(SyncResource):
         """GET /reports/2021-06-30/documents/{reportDocumentId} (reports_2021_06_30.getReportDocument; rate 0.0167/s burst 15; restricted (RDT))."""
         return self._invoke('reports_2021_06_30.getReportDocument', {'reportDocumentId': report_document_id, 'enableContentEncodingUrlHeader': enable_content_encoding_url_header}, options)
 
-class AsyncReports20210630(AsyncResource):
+class AsyncReports20210630(AsyncReportsMixin, AsyncResource):
     api_key = "reports_2021_06_30"
 
     async def get_reports(

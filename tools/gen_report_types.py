@@ -216,11 +216,18 @@ def render(data: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--models", type=Path, default=DEFAULT_MODELS,
-                    help="the sp-api-models checkout (holds schemas/reports)")
+    ap.add_argument("--models", type=Path, default=None,
+                    help="the sp-api-models checkout (holds schemas/reports); default: "
+                         "$SELLERKIT_MODELS_DIR, else ../shared/sp-api-models")
     ap.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
     args = ap.parse_args(argv)
-    text = render(build(args.models))
+    import models_source  # tools/models_source.py: --models, SELLERKIT_MODELS_DIR, ../shared
+
+    where = models_source.locate(args.models)
+    if where.root is None:
+        print(f"gen_report_types: {where.reason}", file=sys.stderr)
+        return 2
+    text = render(build(where.root))
     if args.check:
         current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
         if current != text:

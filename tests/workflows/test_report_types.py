@@ -7,12 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from sellerkit.workflows.report_types import is_restricted, report_type, report_types
 
+from ..conftest import MODELS_ROOT, requires_models
+
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT.parent / "shared" / "sp-api-models" / "schemas" / "reports"
+SCHEMAS = (MODELS_ROOT / "schemas" / "reports") if MODELS_ROOT is not None else ROOT
 sys.path.insert(0, str(ROOT / "tools"))
 
 from catalog_overlay import RESTRICTED_REPORT_TYPES  # noqa: E402
@@ -27,7 +27,7 @@ def test_restricted_types_are_exactly_the_facts_list() -> None:
     assert not is_restricted("GET_UNKNOWN_TYPE")
 
 
-@pytest.mark.skipif(not SCHEMAS.is_dir(), reason="../shared/sp-api-models is not checked out")
+@requires_models
 def test_every_report_schema_gives_a_json_report_type() -> None:
     described = {f for t in report_types().values() for f in t.schemas}
     assert described == {p.name for p in SCHEMAS.glob("*.json")}
@@ -68,7 +68,7 @@ def test_unknown_report_type_is_not_an_error() -> None:
     assert not t.known and t.format is None and not t.restricted and t.tabular
 
 
-@pytest.mark.skipif(not SCHEMAS.is_dir(), reason="../shared/sp-api-models is not checked out")
+@requires_models
 def test_checked_in_data_is_what_the_generator_makes() -> None:
     proc = subprocess.run([sys.executable, str(ROOT / "tools" / "gen_report_types.py"), "--check"],
                           capture_output=True, text=True, check=False)

@@ -30,7 +30,6 @@ sys.path.insert(0, str(ROOT / "tools"))
 
 from catalog_overlay import RESTRICTED_REPORT_TYPES  # noqa: E402
 
-DEFAULT_MODELS = ROOT.parent / "shared" / "sp-api-models"
 OUTPUT = ROOT / "sellerkit" / "workflows" / "data" / "report_types.json"
 
 CONTENT_TYPES = {

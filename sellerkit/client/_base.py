@@ -732,7 +732,10 @@ class BaseClient:
         elif not isinstance(options.rdt_data_elements, _Unset):
             elements = tuple(options.rdt_data_elements)
         else:
-            elements = op.restricted_data_elements
+            # getOrders, getOrder, getOrderItems answer without buyer data to a plain token; the
+            # data elements are opt-in (as in Amazon's SDKs), so an app without the restricted
+            # roles is not refused by the Tokens API on its first getOrders.
+            return None
         path = prepared.path if op.key in RDT_SPECIFIC_PATH else op.path
         return op.method, path, tuple(sorted(elements))
 

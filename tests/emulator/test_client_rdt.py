@@ -99,8 +99,13 @@ def test_get_orders_and_get_order_with_data_elements(sp: SellingPartner,
                                  options=CallOptions(rdt_data_elements=["buyerInfo"])).payload
     assert "@" in one["BuyerInfo"]["BuyerEmail"]
     assert "Name" not in one["ShippingAddress"]
-    both = sp.orders_v0.get_order(order_id=oid).payload  # default: every element
+    both = sp.orders_v0.get_order(order_id=oid, options=CallOptions(
+        rdt_data_elements=["buyerInfo", "shippingAddress"])).payload
     assert both["BuyerInfo"]["BuyerEmail"] and both["ShippingAddress"]["Name"]
+    before = len(recording.rdt_bodies)
+    plain = sp.orders_v0.get_order(order_id=oid).payload  # default: data elements are opt-in
+    assert "BuyerEmail" not in plain.get("BuyerInfo", {}) and "Name" not in plain["ShippingAddress"]
+    assert len(recording.rdt_bodies) == before  # no RDT asked for: no Tokens API call
     paths = [b["restrictedResources"][0] for b in recording.rdt_bodies]
     assert {"method": "GET", "path": "/orders/v0/orders",
             "dataElements": ["shippingAddress"]} in paths

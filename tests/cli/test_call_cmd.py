@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from sellerkit.emulator import Emulator
 from sellerkit.emulator.config import EmulatorConfig
 from sellerkit.emulator.server import EmulatorServer
+from tests.ratelimit.helpers import counting
 
 ROOT = Path(__file__).resolve().parents[2]
 SCALE = 30.0  # getOrders: Amazon's 0.0167/s burst 20 becomes 0.5/s burst 20
@@ -74,15 +75,7 @@ class Result:
 def served() -> Iterator[Served]:
     """A fresh emulator per test: its buckets start full, like the client's state dir."""
     emu = Emulator(EmulatorConfig(rate_scale=SCALE, orders=60, seed=7))
-    seen: Counter[tuple[str, bool]] = Counter()
-    inner = emu.limiter.acquire
-
-    def acquire(op: Any, application_id: str, seller_id: str) -> bool:
-        ok = inner(op, application_id, seller_id)
-        seen[(op.key, ok)] += 1
-        return ok
-
-    emu.limiter.acquire = acquire  # type: ignore[method-assign]
+    seen = counting(emu)
     with EmulatorServer(emulator=emu) as server:
         yield Served(server, seen)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from sellerkit.catalog import Operation, get_catalog
 from sellerkit.ratelimit import LimitContext
+
+if TYPE_CHECKING:
+    from sellerkit.emulator import Emulator
 
 
 class FakeClock:
@@ -47,3 +51,17 @@ def ctx(key: str, seller: str = "seller-a", app: str = "app-1", region: str = "N
         body: Any = None) -> LimitContext:
     return LimitContext(operation=op(key), seller=seller, application=app, region=region,
                         body=body)
+
+
+def counting(emu: Emulator) -> Counter[tuple[str, bool]]:
+    """The emulator's throttling decisions per (operation, allowed): 429s where Amazon counts."""
+    seen: Counter[tuple[str, bool]] = Counter()
+    inner = emu.limiter.acquire
+
+    def acquire(op: Any, application_id: str, seller_id: str) -> bool:
+        ok = inner(op, application_id, seller_id)
+        seen[(op.key, ok)] += 1
+        return ok
+
+    emu.limiter.acquire = acquire  # type: ignore[method-assign]
+    return seen

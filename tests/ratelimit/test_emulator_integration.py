@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
 from typing import Any
 
 import pytest
@@ -19,25 +18,13 @@ from sellerkit.emulator.config import EmulatorConfig
 from sellerkit.emulator.ratelimit import RateLimiter as EmulatorLimiter
 from sellerkit.errors import ApiError, ThrottledError
 from sellerkit.ratelimit import RateLimiter
+from tests.ratelimit.helpers import counting
 
 SCALE = 20.0  # getOrder: 10/s, burst 30
 GET_ORDER = "orders_v0.getOrder"
 CATALOG = "catalog_items_2022_04_01.getCatalogItem"
 US = "ATVPDKIKX0DER"
 
-
-def counting(emu: Emulator) -> Counter[tuple[str, bool]]:
-    """Count the emulator's throttling decisions per (operation, allowed)."""
-    seen: Counter[tuple[str, bool]] = Counter()
-    inner = emu.limiter.acquire
-
-    def acquire(op: Any, application_id: str, seller_id: str) -> bool:
-        ok = inner(op, application_id, seller_id)
-        seen[(op.key, ok)] += 1
-        return ok
-
-    emu.limiter.acquire = acquire  # type: ignore[method-assign]
-    return seen
 
 
 def client(emu: Emulator, limiter: Any, seller: int = 0, **kw: Any) -> SellingPartner:

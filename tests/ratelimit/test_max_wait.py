@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from sellerkit.errors import (
     SellerkitError,
 )
 from sellerkit.ratelimit import DEFAULT_MAX_WAIT, RateLimiter, wait_as_needed
-from tests.ratelimit.helpers import FakeClock, ctx
+from tests.ratelimit.helpers import FakeClock, counting, ctx
 
 GET_ORDERS = "orders_v0.getOrders"     # 0.0167/s, burst 20
 US = "ATVPDKIKX0DER"
@@ -42,19 +41,6 @@ def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "empty.toml").write_text("")
     monkeypatch.setenv("SELLERKIT_CONFIG", str(tmp_path / "empty.toml"))
 
-
-def counting(emu: Emulator) -> Counter[tuple[str, bool]]:
-    """The emulator's throttling decisions per (operation, allowed): 429s where Amazon counts."""
-    seen: Counter[tuple[str, bool]] = Counter()
-    inner = emu.limiter.acquire
-
-    def acquire(op: Any, application_id: str, seller_id: str) -> bool:
-        ok = inner(op, application_id, seller_id)
-        seen[(op.key, ok)] += 1
-        return ok
-
-    emu.limiter.acquire = acquire  # type: ignore[method-assign]
-    return seen
 
 
 def client(emu: Emulator, scale: float, cls: Any = SellingPartner, **kw: Any) -> Any:

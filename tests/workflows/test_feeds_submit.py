@@ -24,7 +24,7 @@ from sellerkit.workflows.feeds import (
 
 ENDPOINT = "http://127.0.0.1:8787"
 US = "ATVPDKIKX0DER"
-FAST = {"poll_interval": 0.01, "max_interval": 0.05}
+FAST: dict[str, Any] = {"poll_interval": 0.01, "max_interval": 0.05}
 
 
 class Recorder(httpx.BaseTransport):
@@ -258,14 +258,15 @@ def test_poll_timeout_names_the_feed(emu: Emulator, sp: SellingPartner) -> None:
 
 
 def test_arguments_are_checked_before_any_call(sp: SellingPartner, rec: Recorder) -> None:
-    for kwargs, match in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"feed_type": "", "content": b"x", "marketplace_ids": [US]}, "feed_type"),
         ({"feed_type": "X", "content": b"x", "marketplace_ids": US}, "marketplace_ids"),
         ({"feed_type": "X", "content": b"", "marketplace_ids": [US]}, "empty"),
         ({"feed_type": "X", "content": 5, "marketplace_ids": [US]}, "content must be"),
         ({"feed_type": "X", "content": b"x", "marketplace_ids": [US], "charset": "nope"},
          "not a known encoding"),
-    ]:
+    ]
+    for kwargs, match in cases:
         with pytest.raises(ConfigurationError, match=match):
             sp.feeds.submit(**kwargs)
     assert not any(p.startswith("/feeds/") for p in rec.paths())

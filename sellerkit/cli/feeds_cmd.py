@@ -97,9 +97,9 @@ def _run(send: Any, *, as_json: bool, profile: str | None, marketplace: str | No
     from sellerkit.cli.call_cmd import _close_limiter, make_limiter
     from sellerkit.config import load_settings
 
-    given: dict[str, Any] = {k: v for k, v in dict(marketplace=marketplace, region=region,
-                                                   endpoint=endpoint,
-                                   lwa_endpoint=lwa_endpoint).items() if v is not None}
+    flags = dict(marketplace=marketplace, region=region, endpoint=endpoint,
+                 lwa_endpoint=lwa_endpoint)
+    given: dict[str, Any] = {k: v for k, v in flags.items() if v is not None}
     settings = load_settings(profile=profile, labels=_LABELS, **given)
     mp = settings.marketplace_id
     if mp is None:

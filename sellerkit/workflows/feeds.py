@@ -943,18 +943,23 @@ class FeedsMixin(_Shared):
         from sellerkit.client._lazy import hx
         from sellerkit.ratelimit import wait_as_needed
 
-        with wait_as_needed():
-            d = self._client.call("feeds_2021_06_30.getFeedDocument",
-                                  feedDocumentId=document_id, options=options).payload
-        url = d["url"]
-        check_download(url, d.get("compressionAlgorithm"))
-        try:
-            with hide_url_in_logs():
-                resp = self._client._wire.request(
-                    "GET", url, headers={"user-agent": self._client.user_agent}, content=None,
-                    timeout=self._client.timeout)
-        except hx.HTTPError as exc:
-            raise transport_error(exc, "GET", "<document url>") from None
+        for attempt in (1, 2):
+            with wait_as_needed():
+                d = self._client.call("feeds_2021_06_30.getFeedDocument",
+                                      feedDocumentId=document_id, options=options).payload
+            url = d["url"]
+            check_download(url, d.get("compressionAlgorithm"))
+            try:
+                with hide_url_in_logs():
+                    resp = self._client._wire.request(
+                        "GET", url, headers={"user-agent": self._client.user_agent},
+                        content=None, timeout=self._client.timeout)
+            except hx.HTTPError as exc:
+                raise transport_error(exc, "GET", "<document url>") from None
+            if resp.status_code != 403 or attempt == 2:
+                break
+            # the URL lives five minutes: a 403 from the document host is most often an
+            # expired URL, so ask for a fresh one, once
         if resp.status_code >= 400:
             raise _download_failed(resp.status_code, resp.content, url,
                                    f"download of the processing report of feed {feed_id}")
@@ -1063,18 +1068,23 @@ class AsyncFeedsMixin(_Shared):
         from sellerkit.client._lazy import hx
         from sellerkit.ratelimit import wait_as_needed
 
-        with wait_as_needed():
-            d = (await self._client.call("feeds_2021_06_30.getFeedDocument",
-                                         feedDocumentId=document_id, options=options)).payload
-        url = d["url"]
-        check_download(url, d.get("compressionAlgorithm"))
-        try:
-            with hide_url_in_logs():
-                resp = await self._client._wire.request(
-                    "GET", url, headers={"user-agent": self._client.user_agent}, content=None,
-                    timeout=self._client.timeout)
-        except hx.HTTPError as exc:
-            raise transport_error(exc, "GET", "<document url>") from None
+        for attempt in (1, 2):
+            with wait_as_needed():
+                d = (await self._client.call("feeds_2021_06_30.getFeedDocument",
+                                             feedDocumentId=document_id, options=options)).payload
+            url = d["url"]
+            check_download(url, d.get("compressionAlgorithm"))
+            try:
+                with hide_url_in_logs():
+                    resp = await self._client._wire.request(
+                        "GET", url, headers={"user-agent": self._client.user_agent},
+                        content=None, timeout=self._client.timeout)
+            except hx.HTTPError as exc:
+                raise transport_error(exc, "GET", "<document url>") from None
+            if resp.status_code != 403 or attempt == 2:
+                break
+            # the URL lives five minutes: a 403 from the document host is most often an
+            # expired URL, so ask for a fresh one, once
         if resp.status_code >= 400:
             raise _download_failed(resp.status_code, resp.content, url,
                                    f"download of the processing report of feed {feed_id}")

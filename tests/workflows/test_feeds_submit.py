@@ -293,3 +293,40 @@ async def test_async_lifecycle(emu: Emulator) -> None:
         assert rec.seen[n:] == []
         again = await sp.feeds.result(result.feed_id)
         assert again.status == "DONE" and again.report is not None
+
+
+class Expiring(Recorder):
+    """Answers the first ``n`` report downloads as S3 does for an expired presigned URL."""
+
+    def __init__(self, inner: httpx.BaseTransport, n: int) -> None:
+        super().__init__(inner)
+        self.n = n
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/_emulator/documents/") and self.n > 0:
+            self.n -= 1
+            self.seen.append(("GET", request.url.path, "", b""))
+            return httpx.Response(403, content=b"<Error><Code>AccessDenied</Code><Message>"
+                                  b"Request has expired</Message></Error>",
+                                  headers={"content-type": "application/xml"})
+        return super().handle_request(request)
+
+
+@pytest.mark.parametrize("expired", [1, 2])
+def test_an_expired_report_url_is_fetched_again_once(emu: Emulator, expired: int) -> None:
+    rec = Expiring(emu.sync_transport(), expired)
+    feed = ListingsFeed(seller_id=emu.seller_ids[0])
+    feed.delete("NONE")
+    with SellingPartner(transport=rec, **_kw(emu)) as sp:
+        if expired == 1:
+            result = sp.feeds.submit("JSON_LISTINGS_FEED", feed, [US], **FAST)
+            assert list(result.failed) == [1]
+        else:
+            from sellerkit.errors import ApiError
+
+            with pytest.raises(ApiError) as info:
+                sp.feeds.submit("JSON_LISTINGS_FEED", feed, [US], **FAST)
+            assert info.value.status == 403 and "processing report of feed" in str(info.value)
+            assert "/_emulator/" not in str(info.value)
+    gets = [p for p in rec.paths() if p.startswith("/feeds/2021-06-30/documents/")]
+    assert len(gets) == 2  # getFeedDocument once more, and no more than that

@@ -568,8 +568,9 @@ class ListingsFeed:
                 out.append(FeedProblem(n, None, None, f"/messages/{n}",
                                        "a message must be an object"))
                 continue
-            found = [(list(err.path), _explain(err, op if op in OPERATIONS else ""))
-                     for err in validator.iter_errors(m)]
+            found = [] if validator.is_valid(m) else [
+                (list(err.path), _explain(err, op if op in OPERATIONS else ""))
+                for err in validator.iter_errors(m)]
             found += [([k], f"must not be given for operationType {op}")
                       for k in v["forbidden"].get(op, []) if k in m]
             for path, text in sorted(found, key=lambda x: [str(p) for p in x[0]]):
@@ -590,9 +591,11 @@ class ListingsFeed:
         if problems:
             raise ValidationError(LISTINGS_FEED, problems)
 
-    def to_bytes(self, charset: str = "UTF-8") -> bytes:
-        """The validated document, encoded."""
-        self.validate()
+    def to_bytes(self, charset: str = "UTF-8", *, validate: bool = True) -> bytes:
+        """The document, validated (unless ``validate=False``: it was just validated) and
+        encoded in ``charset``."""
+        if validate:
+            self.validate()
         return _encode(json.dumps(self.document(), ensure_ascii=False), charset)
 
 
@@ -680,7 +683,7 @@ def _prepare(feed_type: Any, content: Any, marketplace_ids: Any, content_type: s
         listings = content
         if feed_type != LISTINGS_FEED:
             raise ConfigurationError(f"a ListingsFeed is a {LISTINGS_FEED}, not {feed_type}")
-        data = content.to_bytes(charset)
+        data = content.to_bytes(charset, validate=False)  # _prepare_with_seller validated it
         ids = content.message_ids
     elif isinstance(content, bytes | bytearray | memoryview):
         data = bytes(content)

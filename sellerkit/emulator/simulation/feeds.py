@@ -13,10 +13,24 @@ third of ``feed_seconds``, ``IN_PROGRESS`` until ``feed_seconds`` have passed, t
   processing report (``listings-feed-processing-report-schema-v2`` shape) and change nothing.
   A document that is not JSON, or whose header names another seller, ends ``FATAL`` with a
   processing report that says why.
-* any other feed type: ``FATAL`` with a processing report explaining that the simulation does not
-  process it (Amazon stopped the legacy XML/flat-file listings feeds on 2025-07-31).
+* the legacy XML / flat-file listings feeds (``LEGACY_LISTINGS``: POST_PRODUCT_DATA,
+  POST_INVENTORY_AVAILABILITY_DATA, POST_FLAT_FILE_LISTINGS_DATA...): ``FATAL``, as at Amazon
+  since 2025-07-31 (sp-api-facts.md §8), with an XML processing report that says so.
+* the XML order feeds (``XML_ORDER_FEEDS``: order acknowledgement, fulfillment, payment
+  adjustment): ``DONE`` with the legacy XML processing report (AmazonEnvelope / Message /
+  ProcessingReport: DocumentTransactionID = the feed id, StatusCode, ProcessingSummary and one
+  Result per problem, AdditionalInfo/AmazonOrderID). A message needs a unique positive
+  MessageID and a body whose AmazonOrderID is an order of the seller; the orders themselves are
+  not changed. A document that is not well-formed XML, not an AmazonEnvelope or whose
+  MerchantIdentifier names another seller ends ``FATAL`` (XML report, MessageID 0).
+* any other feed type: ``FATAL`` with an XML processing report saying the simulation does not
+  process it.
 
-Result documents are plain JSON (no ``compressionAlgorithm``).
+The uploaded document is decoded with the charset its Content-Type declared at
+createFeedDocument (UTF-8 when none). Result documents are not compressed (no
+``compressionAlgorithm``); JSON ones are ``application/json``, XML ones ``text/xml``, both
+``charset=UTF-8``. The ResultMessageCodes of the XML reports (``XML_CODES``) are the
+emulator's own; Amazon's models do not list them.
 """
 
 from __future__ import annotations
@@ -32,6 +46,16 @@ from sellerkit.emulator.simulation.reports import cancel_job, list_page, own_job
 from sellerkit.emulator.simulation.state import State, invalid, not_found
 
 JSON_CT = "application/json; charset=UTF-8"
+XML_CT = "text/xml; charset=UTF-8"
+LEGACY_LISTINGS = frozenset({
+    "POST_PRODUCT_DATA", "POST_INVENTORY_AVAILABILITY_DATA", "POST_PRODUCT_PRICING_DATA",
+    "POST_PRODUCT_IMAGE_DATA", "POST_PRODUCT_RELATIONSHIP_DATA", "POST_PRODUCT_OVERRIDES_DATA",
+    "POST_FLAT_FILE_LISTINGS_DATA", "POST_FLAT_FILE_INVLOADER_DATA",
+    "POST_FLAT_FILE_PRICEANDQUANTITYONLY_UPDATE_DATA", "POST_FLAT_FILE_BOOKLOADER_DATA",
+    "POST_UIEE_BOOKLOADER_DATA"})
+XML_ORDER_FEEDS = frozenset({"POST_ORDER_ACKNOWLEDGEMENT_DATA", "POST_ORDER_FULFILLMENT_DATA",
+                             "POST_PAYMENT_ADJUSTMENT_DATA"})
+XML_CODES = {"xml": "5000", "message": "5001", "order": "18028", "fatal": "6001"}
 OPERATIONS = ("UPDATE", "PARTIAL_UPDATE", "PATCH", "DELETE")
 REPORT_DATA = ("summaries", "attributes", "issues", "offers", "fulfillmentAvailability",
                "procurement", "relationships", "productTypes")
@@ -218,15 +242,23 @@ def _message_problem(m: Any) -> str | None:
 
 def finish(state: State, f: dict[str, Any]) -> None:
     """Called by ``State.advance`` once the feed's processing time has passed."""
+    if f["type"] in LEGACY_LISTINGS:
+        _xml_fatal(state, f, f"The feed type {f['type']} is no longer supported (since "
+                             "2025-07-31); submit listings with JSON_LISTINGS_FEED or the "
+                             "Listings Items API.")
+        return
+    if f["type"] in XML_ORDER_FEEDS:
+        _finish_xml(state, f)
+        return
     if f["type"] != "JSON_LISTINGS_FEED":
-        _fatal(state, f, f"The simulation does not process {f['type']} feeds; only "
-                         "JSON_LISTINGS_FEED is applied to the simulated listings.")
+        _xml_fatal(state, f, f"The simulation does not process {f['type']} feeds.")
         return
     doc = state.d["documents"][f["input"]]
+    charset = _charset(doc["contentType"])
     try:
-        feed = json.loads(base64.b64decode(doc["data"] or "").decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        _fatal(state, f, "The feed document is not valid UTF-8 JSON.")
+        feed = json.loads(base64.b64decode(doc["data"] or "").decode(charset))
+    except (ValueError, UnicodeDecodeError, LookupError):
+        _fatal(state, f, f"The feed document is not valid {charset} JSON.")
         return
     header = feed.get("header") if isinstance(feed, dict) else None
     messages = feed.get("messages") if isinstance(feed, dict) else None
@@ -281,6 +313,117 @@ def finish(state: State, f: dict[str, Any]) -> None:
                  for s in touched if s in store]
     _store_result(state, f, _report(f["seller"], f["id"], issues, len(messages), accepted,
                                     invalid_count, included, items))
+    f["status"] = "DONE"
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        k, _, v = part.partition("=")
+        if k.strip().lower() == "charset" and v.strip():
+            return v.strip().strip('"')
+    return "utf-8"
+
+
+# legacy XML feeds ------------------------------------------------------------------------
+
+
+def _xml_report(f: dict[str, Any], processed: int, ok: int,
+                results: list[tuple[int, str, str, str, dict[str, str]]]) -> str:
+    """An XML processing report; ``results`` are (MessageID, ResultCode, ResultMessageCode,
+    ResultDescription, AdditionalInfo)."""
+    import xml.etree.ElementTree as ET
+
+    env = ET.Element("AmazonEnvelope")
+    header = ET.SubElement(env, "Header")
+    ET.SubElement(header, "DocumentVersion").text = "1.02"
+    ET.SubElement(header, "MerchantIdentifier").text = f["seller"]
+    ET.SubElement(env, "MessageType").text = "ProcessingReport"
+    msg = ET.SubElement(env, "Message")
+    ET.SubElement(msg, "MessageID").text = "1"
+    rep = ET.SubElement(msg, "ProcessingReport")
+    ET.SubElement(rep, "DocumentTransactionID").text = f["id"]
+    ET.SubElement(rep, "StatusCode").text = "Complete"
+    summary = ET.SubElement(rep, "ProcessingSummary")
+    errors = {m for m, code, *_ in results if code == "Error"}
+    warnings = {m for m, code, *_ in results if code == "Warning"} - errors
+    for name, value in (("MessagesProcessed", processed), ("MessagesSuccessful", ok),
+                        ("MessagesWithError", len(errors)),
+                        ("MessagesWithWarning", len(warnings))):
+        ET.SubElement(summary, name).text = str(value)
+    for mid, code, mcode, text, info in results:
+        res = ET.SubElement(rep, "Result")
+        ET.SubElement(res, "MessageID").text = str(mid)
+        ET.SubElement(res, "ResultCode").text = code
+        ET.SubElement(res, "ResultMessageCode").text = mcode
+        ET.SubElement(res, "ResultDescription").text = text
+        if info:
+            extra = ET.SubElement(res, "AdditionalInfo")
+            for k, v in info.items():
+                ET.SubElement(extra, k).text = v
+    ET.indent(env)
+    return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            + ET.tostring(env, encoding="unicode") + "\n")
+
+
+def _store_xml(state: State, f: dict[str, Any], text: str) -> None:
+    doc_id = _document_id(state)
+    state.add_document(doc_id, seller_id=f["seller"], content=text, content_type=XML_CT,
+                       gzip_it=False)
+    f["resultId"] = doc_id
+
+
+def _xml_fatal(state: State, f: dict[str, Any], message: str) -> None:
+    _store_xml(state, f, _xml_report(f, 0, 0, [(0, "Error", XML_CODES["fatal"], message, {})]))
+    f["status"] = "FATAL"
+
+
+def _finish_xml(state: State, f: dict[str, Any]) -> None:
+    from sellerkit.workflows.documents import Document, DocumentError
+
+    doc = state.d["documents"][f["input"]]
+    try:
+        root = Document(base64.b64decode(doc["data"] or ""), content_type=doc["contentType"],
+                        format="xml").xml()
+    except DocumentError as exc:
+        _xml_fatal(state, f, f"XML parsing error: {exc.args[0].split(': ', 1)[-1][:200]}")
+        return
+    if root.tag != "AmazonEnvelope":
+        _xml_fatal(state, f, f"The root element is <{root.tag[:40]}>, not <AmazonEnvelope>.")
+        return
+    merchant = (root.findtext("Header/MerchantIdentifier") or "").strip()
+    if merchant != f["seller"]:
+        _xml_fatal(state, f, "The MerchantIdentifier in the envelope header does not match "
+                             "the selling partner that submitted the feed.")
+        return
+    now = state.now()
+    orders = {o["id"] for o in state.d["orders"].get(f["seller"], []) if o["created"] <= now}
+    messages = root.findall("Message")
+    results: list[tuple[int, str, str, str, dict[str, str]]] = []
+    seen: set[int] = set()
+    ok = 0
+    for n, m in enumerate(messages, 1):
+        text = (m.findtext("MessageID") or "").strip()
+        mid = int(text) if text.isdigit() and int(text) > 0 else 0
+        body = [c for c in m if c.tag not in ("MessageID", "OperationType")]
+        order_id = (m.findtext("*/AmazonOrderID") or "").strip()
+        problem = None
+        if not mid or mid in seen:
+            problem = (XML_CODES["message"], f"Message {n}: MessageID must be a unique positive "
+                                             "integer.")
+        elif not body:
+            problem = (XML_CODES["message"], "The message has no content element.")
+        elif not order_id:
+            problem = (XML_CODES["message"], f"<{body[0].tag[:40]}> is missing AmazonOrderID.")
+        elif order_id not in orders:
+            problem = (XML_CODES["order"], f"The order id {order_id[:40]} was not found for "
+                                           "this merchant.")
+        seen.add(mid)
+        if problem:
+            info = {"AmazonOrderID": order_id} if order_id else {}
+            results.append((mid, "Error", problem[0], problem[1], info))
+        else:
+            ok += 1
+    _store_xml(state, f, _xml_report(f, len(messages), ok, results))
     f["status"] = "DONE"
 
 

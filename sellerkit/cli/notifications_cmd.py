@@ -6,6 +6,11 @@ idempotent subscriptions, and reading a notification message.
   [--json]`` subscribes through ``sp.notifications.ensure_subscription``: run it twice and the
   second run reports the existing subscription. With ``--sqs-arn`` the destination for that
   queue is reused or created first (``--name`` labels a new one).
+- ``listen --queue-url URL [--handler module:function]`` consumes an SQS queue
+  (``sellerkit.workflows.notification_consumer``): long polling, delete after the handler
+  succeeds, visibility extended while it runs, de-duplication by notification id, poison
+  messages to ``--dead-letter-queue-url`` after ``--max-receives``. Without ``--handler`` each
+  notification is printed as one JSON line. Ctrl-C stops it; the counts go to stderr.
 - ``parse FILE [--json] [--lenient]`` reads a notification (``-`` for stdin): an envelope in
   either casing, an SQS message, an EventBridge event; a file of JSON Lines gives one result per
   line.
@@ -232,3 +237,66 @@ def register(app: typer.Typer) -> None:
                           f"event {when}  id {n.notification_id or '-'}  via {n.via}{known}",
                           highlight=False)
             console.print_json(data=n.payload.to_dict())
+
+    @group.command("listen")
+    def listen(
+        queue_url: Annotated[str, typer.Option(
+            "--queue-url", metavar="URL", help="The SQS queue URL.")],
+        handler: Annotated[str | None, typer.Option(
+            "--handler", metavar="MODULE:FUNCTION",
+            help="Called with each parsed Notification; default: print it as a JSON line.")
+        ] = None,
+        endpoint_url: Annotated[str | None, typer.Option(
+            "--endpoint-url", metavar="URL", help="Another SQS endpoint (e.g. a local one).")
+        ] = None,
+        aws_region: Annotated[str | None, typer.Option(
+            "--aws-region", metavar="REGION", help="The queue's AWS region (default: from the "
+            "queue URL, or boto3's configuration).")] = None,
+        wait: Annotated[int, typer.Option(
+            "--wait", metavar="SECONDS", min=0, max=20, help="Long-poll wait per receive.")
+        ] = 20,
+        max_receives: Annotated[int, typer.Option(
+            "--max-receives", metavar="N", min=1,
+            help="With --dead-letter-queue-url: move a message there after N receives.")] = 5,
+        dead_letter_queue_url: Annotated[str | None, typer.Option(
+            "--dead-letter-queue-url", metavar="URL",
+            help="Where poison messages go (default: leave them to the queue's redrive "
+                 "policy).")] = None,
+        retry_delay: Annotated[int | None, typer.Option(
+            "--retry-delay", metavar="SECONDS", min=0,
+            help="After a handler failure, make the message visible again after this long "
+                 "(default: the queue's visibility timeout).")] = None,
+        max_messages: Annotated[int | None, typer.Option(
+            "--max-messages", metavar="N", min=1, help="Stop after receiving N messages.")
+        ] = None,
+        exit_when_empty: Annotated[bool, typer.Option(
+            "--exit-when-empty", help="Stop when a receive comes back empty.")] = False,
+        lenient: Annotated[bool, typer.Option(
+            "--lenient", help="Accept payloads that lack keys Amazon's schema requires.")
+        ] = False,
+        as_json: AsJson = False,
+    ) -> None:
+        """Consume SP-API notifications from an SQS queue."""
+        from sellerkit.workflows.notification_consumer import (
+            SqsConsumer,
+            load_handler,
+            print_handler,
+        )
+
+        fn = load_handler(handler) if handler else print_handler
+        consumer = SqsConsumer(queue_url, fn, endpoint_url=endpoint_url, region_name=aws_region,
+                               wait_time=wait, max_receives=max_receives,
+                               dead_letter_queue_url=dead_letter_queue_url,
+                               retry_delay=retry_delay, strict=not lenient)
+        if not as_json:
+            _status(f"listening on {queue_url} (Ctrl-C stops)")
+        try:
+            consumer.run(max_messages=max_messages, exit_when_empty=exit_when_empty)
+        except KeyboardInterrupt:
+            pass
+        stats = consumer.stats.to_dict()
+        if as_json:
+            if handler:  # stdout is the handler's; with the default handler it holds the lines
+                _write_json(stats)
+            return
+        _status(", ".join(f"{k} {v}" for k, v in stats.items()))

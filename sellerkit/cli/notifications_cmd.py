@@ -236,7 +236,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[bold]{n.type}[/bold] payload {n.payload_version or '-'}  "
                           f"event {when}  id {n.notification_id or '-'}  via {n.via}{known}",
                           highlight=False)
-            console.print_json(data=n.payload.to_dict())
+            console.print_json(data=n.to_dict()["payload"])  # secrets redacted
 
     @group.command("listen")
     def listen(

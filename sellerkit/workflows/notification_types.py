@@ -134,6 +134,20 @@ def notification_types() -> dict[str, NotificationType]:
 
 # case-insensitive access --------------------------------------------------------------------
 
+# Payload fields that hold a secret (APPLICATION_OAUTH_CLIENT_NEW_SECRET): hidden from reprs and
+# from to_dict() unless asked for; payload["newClientSecret"] still gives it.
+_SECRET_KEYS = frozenset({"newclientsecret", "clientsecret"})
+REDACTED = "[redacted]"
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: REDACTED if isinstance(k, str) and k.casefold() in _SECRET_KEYS
+                else _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return value
+
 
 def _wrap(value: Any) -> Any:
     if isinstance(value, dict):
@@ -174,7 +188,7 @@ class CaseInsensitiveDict(Mapping[str, Any]):
         return len(self._data)
 
     def __repr__(self) -> str:
-        return f"CaseInsensitiveDict({self._data!r})"
+        return f"CaseInsensitiveDict({_redacted(self._data)!r})"
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, CaseInsensitiveDict):
@@ -209,7 +223,7 @@ class Notification:
     application_id: str | None
     subscription_id: str | None
     publish_time: datetime | None
-    payload: CaseInsensitiveDict
+    payload: CaseInsensitiveDict = field(repr=False)
     raw: dict[str, Any] = field(repr=False)
     via: str = "envelope"
     model: NotificationModel | None = field(default=None, repr=False)
@@ -234,8 +248,10 @@ class Notification:
                 return inner
         return self.payload
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (times as ISO 8601 strings)."""
+    def to_dict(self, *, reveal_secrets: bool = False) -> dict[str, Any]:
+        """A JSON-ready summary (times as ISO 8601 strings). Secret payload fields (the new
+        client secret of APPLICATION_OAUTH_CLIENT_NEW_SECRET) read ``[redacted]`` unless
+        ``reveal_secrets``."""
         def iso(t: datetime | None) -> str | None:
             return t.isoformat() if t is not None else None
 
@@ -244,7 +260,8 @@ class Notification:
                 "event_time": iso(self.event_time), "notification_id": self.notification_id,
                 "application_id": self.application_id, "subscription_id": self.subscription_id,
                 "publish_time": iso(self.publish_time), "known": self.known, "via": self.via,
-                "payload": self.payload.to_dict()}
+                "payload": self.payload.to_dict() if reveal_secrets
+                else _redacted(self.payload.to_dict())}
 
 
 def _load(data: Any, what: str) -> Any:

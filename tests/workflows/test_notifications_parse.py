@@ -284,3 +284,19 @@ def test_checked_in_data_is_what_the_generator_makes() -> None:
                            "--check", "--models", str(MODELS_ROOT)],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_new_client_secret_stays_out_of_reprs_and_summaries() -> None:
+    n = parse_notification({
+        "notificationVersion": "1.0", "notificationType": "APPLICATION_OAUTH_CLIENT_NEW_SECRET",
+        "payloadVersion": "2023-11-30", "eventTime": "2026-01-01T00:00:00Z",
+        "payload": {"applicationOAuthClientNewSecret": {
+            "clientId": "amzn1.application-oa2-client.x",
+            "newClientSecret": "amzn1.oa2-cs.v1.s3cr3tvalue",
+            "newClientSecretExpiryTime": "2026-06-30T00:00:00Z"}}})
+    assert n.known and n.body["NewClientSecret"] == "amzn1.oa2-cs.v1.s3cr3tvalue"
+    assert "s3cr3tvalue" not in repr(n) and "s3cr3tvalue" not in repr(n.body)
+    assert "s3cr3tvalue" not in json.dumps(n.to_dict())
+    assert n.to_dict()["payload"]["applicationOAuthClientNewSecret"]["newClientSecret"] == (
+        "[redacted]")
+    assert "s3cr3tvalue" in json.dumps(n.to_dict(reveal_secrets=True))

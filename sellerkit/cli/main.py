@@ -25,14 +25,15 @@ from sellerkit._version import __version__
 
 __all__ = ["app", "main"]
 
-# Always present, then those that exist only once their owners have written them.
-COMMAND_MODULES = ("sellerkit.cli.catalog_cmds",)
-OPTIONAL_COMMAND_MODULES = (
+# Each module's register(app) adds its commands; the order is the order of `sellerkit --help`.
+COMMAND_MODULES = (
+    "sellerkit.cli.catalog_cmds",
     "sellerkit.cli.call_cmd",
     "sellerkit.cli.emulator_cmd",
     "sellerkit.cli.demo_cmd",
     "sellerkit.cli.limits_cmd",
     "sellerkit.cli.feeds_cmd",
+    "sellerkit.cli.notifications_cmd",
 )
 
 
@@ -225,9 +226,7 @@ def _root(
 
 def _register_all(target: typer.Typer) -> list[str]:
     registered = []
-    for name in COMMAND_MODULES + OPTIONAL_COMMAND_MODULES:
-        if name in OPTIONAL_COMMAND_MODULES and importlib.util.find_spec(name) is None:
-            continue
+    for name in COMMAND_MODULES:
         importlib.import_module(name).register(target)
         registered.append(name)
     return registered

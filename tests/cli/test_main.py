@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from sellerkit._version import __version__
 from sellerkit.cli import UserError
-from sellerkit.cli.main import OPTIONAL_COMMAND_MODULES, REGISTERED, SellerkitGroup, app, main
+from sellerkit.cli.main import COMMAND_MODULES, REGISTERED, SellerkitGroup, app, main
 from sellerkit.errors import ConfigurationError, ValidationError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,12 +31,12 @@ def test_no_arguments_shows_help() -> None:
     assert "operations" in result.output and "marketplaces" in result.output
 
 
-def test_registered_modules() -> None:
-    assert REGISTERED[0] == "sellerkit.cli.catalog_cmds"
-    import importlib.util
-
-    for name in OPTIONAL_COMMAND_MODULES:
-        assert (name in REGISTERED) == (importlib.util.find_spec(name) is not None)
+def test_every_command_module_is_registered_and_listed() -> None:
+    assert list(REGISTERED) == list(COMMAND_MODULES)
+    result = runner.invoke(app, ["--help"])
+    for command in ("operations", "marketplaces", "call", "emulator", "demo", "limits", "feeds",
+                    "notifications"):
+        assert f"  {command} " in result.output, command
 
 
 def test_unknown_option_is_one_red_line_exit_2() -> None:

@@ -5,8 +5,12 @@ Destinations are an SQS queue ARN (``arn:aws:sqs:<region>:<account>:<name>``) or
 account and region; an EventBridge destination reports the partner event source name
 ``aws.partner/sellingpartnerapi.amazon.com/<account>/<application id>``. A second destination
 for the same queue or account+region, or a second subscription to the same notification type
-for the same selling partner, answers 409 ``Conflict``; so does deleting a destination that
-subscriptions still use.
+and payload version for the same selling partner, answers 409 ``Conflict`` (another payload
+version of the same type may be subscribed beside it, as the model's createSubscription says);
+so does deleting a destination that subscriptions still use. A type delivered only through
+EventBridge, subscribed to an SQS destination, or an SQS type subscribed to an EventBridge
+destination, answers 400 (research/next-waves.md §4: "Notification type X does not support
+AWS_EVENT_BRIDGE").
 
 Delivery: events are written to an in-memory outbox per destination, as the JSON envelopes Amazon
 would put on the SQS queue or EventBridge bus (``Simulation.notifications()`` reads them; the
@@ -39,6 +43,21 @@ NOTIFICATION_TYPES = frozenset({
     "LISTINGS_ITEM_STATUS_CHANGE", "MFN_ORDER_STATUS_CHANGE", "ORDER_CHANGE",
     "ORDER_STATUS_CHANGE", "PRICING_HEALTH", "PRODUCT_TYPE_DEFINITIONS_CHANGE",
     "REPORT_PROCESSING_FINISHED", "TRANSACTION_UPDATE",
+})
+
+# research/next-waves.md §4 (Amazon's use-case guide and the samples' type definitions)
+EVENTBRIDGE_TYPES = frozenset({
+    "BRANDED_ITEM_CONTENT_CHANGE", "ITEM_PRODUCT_TYPE_CHANGE", "LISTINGS_ITEM_STATUS_CHANGE",
+    "LISTINGS_ITEM_ISSUES_CHANGE", "LISTINGS_ITEM_MFN_QUANTITY_CHANGE",
+    "PRODUCT_TYPE_DEFINITIONS_CHANGE",
+})
+SQS_TYPES = frozenset({
+    "ACCOUNT_STATUS_CHANGED", "ANY_OFFER_CHANGED", "B2B_ANY_OFFER_CHANGED",
+    "DETAIL_PAGE_TRAFFIC_EVENT", "FBA_INVENTORY_AVAILABILITY_CHANGES",
+    "FBA_OUTBOUND_SHIPMENT_STATUS", "FEE_PROMOTION", "FEED_PROCESSING_FINISHED",
+    "FULFILLMENT_ORDER_STATUS", "ITEM_INVENTORY_EVENT_CHANGE", "ITEM_SALES_EVENT_CHANGE",
+    "ORDER_CHANGE", "PRICING_HEALTH", "REPORT_PROCESSING_FINISHED", "TRANSACTION_UPDATE",
+    "DATA_KIOSK_QUERY_PROCESSING_FINISHED",
 })
 
 
@@ -156,10 +175,16 @@ def create_subscription(state: State, req: SimRequest) -> SimResponse:
             raise invalid("processingDirective must be an object.")
         if directive.get("eventFilter") and directive.get("filterExpression"):
             raise invalid("eventFilter and filterExpression cannot be used together.")
+    kind = "eventBridge" if d["resource"].get("eventBridge") else "sqs"
+    if kind == "sqs" and ntype in EVENTBRIDGE_TYPES:
+        raise invalid(f"Notification type {ntype} does not support AMAZON_SQS.")
+    if kind == "eventBridge" and ntype in SQS_TYPES:
+        raise invalid(f"Notification type {ntype} does not support AWS_EVENT_BRIDGE.")
     for s in state.d["subscriptions"].values():
-        if (s["app"], s["seller"], s["type"]) == (req.application_id, req.seller_id, ntype):
-            raise _conflict(f"A subscription to {ntype} already exists for this application "
-                            "and selling partner.")
+        if (s["app"], s["seller"], s["type"], s["payloadVersion"]) == (
+                req.application_id, req.seller_id, ntype, version):
+            raise _conflict(f"A subscription to {ntype} (payload version {version}) already "
+                            "exists for this application and selling partner.")
     sid = gen.uuid_from(state.rng("subscription"))
     rec = {"id": sid, "app": req.application_id, "seller": req.seller_id, "type": ntype,
            "payloadVersion": version, "destinationId": did,

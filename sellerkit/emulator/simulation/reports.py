@@ -5,14 +5,18 @@ A report is ``IN_QUEUE`` for the first third of ``report_seconds``, ``IN_PROGRES
 data (as Amazon does for an empty date range). Documents are built from the simulated orders,
 listings and inventory as they stood when processing finished.
 
-Report types with content: ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``,
+Every report type of ``sellerkit.workflows.report_types`` has content. Seven are built
+column by column from the simulation: ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``,
 ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL``,
-``GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING`` (unshipped MFN orders with buyer and address;
-its document needs a Restricted Data Token, as at Amazon), ``GET_MERCHANT_LISTINGS_ALL_DATA``,
-``GET_MERCHANT_LISTINGS_DATA`` (active listings only), ``GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA``
-and ``GET_FBA_MYI_ALL_INVENTORY_DATA``. Every other report type is accepted and ends
-``CANCELLED`` (no data), so a client's polling and status handling still runs, but no made-up
-columns are served for formats the simulation does not know.
+``GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING`` (unshipped MFN orders with buyer and address),
+``GET_MERCHANT_LISTINGS_ALL_DATA``, ``GET_MERCHANT_LISTINGS_DATA`` (active listings only),
+``GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA`` and ``GET_FBA_MYI_ALL_INVENTORY_DATA``. The others
+get plausible documents by family and format (TSV, quoted TSV, CSV, JSON with their schema's
+top-level arrays, XML envelopes, PDF) from the same orders and listings. A type the metadata does
+not know ends ``CANCELLED``. ``reportOptions.emulatorOutcome`` forces FATAL (with or without an
+error document) or CANCELLED. Flat files are Cp1252 for EU marketplaces, Windows-31J (cp932)
+for JP, UTF-8 elsewhere, declared in Content-Type. The 16 restricted types' documents need a
+Restricted Data Token (sp-api-facts.md §7).
 
 Schedules (``createReportSchedule``...) create a report every period from
 ``nextReportCreationTime`` on, covering the period just ended; a new schedule for the same type and

@@ -227,6 +227,8 @@ def register(app: typer.Typer) -> None:
 
         if fmt is not None and fmt not in FORMATS:
             raise ConfigurationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+        if fmt == "parquet" and output is None:
+            raise ConfigurationError("--format parquet writes a file: pass -o FILE")
         if as_json and output is None:
             raise ConfigurationError("--json prints a summary on stdout: pass -o FILE for the "
                                      "report itself")

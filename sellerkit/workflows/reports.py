@@ -144,7 +144,9 @@ def _marketplaces(client: Any, marketplace_ids: str | Sequence[str] | None) -> l
         default = client.settings.marketplace_id
         if default is None:
             raise ConfigurationError("name the marketplaces: marketplace_ids=['US'] (or give the "
-                                     "client marketplace=)")
+                                     "client marketplace=)",
+                                     problem="the report needs a marketplace",
+                                     missing=("marketplace",))
         return [default]
     values = [marketplace_ids] if isinstance(marketplace_ids, str) else list(marketplace_ids)
     if not values:

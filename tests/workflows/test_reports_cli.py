@@ -100,6 +100,8 @@ def test_mistakes_are_one_line_in_cli_terms(server: EmulatorServer, tmp_path: Pa
     assert r.exit_code == 2 and "-o FILE" in json.loads(r.stderr)["error"]["message"]
     r = run(server, tmp_path, "reports", "list")
     assert r.exit_code == 2 and "--type" in r.stderr
+    r = run(server, tmp_path, "reports", "get", LISTINGS)  # no marketplace anywhere
+    assert r.exit_code == 2 and "--marketplace" in r.stderr and "marketplace_ids" not in r.stderr
 
 
 def test_list_shows_the_reports(server: EmulatorServer, tmp_path: Path) -> None:
@@ -121,3 +123,15 @@ def test_parse_since() -> None:
     assert parse_since("30d", now=now) == datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     assert parse_since("12h", now=now) == datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
     assert parse_since("2026-11-05", now=now) == datetime(2026, 11, 5, tzinfo=UTC)
+
+
+def test_get_as_parquet(server: EmulatorServer, tmp_path: Path) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    out = tmp_path / "listings.parquet"
+    r = run(server, tmp_path, "reports", "get", LISTINGS, "--marketplace", "US", "-o", str(out),
+            "--format", "parquet")
+    assert r.exit_code == 0, r.stderr
+    table = pq.read_table(out)
+    assert table.num_rows > 0 and "seller-sku" in table.column_names
+    r = run(server, tmp_path, "reports", "get", LISTINGS, "--format", "parquet")
+    assert r.exit_code == 2 and "-o FILE" in r.stderr

@@ -194,3 +194,21 @@ def test_user_mistakes_fail_before_any_call(sp: Any, world: World) -> None:
 
 def test_reports_2021_06_30_has_the_same_workflow(sp: Any) -> None:
     assert sp.reports_2021_06_30.fetch(LISTINGS, [US], **FAST).status == "DONE"
+
+
+def test_a_cancelled_report_saves_as_an_empty_file(tmp_path: Any, sp: Any) -> None:
+    gone = sp.reports.fetch(LISTINGS, ["US"], options={"emulatorOutcome": "CANCELLED"}, **FAST)
+    assert gone.save(tmp_path / "empty.tsv").read_bytes() == b""
+
+
+def test_a_report_that_takes_too_long_raises_naming_it() -> None:
+    from sellerkit.emulator import Emulator, EmulatorConfig
+    from sellerkit.workflows.reports import ReportTimeoutError
+
+    world = make_world()
+    world.emu = Emulator(EmulatorConfig(rate_limits=False, seed=0, report_seconds=600,
+                                        clock=world.clock))
+    with world.client() as sp, pytest.raises(ReportTimeoutError) as info:
+        sp.reports.fetch(LISTINGS, ["US"], timeout=0.3, **FAST)
+    assert info.value.report_id in str(info.value) and "fetch_existing" in str(info.value)
+    assert info.value.status in ("IN_QUEUE", "IN_PROGRESS")

@@ -16,6 +16,7 @@ from sellerkit.emulator import Emulator, EmulatorConfig
 BASE = "http://127.0.0.1:8787"
 US, DE = "ATVPDKIKX0DER", "A1PA6795UKMFR9"
 EU_SELLER = 11  # seed 0, 12 sellers: GB/DE/IT/ES
+JP_SELLER, JP = 2, "A1VC38T7YXB528"  # seed 0: JP and AU
 
 
 class Clock:
@@ -33,6 +34,7 @@ class World:
     emu: Emulator
     clock: Clock
     sent: list[tuple[str, str, Any]] = field(default_factory=list)
+    queries: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     # number of document downloads before which the clock jumps past the URL lifetime
     expire_downloads: int = 0
 
@@ -50,6 +52,7 @@ class World:
             except ValueError:
                 body = None
         self.sent.append((request.method, request.url.path, body))
+        self.queries.append((request.method, request.url.path, dict(request.url.params)))
         if request.url.path.startswith("/_emulator/documents/") and self.expire_downloads:
             self.expire_downloads -= 1
             self.clock.offset += 301  # presigned URLs last 5 minutes

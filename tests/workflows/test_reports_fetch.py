@@ -12,7 +12,7 @@ from sellerkit.errors import ApiError, ConfigurationError
 from sellerkit.workflows.documents import DocumentError
 from sellerkit.workflows.reports import PERIODS, Report, ReportFailedError
 
-from ._reports_emu import DE, EU_SELLER, FAST, US, World, make_world
+from ._reports_emu import DE, EU_SELLER, FAST, JP, JP_SELLER, US, World, make_world
 
 LISTINGS = "GET_MERCHANT_LISTINGS_ALL_DATA"
 ACTIONABLE = "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING"
@@ -92,8 +92,11 @@ def test_an_identical_recent_report_is_reused(world: World, sp: Any) -> None:
     assert world.count("POST", "/reports/2021-06-30/reports") == 1
     assert list(second.rows()) == list(
         sp.reports.fetch_existing(report_id=first.report_id, **FAST).rows())
-    query = [p for m, p, _ in world.sent if m == "GET" and p == "/reports/2021-06-30/reports"]
-    assert query  # found with getReports
+    query = [q for m, p, q in world.queries if m == "GET" and p == "/reports/2021-06-30/reports"]
+    assert query and query[-1]["reportTypes"] == ORDERS  # found with getReports
+    assert query[-1]["processingStatuses"] == "IN_QUEUE,IN_PROGRESS,DONE"
+    since = datetime.fromisoformat(query[-1]["createdSince"].replace("Z", "+00:00"))
+    assert timedelta(minutes=14) < datetime.now(UTC) - since < timedelta(minutes=16)
 
 
 def test_a_different_window_options_or_no_reuse_create_anew(world: World, sp: Any) -> None:
@@ -212,3 +215,27 @@ def test_a_report_that_takes_too_long_raises_naming_it() -> None:
         sp.reports.fetch(LISTINGS, ["US"], timeout=0.3, **FAST)
     assert info.value.report_id in str(info.value) and "fetch_existing" in str(info.value)
     assert info.value.status in ("IN_QUEUE", "IN_PROGRESS")
+
+
+def test_xml_csv_and_quoted_tsv_reports_read_through_the_document(sp: Any) -> None:
+    xml = sp.reports.fetch("GET_XML_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", ["US"], **FAST)
+    orders = [m.findtext("Order/AmazonOrderID") for m in xml.xml_elements("Message")]
+    assert orders and all(orders)
+    returns = sp.reports.fetch("GET_CSV_MFN_PRIME_RETURNS_REPORT", ["US"], **FAST)
+    assert report_rows_have(returns, "order-id")
+    ledger = sp.reports.fetch("GET_LEDGER_DETAIL_VIEW_DATA", ["US"], **FAST)
+    rows = list(ledger.rows())
+    assert rows and rows[0]["MSKU"] and not rows[0]["MSKU"].startswith('"')
+
+
+def report_rows_have(report: Any, column: str) -> bool:
+    rows = list(report.rows())
+    return bool(rows) and all(r[column] for r in rows)
+
+
+def test_jp_rows_are_read_as_cp932() -> None:
+    world = make_world(sellers=12)
+    with world.client(JP_SELLER, marketplace="JP") as sp:
+        report = sp.reports.fetch(ORDERS, [JP], **FAST)
+        assert report.stats.charset == "cp932"
+        assert any("限定版 ①" in r["product-name"] for r in report.rows())

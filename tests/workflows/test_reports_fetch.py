@@ -239,3 +239,18 @@ def test_jp_rows_are_read_as_cp932() -> None:
         report = sp.reports.fetch(ORDERS, [JP], **FAST)
         assert report.stats.charset == "cp932"
         assert any("限定版 ①" in r["product-name"] for r in report.rows())
+
+
+def test_a_report_still_in_progress_is_reused_and_awaited() -> None:
+    from sellerkit.emulator import Emulator, EmulatorConfig
+    from sellerkit.workflows.reports import ReportTimeoutError
+
+    world = make_world()
+    world.emu = Emulator(EmulatorConfig(rate_limits=False, seed=0, report_seconds=2.0,
+                                        clock=world.clock))
+    with world.client() as sp:
+        with pytest.raises(ReportTimeoutError) as info:
+            sp.reports.fetch(LISTINGS, ["US"], timeout=0.05, **FAST)
+        later = sp.reports.fetch(LISTINGS, ["US"], **FAST)
+    assert later.reused and later.report_id == info.value.report_id and later.status == "DONE"
+    assert world.count("POST", "/reports/2021-06-30/reports") == 1

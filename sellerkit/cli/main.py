@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.emulator_cmd",
     "sellerkit.cli.demo_cmd",
     "sellerkit.cli.limits_cmd",
+    "sellerkit.cli.reports_cmd",
     "sellerkit.cli.feeds_cmd",
     "sellerkit.cli.notifications_cmd",
 )

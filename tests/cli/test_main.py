@@ -34,8 +34,8 @@ def test_no_arguments_shows_help() -> None:
 def test_every_command_module_is_registered_and_listed() -> None:
     assert list(REGISTERED) == list(COMMAND_MODULES)
     result = runner.invoke(app, ["--help"])
-    for command in ("operations", "marketplaces", "call", "emulator", "demo", "limits", "feeds",
-                    "notifications"):
+    for command in ("operations", "marketplaces", "call", "emulator", "demo", "limits", "reports",
+                    "feeds", "notifications"):
         assert f"  {command} " in result.output, command
 
 

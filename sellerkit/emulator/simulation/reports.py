@@ -5,14 +5,18 @@ A report is ``IN_QUEUE`` for the first third of ``report_seconds``, ``IN_PROGRES
 data (as Amazon does for an empty date range). Documents are built from the simulated orders,
 listings and inventory as they stood when processing finished.
 
-Report types with content: ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``,
+Every report type of ``sellerkit.workflows.report_types`` has content. Seven are built
+column by column from the simulation: ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL``,
 ``GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL``,
-``GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING`` (unshipped MFN orders with buyer and address;
-its document needs a Restricted Data Token, as at Amazon), ``GET_MERCHANT_LISTINGS_ALL_DATA``,
-``GET_MERCHANT_LISTINGS_DATA`` (active listings only), ``GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA``
-and ``GET_FBA_MYI_ALL_INVENTORY_DATA``. Every other report type is accepted and ends
-``CANCELLED`` (no data), so a client's polling and status handling still runs, but no made-up
-columns are served for formats the simulation does not know.
+``GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING`` (unshipped MFN orders with buyer and address),
+``GET_MERCHANT_LISTINGS_ALL_DATA``, ``GET_MERCHANT_LISTINGS_DATA`` (active listings only),
+``GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA`` and ``GET_FBA_MYI_ALL_INVENTORY_DATA``. The others
+get plausible documents by family and format (TSV, quoted TSV, CSV, JSON with their schema's
+top-level arrays, XML envelopes, PDF) from the same orders and listings. A type the metadata does
+not know ends ``CANCELLED``. ``reportOptions.emulatorOutcome`` forces FATAL (with or without an
+error document) or CANCELLED. Flat files are Cp1252 for EU marketplaces, Windows-31J (cp932)
+for JP, UTF-8 elsewhere, declared in Content-Type. The 16 restricted types' documents need a
+Restricted Data Token (sp-api-facts.md §7).
 
 Schedules (``createReportSchedule``...) create a report every period from
 ``nextReportCreationTime`` on, covering the period just ended; a new schedule for the same type and
@@ -77,8 +81,18 @@ ACTIONABLE_COLUMNS = [
     "ship-address-3", "ship-city", "ship-state", "ship-postal-code", "ship-country",
     "is-business-order", "purchase-order-number", "price-designation",
 ]
-# Report types whose documents hold buyer PII: getReportDocument needs a Restricted Data Token.
-RESTRICTED_TYPES = frozenset({"GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING"})
+# Report types whose documents hold buyer PII: getReportDocument needs a Restricted Data Token
+# (the Tokens API use-case guide's list, sp-api-facts.md §7).
+RESTRICTED_TYPES = frozenset({
+    "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_INVOICING", "GET_AMAZON_FULFILLED_SHIPMENTS_DATA_TAX",
+    "GET_FLAT_FILE_ACTIONABLE_ORDER_DATA_SHIPPING", "GET_FLAT_FILE_ORDER_REPORT_DATA_SHIPPING",
+    "GET_FLAT_FILE_ORDER_REPORT_DATA_INVOICING", "GET_FLAT_FILE_ORDER_REPORT_DATA_TAX",
+    "GET_FLAT_FILE_ORDERS_RECONCILIATION_DATA_TAX",
+    "GET_FLAT_FILE_ORDERS_RECONCILIATION_DATA_INVOICING",
+    "GET_FLAT_FILE_ORDERS_RECONCILIATION_DATA_SHIPPING", "GET_ORDER_REPORT_DATA_INVOICING",
+    "GET_ORDER_REPORT_DATA_TAX", "GET_ORDER_REPORT_DATA_SHIPPING", "GET_EASYSHIP_DOCUMENTS",
+    "GET_GST_MTR_B2B_CUSTOM", "GET_VAT_TRANSACTION_DATA", "SC_VAT_TAX_REPORT",
+})
 # Flat-file order reports use their own status words (seen in downloaded reports).
 _REPORT_ORDER_STATUS = {"Pending": "Pending", "Unshipped": "Shipping", "Shipped": "Shipped",
                         "Canceled": "Cancelled"}
@@ -248,17 +262,464 @@ _BUILDERS = {
 SUPPORTED_TYPES = tuple(_BUILDERS)
 
 
-def finish(state: State, r: dict[str, Any]) -> None:
-    """Called by ``State.advance`` once the report's processing time has passed."""
+# every other report type: plausible documents by family --------------------------------------
+
+EU_MARKETPLACES = frozenset({"A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH",
+                             "APJ6JRA9NG5V4", "A1RKKUPIHCS9HS"})
+JP_MARKETPLACES = frozenset({"A1VC38T7YXB528"})
+# How the document host labels flat files (sp-api-facts.md §8; next-waves.md §2 "Report
+# charset"): Cp1252 in the EU, Windows-31J (cp932) in JP, UTF-8 elsewhere. Characters the
+# charset lacks arrive as "?", as Amazon substitutes them.
+_FLAT_CHARSETS = {"eu": ("Cp1252", "cp1252"), "jp": ("Windows-31J", "cp932"),
+                  "other": ("UTF-8", "utf-8")}
+# Localised words in EU/JP titles, so the charset matters in the emulator as it does at Amazon.
+_LOCAL_WORDS = {"A1F83G8C2ARO7P": "– £ edition", "A1PA6795UKMFR9": "– Größe M, 5 € Rabatt",
+                "A13V1IB3VIYZZH": "– édition spéciale", "APJ6JRA9NG5V4": "– qualità",
+                "A1RKKUPIHCS9HS": "– tamaño único", "A1VC38T7YXB528": "– 限定版 ①"}
+
+OUTCOME_OPTION = "emulatorOutcome"  # reportOptions key: FATAL | FATAL_NO_DOCUMENT | CANCELLED
+
+_SHIPMENT_COLUMNS = [
+    "amazon-order-id", "merchant-order-id", "shipment-id", "shipment-item-id",
+    "amazon-order-item-id", "merchant-order-item-id", "purchase-date", "payments-date",
+    "shipment-date", "reporting-date", "sku", "product-name", "quantity-shipped", "currency",
+    "item-price", "item-tax", "shipping-price", "shipping-tax", "ship-service-level",
+    "ship-city", "ship-state", "ship-postal-code", "ship-country", "carrier",
+    "tracking-number", "fulfillment-center-id", "fulfillment-channel", "sales-channel",
+]
+_BUYER_COLUMNS = ["buyer-email", "buyer-name", "buyer-phone-number", "recipient-name",
+                  "ship-address-1", "ship-address-2"]
+_RETURN_COLUMNS = [
+    "order-id", "order-date", "return-request-date", "return-request-status", "amazon-rma-id",
+    "label-type", "currency-code", "return-carrier", "tracking-id", "asin", "merchant-sku",
+    "item-name", "return-quantity", "return-reason", "in-policy", "return-type", "resolution",
+    "order-amount", "order-quantity", "refunded-amount",
+]
+_FBA_RETURN_COLUMNS = ["return-date", "order-id", "sku", "asin", "fnsku", "product-name",
+                       "quantity", "fulfillment-center-id", "detailed-disposition", "reason",
+                       "status", "license-plate-number", "customer-comments"]
+_SETTLEMENT_COLUMNS = [
+    "settlement-id", "settlement-start-date", "settlement-end-date", "deposit-date",
+    "total-amount", "currency", "transaction-type", "order-id", "merchant-order-id",
+    "shipment-id", "marketplace-name", "amount-type", "amount-description", "amount",
+    "fulfillment-id", "posted-date", "order-item-code", "sku", "quantity-purchased",
+]
+_FEE_COLUMNS = [
+    "sku", "fnsku", "asin", "product-name", "product-group", "brand", "fulfilled-by",
+    "your-price", "sales-price", "longest-side", "median-side", "shortest-side",
+    "unit-of-dimension", "item-package-weight", "unit-of-weight", "product-size-tier",
+    "currency", "estimated-fee-total", "estimated-referral-fee-per-unit",
+    "expected-fulfillment-fee-per-unit",
+]
+_STOCK_COLUMNS = ["sku", "fnsku", "asin", "product-name", "condition", "your-price",
+                  "quantity", "fulfillment-center-id", "snapshot-date", "marketplace"]
+_LEDGER_COLUMNS = ["Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID",
+                   "Quantity", "Fulfillment Center", "Disposition", "Reason", "Country"]
+_FEEDBACK_COLUMNS = ["Date", "Rating", "Comments", "Your Response", "Order ID"]
+_VAT_COLUMNS = [
+    "UNIQUE_ACCOUNT_IDENTIFIER", "ACTIVITY_PERIOD", "SALES_CHANNEL", "MARKETPLACE",
+    "TRANSACTION_TYPE", "TRANSACTION_EVENT_ID", "TAX_CALCULATION_DATE", "SELLER_SKU", "ASIN",
+    "ITEM_DESCRIPTION", "QTY", "TOTAL_ACTIVITY_VALUE_AMT_VAT_EXCL",
+    "TOTAL_ACTIVITY_VALUE_VAT_AMT", "TOTAL_ACTIVITY_VALUE_AMT_VAT_INCL",
+    "TRANSACTION_CURRENCY_CODE", "SALE_ARRIVAL_COUNTRY",
+]
+_GST_COLUMNS = [
+    "Seller Gstin", "Invoice Number", "Invoice Date", "Transaction Type", "Order Id",
+    "Shipment Id", "Shipment Date", "Order Date", "Quantity", "Item Description", "Asin", "Sku",
+    "Tax Exclusive Gross", "Total Tax Amount", "Invoice Amount", "Ship To Country",
+]
+_GENERIC_COLUMNS = ["sku", "asin", "fnsku", "product-name", "quantity", "your-price",
+                    "currency", "snapshot-date", "marketplace", "status"]
+
+# JSON report types: the top-level arrays of their schemas (schemas/reports in the models).
+_JSON_ARRAYS = {
+    "GET_V2_SELLER_PERFORMANCE_REPORT": ("accountStatuses", "performanceMetrics"),
+    "GET_B2B_PRODUCT_OPPORTUNITIES_NOT_YET_ON_AMAZON": ("recommendations",),
+    "GET_B2B_PRODUCT_OPPORTUNITIES_RECOMMENDED_FOR_YOU": ("recommendations",),
+    "END_USER_DATA_REPORT": ("endUserData",),
+    "MARKETPLACE_ASIN_PAGE_VIEW_METRICS": ("marketplaceAsinPageViewMetrics",),
+    "GET_PROMOTION_PERFORMANCE_REPORT": ("promotions",),
+    "GET_COUPON_PERFORMANCE_REPORT": ("coupons",),
+    "GET_SALES_AND_TRAFFIC_REPORT": ("salesAndTrafficByDate", "salesAndTrafficByAsin"),
+    "GET_BRAND_ANALYTICS_MARKET_BASKET_REPORT": ("dataByAsin",),
+    "GET_BRAND_ANALYTICS_REPEAT_PURCHASE_REPORT": ("dataByAsin",),
+    "GET_BRAND_ANALYTICS_SEARCH_CATALOG_PERFORMANCE_REPORT": ("dataByAsin",),
+    "GET_BRAND_ANALYTICS_SEARCH_QUERY_PERFORMANCE_REPORT": ("dataByAsin",),
+    "GET_BRAND_ANALYTICS_SEARCH_TERMS_REPORT": ("dataByDepartmentAndSearchTerm",),
+    "GET_VENDOR_FORECASTING_REPORT": ("forecastByAsin",),
+    "GET_VENDOR_INVENTORY_REPORT": ("inventoryAggregate", "inventoryByAsin"),
+    "GET_VENDOR_NET_PURE_PRODUCT_MARGIN_REPORT": ("netPureProductMarginAggregate",
+                                                  "netPureProductMarginByAsin"),
+    "GET_VENDOR_REAL_TIME_INVENTORY_REPORT": ("reportData",),
+    "GET_VENDOR_REAL_TIME_SALES_REPORT": ("reportData",),
+    "GET_VENDOR_REAL_TIME_TRAFFIC_REPORT": ("reportData",),
+    "GET_VENDOR_SALES_REPORT": ("salesAggregate", "salesByAsin"),
+    "GET_VENDOR_TRAFFIC_REPORT": ("trafficAggregate", "trafficByAsin"),
+}
+_NO_SPEC = frozenset({"GET_V2_SELLER_PERFORMANCE_REPORT",
+                      "GET_B2B_PRODUCT_OPPORTUNITIES_NOT_YET_ON_AMAZON",
+                      "GET_B2B_PRODUCT_OPPORTUNITIES_RECOMMENDED_FOR_YOU"})
+
+
+def _family(rtype: str) -> tuple[str, list[str]]:
+    """(source, columns) for a flat-file type: rows come from ``orders`` or ``listings``."""
+    t = rtype
+    if "SETTLEMENT" in t:
+        return "orders", _SETTLEMENT_COLUMNS
+    if "LEDGER" in t:
+        return "listings", _LEDGER_COLUMNS
+    if "FEEDBACK" in t:
+        return "orders", _FEEDBACK_COLUMNS
+    if "VAT" in t and t.startswith(("GET_VAT", "SC_VAT")):
+        return "orders", _VAT_COLUMNS
+    if "GST" in t:
+        return "orders", _GST_COLUMNS
+    if "FBA_FULFILLMENT_CUSTOMER_RETURNS" in t:
+        return "orders", _FBA_RETURN_COLUMNS
+    if "RETURN" in t:
+        return "orders", _RETURN_COLUMNS
+    if "SHIPMENT" in t or "ORDER_REPORT" in t or "RECONCILIATION" in t or "EASYSHIP" in t:
+        cols = _SHIPMENT_COLUMNS + (_BUYER_COLUMNS if t in RESTRICTED_TYPES else [])
+        return "orders", cols
+    if "ORDER" in t:
+        return "orders", ORDER_COLUMNS
+    if "FEE" in t:
+        return "listings", _FEE_COLUMNS
+    if "LISTING" in t:
+        return "listings", LISTING_COLUMNS
+    if "INVENTORY" in t or "STRANDED" in t or "RESERVED" in t or "RESTOCK" in t:
+        return "listings", _STOCK_COLUMNS
+    return "listings", _GENERIC_COLUMNS
+
+
+def _norm(col: str) -> str:
+    return col.lower().replace("_", "-").replace(" ", "-")
+
+
+def _cell(col: str, c: dict[str, Any]) -> Any:
+    """A plausible value for column ``col`` from the row's context ``c``."""
+    n = _norm(col)
+    exact = {"fnsku": c["fnsku"], "asin": c["asin"], "country": c["country"],
+             "rating": "5", "comments": "Fast delivery, as described.", "your-response": "",
+             "seller-gstin": "", "reason": "CUSTOMER_REQUEST", "disposition": "SELLABLE",
+             "event-type": "Shipments", "transaction-type": "Order", "status": c["status"],
+             "amount-type": "ItemPrice", "amount-description": "Principal",
+             "fulfillment-center-id": "PHL6", "fulfillment-center": "PHL6",
+             "condition": "New", "carrier": "UPS", "unit-of-dimension": "inches",
+             "unit-of-weight": "pounds", "product-size-tier": "Standard-Size",
+             "ship-service-level": "Standard", "return-reason": "CUSTOMER_CHANGED_MIND",
+             "in-policy": "Y", "return-type": "C-Returns", "resolution": "StandardRefund",
+             "return-request-status": "Approved", "label-type": "AmazonPrePaidLabel",
+             "fulfilled-by": "Amazon", "activity-period": c["date"][:7],
+             "detailed-disposition": "SELLABLE", "product-group": "Home", "brand": "Simulated"}
+    if n in exact:
+        return exact[n]
+    if n in ("sku", "msku", "seller-sku", "merchant-sku"):
+        return c["sku"]
+    if "order-item" in n or "item-id" in n or n == "order-item-code":
+        return c["item_id"]
+    if "order-id" in n or n in ("reference-id", "transaction-event-id", "invoice-number"):
+        return c["order_id"]
+    if "shipment-id" in n or "rma" in n or "settlement-id" in n or "fulfillment-id" in n:
+        return f"{c['order_id'][-7:]}{len(n)}"
+    if "tracking" in n or "license-plate" in n:
+        return f"1Z{c['order_id'][-8:].replace('-', '')}"
+    if "email" in n:
+        return c["buyer"].get("email", "")
+    if "phone" in n:
+        return c["buyer"].get("phone", "")
+    if "buyer-name" in n or "recipient-name" in n:
+        return c["buyer"].get("name", "")
+    if "address-1" in n:
+        return c["buyer"].get("line1", "")
+    if "address-2" in n:
+        return c["buyer"].get("line2", "")
+    if "city" in n:
+        return c["buyer"].get("city", "")
+    if "state" in n:
+        return c["buyer"].get("state", "")
+    if "postal" in n:
+        return c["buyer"].get("postal", "")
+    if "currency" in n:
+        return c["currency"]
+    if "date" in n:
+        return c["date"]
+    if "name" in n and "marketplace" in n or n in ("sales-channel", "marketplace"):
+        return c["channel"]
+    if "name" in n or "title" in n or "description" in n:
+        return c["title"]
+    if "quantity" in n or n in ("qty",) or "units" in n:
+        return c["qty"]
+    if any(w in n for w in ("price", "amount", "fee", "total", "tax", "gross", "value")):
+        return c["price"]
+    if "side" in n or "weight" in n or "girth" in n:
+        return "1.20"
+    if "channel" in n:
+        return c["fulfillment"]
+    if "account" in n:
+        return c["seller"]
+    return ""
+
+
+def _contexts(state: State, r: dict[str, Any], at: float, source: str) -> list[dict[str, Any]]:
+    """One context per order item (``orders``) or per listing offered in the first marketplace
+    (``listings``), the raw material of a generic flat file, XML or JSON report."""
+    from sellerkit.emulator.simulation import listings as li
+
+    mp = r["mps"][0]
+    info = gen.MARKETPLACES[mp]
+    local = _LOCAL_WORDS.get(mp)
+    out: list[dict[str, Any]] = []
+    if source == "orders":
+        end = r["end"] if r["end"] is not None else r["created"]
+        start = r["start"] if r["start"] is not None else end - 30 * gen.DAY
+        for o in state.d["orders"].get(r["seller"], []):
+            if o["created"] > at or o["marketplaceId"] not in r["mps"]:
+                continue
+            if not start <= o["created"] <= end:
+                continue
+            for i in o["items"]:
+                title = f"{i['title']} {local}" if local else i["title"]
+                out.append({"sku": i["sku"], "asin": i["asin"], "fnsku": f"X00{i['asin'][-7:]}",
+                            "title": title, "qty": i["qty"], "currency": o["currency"],
+                            "price": gen.money(i["unit"] * i["qty"], o["currency"]),
+                            "date": gen.iso_offset(o["created"]), "order_id": o["id"],
+                            "item_id": i["id"], "buyer": o["buyer"],
+                            "country": o["buyer"]["country"], "channel": info["name"],
+                            "fulfillment": "Amazon" if o["channel"] == "AFN" else "Merchant",
+                            "status": _REPORT_ORDER_STATUS[status_of(o, at)],
+                            "seller": r["seller"]})
+        out.sort(key=lambda x: (x["date"], x["order_id"]))
+        return out
+    for sku in sorted(state.d["listings"].get(r["seller"], {})):
+        lst = state.d["listings"][r["seller"]][sku]
+        price = li.price_of(lst, mp)
+        if price is None and not li.offers_in(lst, mp):
+            continue
+        name = li.attr_value(lst, "item_name")
+        title = f"{name} {local}" if local else name
+        out.append({"sku": sku, "asin": lst["asin"], "fnsku": lst.get("fnsku") or "",
+                    "title": title, "qty": "" if li.is_afn(lst) else li.mfn_quantity(lst),
+                    "currency": info["currency"],
+                    "price": "" if price is None else gen.money(price, info["currency"]),
+                    "date": gen.iso_offset(at), "order_id": lst["listingId"],
+                    "item_id": lst["listingId"], "buyer": {}, "country": info["countryCode"],
+                    "channel": info["name"], "fulfillment": li.channel_code(lst),
+                    "status": "Active", "seller": r["seller"]})
+    return out
+
+
+def _flat(columns: list[str], rows: list[dict[str, Any]], fmt: str, quoting: str | None) -> str:
+    """TSV as Amazon writes it (tabs, no quoting; LEDGER types enclose every field in quotes)
+    or CSV (RFC 4180)."""
+    if fmt == "csv":
+        import csv
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(columns)
+        for row in rows:
+            w.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        return buf.getvalue()
+    if quoting == "quoted":
+        def q(v: Any) -> str:
+            return '"' + ("" if v is None else str(v)).replace('"', '""') + '"'
+        lines = ["\t".join(q(c) for c in columns)]
+        lines += ["\t".join(q(row.get(c)) for c in columns) for row in rows]
+        return "\n".join(lines) + "\n"
+    return _tsv(columns, rows)
+
+
+def _generic_flat(state: State, r: dict[str, Any], at: float, fmt: str, quoting: str | None
+                  ) -> str | None:
+    source, columns = _family(r["type"])
+    ctx = _contexts(state, r, at, source)
+    if not ctx:
+        return None
+    return _flat(columns, [{c: _cell(c, x) for c in columns} for x in ctx], fmt, quoting)
+
+
+def _xml_escape(v: Any) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape("" if v is None else str(v))
+
+
+def _generic_xml(state: State, r: dict[str, Any], at: float) -> str | None:
+    t = r["type"]
+    orders = any(w in t for w in ("ORDER", "RETURN", "VAT", "SETTLEMENT"))
+    ctx = _contexts(state, r, at, "orders" if orders else "listings")
+    if not ctx:
+        return None
+    head = ('<?xml version="1.0" encoding="UTF-8"?>\n<AmazonEnvelope>\n<Header>'
+            f"<DocumentVersion>1.02</DocumentVersion><MerchantIdentifier>{r['seller']}"
+            "</MerchantIdentifier></Header>\n")
+    if "BROWSE_TREE" in t:
+        body = "".join(
+            f"<Node><browseNodeId>{1000 + n}</browseNodeId><browseNodeName>"
+            f"{_xml_escape(x['title'].split(' ')[0])}</browseNodeName><browsePathByName>"
+            f"Home,{_xml_escape(x['title'].split(' ')[0])}</browsePathByName>"
+            f"<hasChildren>false</hasChildren></Node>\n" for n, x in enumerate(ctx))
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<Result>\n{body}</Result>\n'
+    kind = "OrderReport" if orders else "Item"
+    msgs = []
+    for n, x in enumerate(ctx, 1):
+        if orders:
+            inner = (f"<Order><AmazonOrderID>{x['order_id']}</AmazonOrderID>"
+                     f"<PurchaseDate>{x['date']}</PurchaseDate>"
+                     f"<OrderStatus>{x['status']}</OrderStatus>"
+                     f"<SalesChannel>{_xml_escape(x['channel'])}</SalesChannel>"
+                     f"<OrderItem><AmazonOrderItemCode>{x['item_id']}</AmazonOrderItemCode>"
+                     f"<ASIN>{x['asin']}</ASIN><SKU>{_xml_escape(x['sku'])}</SKU>"
+                     f"<ProductName>{_xml_escape(x['title'])}</ProductName>"
+                     f"<Quantity>{x['qty']}</Quantity><ItemPrice><Component><Type>Principal"
+                     f"</Type><Amount currency=\"{x['currency']}\">{x['price']}</Amount>"
+                     "</Component></ItemPrice></OrderItem></Order>")
+        else:
+            inner = (f"<Item><SKU>{_xml_escape(x['sku'])}</SKU><ASIN>{x['asin']}</ASIN>"
+                     f"<Title>{_xml_escape(x['title'])}</Title>"
+                     f"<Price currency=\"{x['currency']}\">{x['price']}</Price></Item>")
+        msgs.append(f"<Message><MessageID>{n}</MessageID>{inner}</Message>\n")
+    return f"{head}<MessageType>{kind}</MessageType>\n{''.join(msgs)}</AmazonEnvelope>\n"
+
+
+def _generic_json(state: State, r: dict[str, Any], at: float) -> str | None:
+    import json
+
+    t = r["type"]
+    ctx = _contexts(state, r, at, "listings")
+    if not ctx:
+        return None
+    end = r["end"] if r["end"] is not None else r["created"]
+    start = r["start"] if r["start"] is not None else end - gen.DAY
+    day = gen.iso_offset(start)[:10]
+    doc: dict[str, Any] = {}
+    if t not in _NO_SPEC:
+        doc["reportSpecification"] = {
+            "reportType": t, "reportOptions": {k: v for k, v in r["options"].items()
+                                               if k != OUTCOME_OPTION},
+            "dataStartTime": gen.iso_offset(start)[:10], "dataEndTime": gen.iso_offset(end)[:10],
+            "marketplaceIds": list(r["mps"])}
+    for key in _JSON_ARRAYS.get(t, ("records",)):
+        items: list[dict[str, Any]] = []
+        for n, x in enumerate(ctx):
+            amount = {"amount": float(x["price"] or 0), "currencyCode": x["currency"]}
+            if key == "salesAndTrafficByDate":
+                items.append({"date": day, "salesByDate": {
+                    "orderedProductSales": amount, "unitsOrdered": n + 1,
+                    "totalOrderItems": n + 1}, "trafficByDate": {"pageViews": 10 * (n + 1),
+                                                                 "sessions": 5 * (n + 1)}})
+                break
+            if key == "accountStatuses":
+                items.append({"marketplaceId": r["mps"][0], "status": "NORMAL"})
+                break
+            if key == "performanceMetrics":
+                items.append({"marketplaceId": r["mps"][0], "orderDefectRate": {"status": "GOOD"}})
+                break
+            if key.endswith("Aggregate"):
+                items.append({"startDate": day, "endDate": day, "units": len(ctx)})
+                break
+            items.append({"startDate": day, "endDate": day, "parentAsin": x["asin"],
+                          "childAsin": x["asin"], "asin": x["asin"], "sku": x["sku"],
+                          "marketplaceId": r["mps"][0], "sales": amount,
+                          "unitsOrdered": n + 1, "pageViews": 10 * (n + 1)})
+        doc[key] = items
+    return json.dumps(doc, ensure_ascii=False) + "\n"
+
+
+def _pdf(r: dict[str, Any]) -> str:
+    """A minimal one-page PDF (GET_EASYSHIP_DOCUMENTS holds labels and invoices as PDF)."""
+    text = f"Easy Ship documents, report {r['id']}"
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET"
+    return ("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+            "2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+            "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
+            "/Resources<</Font<</F1 5 0 R>>>>>>endobj\n"
+            f"4 0 obj<</Length {len(stream)}>>stream\n{stream}\nendstream endobj\n"
+            "5 0 obj<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>endobj\n"
+            "trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def _flat_charset(mps: list[str]) -> tuple[str, str]:
+    """(label for Content-Type, Python codec) of a flat file for these marketplaces."""
+    if mps and mps[0] in EU_MARKETPLACES:
+        return _FLAT_CHARSETS["eu"]
+    if mps and mps[0] in JP_MARKETPLACES:
+        return _FLAT_CHARSETS["jp"]
+    return _FLAT_CHARSETS["other"]
+
+
+def _content(state: State, r: dict[str, Any], at: float) -> tuple[str, str, str] | None:
+    """(text, Content-Type, codec) of the report's document; None when there is no data."""
+    from sellerkit.workflows.report_types import report_types
+
+    meta = report_types().get(r["type"])
+    fmt = meta.format if meta is not None else None
     builder = _BUILDERS.get(r["type"])
-    rows = builder[0](state, r, r["done"]) if builder else []
-    if not rows or builder is None:
+    if fmt in ("tsv", "csv") or (builder is not None and fmt is None):
+        label, codec = _flat_charset(r["mps"])
+        if builder is not None:
+            rows = builder[0](state, r, at)
+            if rows and r["mps"][0] in _LOCAL_WORDS:
+                for row in rows:
+                    for col in ("product-name", "item-name"):
+                        if row.get(col):
+                            row[col] = f"{row[col]} {_LOCAL_WORDS[r['mps'][0]]}"
+            text = _tsv(builder[1], rows) if rows else None
+        else:
+            text = _generic_flat(state, r, at, fmt or "tsv", meta.quoting if meta else None)
+        if text is None:
+            return None
+        base = "text/csv" if fmt == "csv" else "text/tab-separated-values"
+        return text, f"{base}; charset={label}", codec
+    if fmt == "xml":
+        text = _generic_xml(state, r, at)
+        return None if text is None else (text, "text/xml; charset=UTF-8", "utf-8")
+    if fmt == "json":
+        text = _generic_json(state, r, at)
+        return None if text is None else (text, "application/json; charset=UTF-8", "utf-8")
+    if fmt == "pdf":
+        return _pdf(r), "application/pdf", "latin-1"
+    return None  # a type the metadata does not know: no data (CANCELLED)
+
+
+def _fatal(state: State, r: dict[str, Any], with_document: bool) -> None:
+    r["status"] = "FATAL"
+    if with_document:
+        import json
+
+        doc_id = "amzn1.spdoc.1.4.na." + gen.uuid_from(state.rng("reportDocument"))
+        text = json.dumps({"errorDetails": f"The report {r['id']} of type {r['type']} could not "
+                           "be generated: the requested data is not available for the "
+                           "requested date range and marketplaces."})
+        state.add_document(doc_id, seller_id=r["seller"], content=text,
+                           content_type="application/json; charset=UTF-8", gzip_it=True)
+        state.d["documents"][doc_id]["reportType"] = r["type"]
+        r["docId"] = doc_id
+
+
+def finish(state: State, r: dict[str, Any]) -> None:
+    """Called by ``State.advance`` once the report's processing time has passed.
+
+    ``reportOptions.emulatorOutcome`` forces an outcome: ``FATAL`` (with an error document),
+    ``FATAL_NO_DOCUMENT`` or ``CANCELLED``; otherwise the report is DONE with a document, or
+    CANCELLED when there is no data for its window (as at Amazon)."""
+    forced = str((r.get("options") or {}).get(OUTCOME_OPTION, "")).upper()
+    if forced in ("FATAL", "FATAL_NO_DOCUMENT"):
+        _fatal(state, r, with_document=forced == "FATAL")
+        return
+    made = None if forced == "CANCELLED" else _content(state, r, r["done"])
+    if made is None:
         r["status"] = "CANCELLED"
         return
+    text, content_type, codec = made
     doc_id = "amzn1.spdoc.1.4.na." + gen.uuid_from(state.rng("reportDocument"))
-    state.add_document(doc_id, seller_id=r["seller"], content=_tsv(builder[1], rows),
-                       content_type=TSV, gzip_it=True)
+    state.add_document(doc_id, seller_id=r["seller"], content=text,
+                       content_type=content_type, gzip_it=True)
     state.d["documents"][doc_id]["reportType"] = r["type"]
+    if codec != "utf-8":
+        state.d["documents"][doc_id]["charset"] = codec
     r["status"] = "DONE"
     r["docId"] = doc_id
 

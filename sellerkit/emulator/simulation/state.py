@@ -273,7 +273,9 @@ class State:
         if doc["kind"] == "input":
             raw = base64.b64decode(doc.get("data") or "")
             return SimResponse(200, raw, content_type=doc["contentType"])
-        body = doc["content"].encode("utf-8")
+        # a report document may be in its marketplace's charset (Cp1252, cp932); what the
+        # charset lacks becomes "?", as at Amazon
+        body = doc["content"].encode(doc.get("charset") or "utf-8", errors="replace")
         headers: dict[str, str] = {}
         if doc["gzip"]:
             body = gzip.compress(body, mtime=0)

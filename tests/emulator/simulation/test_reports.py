@@ -73,8 +73,8 @@ def test_empty_range_is_cancelled_without_document(call: Any, sim_clock: Any) ->
     assert r["processingStatus"] == "CANCELLED" and "reportDocumentId" not in r
 
 
-def test_unknown_report_type_ends_cancelled(call: Any, sim_clock: Any) -> None:
-    rid = create(call, "GET_V2_SETTLEMENT_REPORT_DATA_FLAT_FILE")
+def test_a_type_no_one_knows_ends_cancelled(call: Any, sim_clock: Any) -> None:
+    rid = create(call, "GET_REPORT_TYPE_AMAZON_NEVER_MADE")
     sim_clock.advance(10)
     assert call("reports_2021_06_30.getReport",
                 reportId=rid).body["processingStatus"] == "CANCELLED"

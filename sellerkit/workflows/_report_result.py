@@ -1,0 +1,121 @@
+"""``Report`` / ``AsyncReport``: what ``sp.reports.fetch`` returns, a ``Document`` with the
+report's facts. Kept apart from ``reports.py`` so that importing the generated resources does
+not import the document reader; ``sellerkit.workflows.reports`` re-exports both lazily."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+from sellerkit.workflows.documents import AsyncDocument, Document
+
+_EMPTY_NOTE = ("a CANCELLED report has no document: Amazon cancels a report that has no data "
+               "for its window, or that duplicates one in progress")
+
+
+class _Facts:
+    report_id: str | None
+    status: str
+    reused: bool
+    report: dict[str, Any]
+
+    def _set_facts(self, report: Mapping[str, Any] | None, status: str, reused: bool) -> None:
+        self.report = dict(report or {})
+        self.report_id = str(self.report["reportId"]) if self.report.get("reportId") else None
+        self.status = status
+        self.reused = reused
+
+    @property
+    def cancelled(self) -> bool:
+        """True for a CANCELLED report: every reader gives nothing (no rows, ``json()`` None)."""
+        return self.status == "CANCELLED"
+
+    @property
+    def done(self) -> bool:
+        return self.status == "DONE"
+
+
+class Report(_Facts, Document):
+    """A finished report: ``status`` (DONE or CANCELLED), ``report_id``, ``report`` (the
+    getReport answer), ``reused`` (an existing identical report was used), ``document_id`` and
+    every ``Document`` reader: ``rows()``, ``json()``, ``json_items()``, ``xml_elements()``,
+    ``text()``, ``save(path)``, ``to_arrow()``, ``to_polars()``, ``to_dataframe()``.
+
+    A CANCELLED report reads as empty: no rows, no elements, ``json()`` and ``xml()`` None,
+    ``save()`` writes an empty file."""
+
+    def __init__(self, chunks: Any, *, report: Mapping[str, Any] | None, status: str,
+                 reused: bool = False, **kwargs: Any) -> None:
+        super().__init__(chunks, **kwargs)
+        self._set_facts(report, status, reused)
+
+    def __repr__(self) -> str:
+        return f"<Report {self.report_id} {self.status} format={self.format}>"
+
+    def rows(self, *, ragged: str = "pad") -> Iterator[dict[str, str]]:
+        return iter(()) if self.cancelled else super().rows(ragged=ragged)
+
+    def json(self) -> Any:
+        return None if self.cancelled else super().json()
+
+    def json_items(self, key: str | None = None) -> Iterator[Any]:
+        return iter(()) if self.cancelled else super().json_items(key)
+
+    def json_lines(self) -> Iterator[Any]:
+        return iter(()) if self.cancelled else super().json_lines()
+
+    def xml_elements(self, tag: str | None = None) -> Iterator[ET.Element]:
+        return iter(()) if self.cancelled else super().xml_elements(tag)
+
+    def xml(self) -> Any:
+        return None if self.cancelled else super().xml()
+
+
+class AsyncReport(_Facts, AsyncDocument):
+    """The async twin of ``Report`` (readers are ``async for`` / ``await``)."""
+
+    def __init__(self, chunks: Any, *, report: Mapping[str, Any] | None, status: str,
+                 reused: bool = False, **kwargs: Any) -> None:
+        super().__init__(chunks, **kwargs)
+        self._set_facts(report, status, reused)
+
+    def __repr__(self) -> str:
+        return f"<AsyncReport {self.report_id} {self.status} format={self.format}>"
+
+    async def rows(self, *, ragged: str = "pad") -> AsyncIterator[dict[str, str]]:
+        if not self.cancelled:
+            async for row in super().rows(ragged=ragged):
+                yield row
+
+    async def json(self) -> Any:
+        return None if self.cancelled else await super().json()
+
+    async def json_items(self, key: str | None = None) -> AsyncIterator[Any]:
+        if not self.cancelled:
+            async for item in super().json_items(key):
+                yield item
+
+    async def json_lines(self) -> AsyncIterator[Any]:
+        if not self.cancelled:
+            async for item in super().json_lines():
+                yield item
+
+    async def xml_elements(self, tag: str | None = None) -> AsyncIterator[ET.Element]:
+        if not self.cancelled:
+            async for item in super().xml_elements(tag):
+                yield item
+
+    async def xml(self) -> Any:
+        return None if self.cancelled else await super().xml()
+
+
+def sync_chunks(data: bytes) -> Any:
+    return lambda: [data]
+
+
+def async_chunks(data: bytes) -> Any:
+    async def gen() -> AsyncIterator[bytes]:
+        if data:
+            yield data
+    return gen

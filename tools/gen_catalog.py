@@ -417,6 +417,7 @@ WORKFLOW_MIXINS: dict[str, tuple[str, str]] = {
     "reports_2021_06_30": ("sellerkit.workflows.reports", "ReportsMixin"),
     "feeds_2021_06_30": ("sellerkit.workflows.feeds", "FeedsMixin"),
     "notifications_v1": ("sellerkit.workflows.notifications", "NotificationsMixin"),
+    "data_kiosk_2023_11_15": ("sellerkit.workflows.datakiosk", "DataKioskMixin"),
 }
 
 

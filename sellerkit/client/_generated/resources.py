@@ -14,6 +14,7 @@ from sellerkit.client.resource import AsyncResource, SyncResource
 from sellerkit.workflows.reports import AsyncReportsMixin, ReportsMixin
 from sellerkit.workflows.feeds import AsyncFeedsMixin, FeedsMixin
 from sellerkit.workflows.notifications import AsyncNotificationsMixin, NotificationsMixin
+from sellerkit.workflows.datakiosk import AsyncDataKioskMixin, DataKioskMixin
 
 if TYPE_CHECKING:
     import typing as _t
@@ -1137,7 +1138,7 @@ class AsyncCustomerFeedback20240601(AsyncResource):
         """GET /customerFeedback/2024-06-01/browseNodes/{browseNodeId}/returns/trends (customer_feedback_2024_06_01.getBrowseNodeReturnTrends; rate unknown)."""
         return await self._invoke('customer_feedback_2024_06_01.getBrowseNodeReturnTrends', {'browseNodeId': browse_node_id, 'marketplaceId': marketplace_id}, options)
 
-class DataKiosk20231115(SyncResource):
+class DataKiosk20231115(DataKioskMixin, SyncResource):
     api_key = "data_kiosk_2023_11_15"
 
     def get_queries(
@@ -1189,7 +1190,7 @@ class DataKiosk20231115(SyncResource):
         """GET /dataKiosk/2023-11-15/documents/{documentId} (data_kiosk_2023_11_15.getDocument; rate 0.0167/s burst 15)."""
         return self._invoke('data_kiosk_2023_11_15.getDocument', {'documentId': document_id}, options)
 
-class AsyncDataKiosk20231115(AsyncResource):
+class AsyncDataKiosk20231115(AsyncDataKioskMixin, AsyncResource):
     api_key = "data_kiosk_2023_11_15"
 
     async def get_queries(

@@ -330,11 +330,22 @@ def register(app: typer.Typer) -> None:
             from rich.console import Console
             from rich.table import Table
 
+            from sellerkit.cli._text import break_identifier
+
+            console = Console(soft_wrap=True)
+            # ids, statuses and times never wrap; a report type breaks only after a "_"
+            type_width = max(16, console.width - 11 - 11 - 16 - 15 - 8)
             table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-            for col in ("report id", "type", "status", "created", "marketplaces"):
-                table.add_column(col)
+            table.add_column("report id", no_wrap=True)
+            table.add_column("type")
+            table.add_column("status", no_wrap=True)
+            table.add_column("created (UTC)", no_wrap=True)
+            table.add_column("marketplaces")
             for r in rows:
-                table.add_row(str(r.get("reportId", "")), str(r.get("reportType", "")),
-                              str(r.get("processingStatus", "")), str(r.get("createdTime", "")),
-                              ",".join(r.get("marketplaceIds") or []))
-            Console(soft_wrap=True).print(table)
+                created = str(r.get("createdTime", ""))
+                table.add_row(str(r.get("reportId", "")),
+                              break_identifier(str(r.get("reportType", "")), type_width),
+                              str(r.get("processingStatus", "")),
+                              created[:16].replace("T", " "),
+                              "\n".join(r.get("marketplaceIds") or []))
+            console.print(table)

@@ -27,7 +27,7 @@ def server() -> Iterator[EmulatorServer]:
         yield srv
 
 
-def run(server: EmulatorServer, tmp_path: Path, *args: str) -> Any:
+def run(server: EmulatorServer, tmp_path: Path, *args: str, columns: int = 120) -> Any:
     from sellerkit.cli.main import app
 
     emu = server.emulator
@@ -40,7 +40,7 @@ def run(server: EmulatorServer, tmp_path: Path, *args: str) -> Any:
                SELLERKIT_REFRESH_TOKEN=emu.refresh_token(0),
                SELLERKIT_ENDPOINT=server.base_url,
                SELLERKIT_LWA_ENDPOINT=server.base_url + "/auth/o2/token",
-               SELLERKIT_RATE_LIMITER="memory", COLUMNS="120")
+               SELLERKIT_RATE_LIMITER="memory", COLUMNS=str(columns))
     return CliRunner().invoke(app, list(args), env=env)
 
 
@@ -112,8 +112,13 @@ def test_list_shows_the_reports(server: EmulatorServer, tmp_path: Path) -> None:
     assert r.exit_code == 0, r.stderr
     listed = [json.loads(line) for line in r.stdout.splitlines()]
     assert rid in [x["reportId"] for x in listed]
-    table = run(server, tmp_path, "reports", "list", "--type", LISTINGS, "--status", "DONE")
+    table = run(server, tmp_path, "reports", "list", "--type", LISTINGS, "--status", "DONE",
+                columns=80)
     assert table.exit_code == 0 and rid in table.stdout
+    # readable at 80 columns: nothing cut off with an ellipsis, the type broken only after "_"
+    lines = table.stdout.splitlines()
+    assert "…" not in table.stdout and max(len(line) for line in lines) <= 80
+    assert LISTINGS in "".join(w.strip() for line in lines for w in line.split("  ") if "_" in w)
 
 
 def test_parse_since() -> None:

@@ -342,10 +342,10 @@ def register(app: typer.Typer) -> None:
             table.add_column("created (UTC)", no_wrap=True)
             table.add_column("marketplaces")
             for r in rows:
-                created = str(r.get("createdTime", ""))
+                created_at = str(r.get("createdTime", ""))
                 table.add_row(str(r.get("reportId", "")),
                               break_identifier(str(r.get("reportType", "")), type_width),
                               str(r.get("processingStatus", "")),
-                              created[:16].replace("T", " "),
+                              created_at[:16].replace("T", " "),
                               "\n".join(r.get("marketplaceIds") or []))
             console.print(table)

@@ -184,3 +184,58 @@ def test_the_readme_command_line_example_runs_against_the_emulator(emulator: Emu
     assert orders["Orders"]
     limits = next(x for x in results if isinstance(x, dict) and "buckets" in x)
     assert any(b["operation"] == "orders_v0.getOrders" for b in limits["buckets"])
+
+
+def _console_commands(doc: str) -> list[tuple[str, list[str]]]:
+    """The ``$ command`` lines of a page's console blocks (continuations joined), each with the
+    output lines the page shows under it."""
+    out: list[tuple[str, list[str]]] = []
+    for block in blocks(doc, "console"):
+        lines = block.splitlines()
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.startswith("$ "):
+                cmd = line[2:]
+                while cmd.endswith("\\") and i + 1 < len(lines):
+                    i += 1
+                    cmd = cmd[:-1] + " " + lines[i].strip()
+                out.append((re.sub(r"\s+#.*$", "", cmd), []))
+            elif out:
+                out[-1][1].append(line)
+            i += 1
+    return out
+
+
+def test_the_cli_doc_commands_run_as_shown(emulator: EmulatorServer, tmp_path: Path) -> None:
+    """docs/cli.md: each command runs against the emulator without a traceback, and where the
+    page shows what it prints, the start of each shown line is what it prints (`...` ends what
+    is shown). The emulator itself and `--install-completion` (it edits the user's shell
+    profile) are not run."""
+    (exports,) = [b for b in blocks("docs/cli.md", "sh") if "SELLERKIT_CLIENT_ID" in b]
+    prelude = (f'sellerkit() {{ "{sys.executable}" -c '
+               '"from sellerkit.cli.main import main; main()" "$@"; }\n' + _for(emulator, exports))
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SELLERKIT_", "LWA_", "SP_API_"))}
+    clean.update({"HOME": str(tmp_path), "SELLERKIT_CONFIG": os.devnull, "COLUMNS": "100",
+                  "SELLERKIT_STATE_DIR": str(tmp_path / "state"), "PYTHONPATH": str(ROOT)})
+    ran = 0
+    for cmd, shown in _console_commands("docs/cli.md"):
+        if cmd.startswith("sellerkit emulator") or "--install-completion" in cmd:
+            continue
+        if cmd.startswith("for "):  # the 25-call loop: its body once is what can fail here
+            cmd = re.sub(r"^for .*?; do (.*); done$", r"\1", cmd)
+        r = subprocess.run(["bash", "-c", prelude + _for(emulator, cmd)], capture_output=True,
+                           text=True, env=clean, cwd=str(tmp_path), timeout=120, check=False)
+        ran += 1
+        printed = r.stdout + r.stderr
+        assert "Traceback" not in printed, (cmd, printed[-3000:])
+        shows_error = any(x.startswith(("error:", '{"error"')) for x in shown)
+        if cmd != "echo $?":
+            assert (r.returncode != 0) == shows_error, (cmd, r.returncode, printed[-2000:])
+        for line in shown:
+            if line.strip().isdigit():  # `echo $?` shows the previous command's exit status
+                continue
+            start = line.split("...", 1)[0].replace("~/.config/sellerkit/config.toml", "")
+            start = start.split(" of ", 1)[0] if "profile of" in start else start
+            assert start.strip()[:60] in printed, (cmd, line, printed[-2000:])
+    assert ran >= 8

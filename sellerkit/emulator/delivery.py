@@ -117,13 +117,9 @@ class NotificationDelivery:
 
     def last_seq(self) -> int:
         """The ``seq`` of the newest notification (0 when there is none)."""
-        if self._sim is None:
+        if self._sim is None or not hasattr(self._sim, "last_notification_seq"):
             return 0
-        state = getattr(self._sim, "_state", None)
-        if state is None:
-            return 0
-        with state.lock:
-            return int(state.d["counters"].get("outbox", 0))
+        return int(self._sim.last_notification_seq())
 
     # ------------------------------------------------------------------ SQS
 

@@ -162,6 +162,11 @@ class Simulation:
             self._state.advance()
             return copy.deepcopy(notifications.outbox(self._state, destination_id, after))
 
+    def last_notification_seq(self) -> int:
+        """The ``seq`` of the newest notification (0 when there is none)."""
+        with self._state.lock:
+            return int(self._state.d["counters"].get("outbox", 0))
+
     def notify(self, seller_id: str, notification_type: str, payload: dict[str, Any]) -> int:
         """Post one notification of ``notification_type`` now to the seller's subscriptions
         (see ``simulation.notifications.notify``); returns how many were posted."""

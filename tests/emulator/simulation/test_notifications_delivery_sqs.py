@@ -102,3 +102,86 @@ def test_a_missing_queue_is_logged_and_others_still_get_theirs(endpoint: str,
     assert emu.notifications.failures == 1 and emu.notifications.sent == 1
     assert "no-such-queue" in caplog.text
     assert len(emu.notifications.delivered()) == 2  # both are still readable in-process
+
+
+def test_sellerkit_emulator_sqs_endpoint_flag(endpoint: str, tmp_path: Any) -> None:
+    """``sellerkit emulator --sqs-endpoint URL`` as a user runs it: tokens from its LWA
+    endpoint, a subscription, a report, and the notification on the moto queue."""
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from sellerkit.emulator.config import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_REFRESH_TOKEN,
+    )
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, **CREDS)
+    name = f"cli-{os.getpid()}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    root = Path(__file__).resolve().parents[3]
+    env = dict(os.environ, PYTHONPATH=str(root), COLUMNS="200")
+    proc = subprocess.Popen([sys.executable, "-m", "sellerkit.cli", "emulator", "--port", "0",
+                             "--no-rate-limits", "--sqs-endpoint", endpoint], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    banner: list[str] = []
+    try:
+        assert proc.stdout is not None
+        base = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            banner.append(line)
+            m = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+            base = base or (m.group(1) if m else None)
+            if "Ctrl-C" in line:
+                break
+        assert base, "".join(banner)
+        assert any(f"SQS at {endpoint}" in b for b in banner), "".join(banner)
+        with httpx.Client(base_url=base, timeout=10) as http:
+            for _ in range(100):
+                try:
+                    http.get("/_emulator/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            creds = {"client_id": DEFAULT_CLIENT_ID, "client_secret": DEFAULT_CLIENT_SECRET}
+            grantless = http.post("/auth/o2/token", data={
+                "grant_type": "client_credentials",
+                "scope": "sellingpartnerapi::notifications", **creds}).json()["access_token"]
+            token = http.post("/auth/o2/token", data={
+                "grant_type": "refresh_token", "refresh_token": DEFAULT_REFRESH_TOKEN,
+                **creds}).json()["access_token"]
+            did = http.post("/notifications/v1/destinations",
+                            headers={"x-amz-access-token": grantless},
+                            json={"name": "q", "resourceSpecification": {"sqs": {
+                                "arn": f"arn:aws:sqs:us-east-1:123456789012:{name}"}}}
+                            ).json()["payload"]["destinationId"]
+            assert http.post("/notifications/v1/subscriptions/REPORT_PROCESSING_FINISHED",
+                             headers={"x-amz-access-token": token},
+                             json={"payloadVersion": "2020-09-04", "destinationId": did}
+                             ).status_code == 200
+            rid = http.post("/reports/2021-06-30/reports", headers={"x-amz-access-token": token},
+                            json={"reportType": "GET_MERCHANT_LISTINGS_ALL_DATA",
+                                  "marketplaceIds": ["ATVPDKIKX0DER"]}).json()["reportId"]
+            got = receive(sqs, url, 1, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert [parse_notification(m).body["reportId"] for m in got] == [rid]
+
+
+def test_a_bad_sqs_endpoint_flag_is_one_error_line() -> None:
+    from typer.testing import CliRunner
+
+    from sellerkit.cli.main import app
+
+    result = CliRunner().invoke(app, ["emulator", "--port", "0", "--sqs-endpoint",
+                                      "localhost:4566"])
+    assert result.exit_code == 2
+    assert "--sqs-endpoint must be an http:// or https:// URL" in result.stderr

@@ -5,8 +5,14 @@ through the real sellerkit client (LWA, rate limiter, RDT, pagination, all over 
 seller's marketplace participations, pulls every order of every marketplace page by page with a
 Restricted Data Token for the buyer data, and summarizes what it saw. Buyer data in the order
 lists is counted, not printed; one shipping address, fetched with ``getOrderAddress`` through
-its own RDT, is shown to prove the restricted data arrives. All of it is the emulator's
-synthetic data, and the output says so.
+its own RDT, is shown to prove the restricted data arrives. Then the daily workflows: it
+subscribes to REPORT_PROCESSING_FINISHED and FEED_PROCESSING_FINISHED (``ensure_destination`` /
+``ensure_subscription``), fetches an orders report (``sp.reports.fetch``: rows and orders),
+submits a JSON_LISTINGS_FEED of PATCH messages (``ListingsFeed`` and ``sp.feeds.submit``: two
+for SKUs of the report, one for a SKU that does not exist, so accepted and applied differ) and
+reads the notifications the report and the feed caused from the emulator's in-process queue
+(parsed with ``parse_notification``). All of it is the emulator's synthetic data, and the output
+says so.
 """
 
 from __future__ import annotations
@@ -17,7 +23,20 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DemoSummary", "MarketplaceSummary", "ShippingSample", "render", "run_demo"]
+__all__ = [
+    "DemoSummary",
+    "FeedSummary",
+    "MarketplaceSummary",
+    "NotificationsSummary",
+    "ReportSummary",
+    "ShippingSample",
+    "render",
+    "run_demo",
+]
+
+ORDERS_REPORT = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
+DEMO_QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:sellerkit-demo"  # in-process only
+NOTIFIED = ("REPORT_PROCESSING_FINISHED", "FEED_PROCESSING_FINISHED")
 
 
 @dataclass
@@ -46,6 +65,42 @@ class ShippingSample:
 
 
 @dataclass
+class ReportSummary:
+    """The orders report ``sp.reports.fetch`` created, waited for and downloaded."""
+
+    report_id: str
+    report_type: str
+    marketplace_id: str
+    status: str
+    rows: int
+    orders: int  # distinct amazon-order-id values
+
+
+@dataclass
+class FeedSummary:
+    """The JSON_LISTINGS_FEED ``sp.feeds.submit`` uploaded and waited for."""
+
+    feed_id: str
+    status: str
+    accepted: bool
+    messages: int
+    applied: int
+    failed: int
+    skus: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NotificationsSummary:
+    """The notifications the report and the feed caused, read from the emulator's
+    in-process queue and parsed with ``parse_notification``."""
+
+    count: int
+    types: dict[str, int] = field(default_factory=dict)
+    report_ids: list[str] = field(default_factory=list)
+    feed_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class DemoSummary:
     base_url: str
     seller_id: str
@@ -55,6 +110,10 @@ class DemoSummary:
     seconds: float
     rate_scale: float
     address: ShippingSample | None = None
+    report: ReportSummary | None = None
+    feed: FeedSummary | None = None
+    notifications: NotificationsSummary | None = None
+    workflow_seconds: float = 0.0  # the report, the feed and the notifications
 
     @property
     def orders(self) -> int:
@@ -96,7 +155,10 @@ def run_demo(*, orders: int = 300, seed: int = 0, rate_scale: float = 1000.0,
     from sellerkit import CallOptions, SellingPartner
     from sellerkit.emulator import EmulatorConfig, EmulatorServer
 
-    config = EmulatorConfig(seed=seed, orders=orders, rate_scale=rate_scale)
+    # reports and feeds take a fraction of a second here (Amazon: minutes), so the demo waits
+    # for both in about a second
+    config = EmulatorConfig(seed=seed, orders=orders, rate_scale=rate_scale,
+                            report_seconds=0.3, feed_seconds=0.3)
     with EmulatorServer(config) as server:
         transport = _counting_transport()
         start = time.perf_counter()
@@ -138,11 +200,81 @@ def run_demo(*, orders: int = 300, seed: int = 0, rate_scale: float = 1000.0,
                 summary.totals = {c: f"{v:.2f}" for c, v in totals.items()}
                 summaries.append(summary)
             address = _shipping_sample(sp, shipped) if shipped else None
-        seconds = time.perf_counter() - start
+            # the throughput line is about the orders pull; the workflows below mostly wait
+            seconds = time.perf_counter() - start
+            requests, throttled = type(transport).requests, type(transport).throttled
+            seller_id = server.emulator.seller_ids[0]
+            report = feed = notes = None
+            workflows_start = time.perf_counter()
+            if summaries:
+                after = server.emulator.notifications.last_seq()
+                _subscribe(sp)
+                report, skus = _orders_report(sp, summaries[0].marketplace_id)
+                feed = _listings_feed(sp, seller_id, summaries[0].marketplace_id, skus)
+                notes = _notifications(server.emulator, after)
+            workflow_seconds = time.perf_counter() - workflows_start
     return DemoSummary(base_url=server.base_url, seller_id=server.emulator.seller_ids[0],
-                       marketplaces=summaries, requests=type(transport).requests,
-                       throttled=type(transport).throttled, seconds=seconds,
-                       rate_scale=rate_scale, address=address)
+                       marketplaces=summaries, requests=requests, throttled=throttled,
+                       seconds=seconds, rate_scale=rate_scale, address=address, report=report,
+                       feed=feed, notifications=notes, workflow_seconds=workflow_seconds)
+
+
+def _subscribe(sp: Any) -> None:
+    """A destination (an SQS ARN: this emulator keeps its notifications in-process) and the
+    two subscriptions, idempotently."""
+    dest = sp.notifications.ensure_destination("sellerkit-demo", sqs_arn=DEMO_QUEUE_ARN)
+    for ntype in NOTIFIED:
+        sp.notifications.ensure_subscription(ntype, dest)
+
+
+def _orders_report(sp: Any, marketplace_id: str) -> tuple[ReportSummary, list[str]]:
+    report = sp.reports.fetch(ORDERS_REPORT, [marketplace_id], start="2000-01-01T00:00:00Z",
+                              reuse_within=None, poll_interval=0.1, max_poll_interval=0.5)
+    rows = 0
+    orders: set[str] = set()
+    skus: list[str] = []
+    for row in report.rows():
+        rows += 1
+        orders.add(row.get("amazon-order-id") or "")
+        sku = row.get("sku")
+        if sku and sku not in skus and len(skus) < 2:
+            skus.append(sku)
+    return ReportSummary(report_id=str(report.report_id), report_type=ORDERS_REPORT,
+                         marketplace_id=marketplace_id, status=str(report.status), rows=rows,
+                         orders=len(orders - {""})), skus
+
+
+def _listings_feed(sp: Any, seller_id: str, marketplace_id: str, skus: list[str]
+                   ) -> FeedSummary:
+    """PATCH the item name of two SKUs the report named, and of one that does not exist: the
+    feed is accepted (DONE), two messages are applied, one fails."""
+    from sellerkit.workflows.feeds import ListingsFeed
+
+    feed = ListingsFeed(seller_id=seller_id)
+    for sku in [*skus, "SELLERKIT-DEMO-NO-SUCH-SKU"]:
+        feed.patch(sku, "PRODUCT", [{
+            "op": "replace", "path": "/attributes/item_name",
+            "value": [{"value": f"{sku} (renamed by sellerkit demo)",
+                       "marketplace_id": marketplace_id}]}])
+    result = sp.feeds.submit("JSON_LISTINGS_FEED", feed, [marketplace_id], poll_interval=0.1,
+                             max_interval=0.5)
+    return FeedSummary(feed_id=result.feed_id, status=result.status, accepted=result.accepted,
+                       messages=len(feed), applied=len(result.applied),
+                       failed=len(result.failed), skus=list(skus))
+
+
+def _notifications(emulator: Any, after: int) -> NotificationsSummary:
+    from sellerkit.workflows.notification_types import parse_notification
+
+    got = emulator.notifications.wait(len(NOTIFIED), after=after, notification_types=NOTIFIED,
+                                      timeout=10.0)
+    parsed = [parse_notification(r["message"]) for r in got]
+    types: Counter[str] = Counter(n.type for n in parsed)
+    return NotificationsSummary(
+        count=len(parsed), types=dict(sorted(types.items())),
+        report_ids=[str(n.body["reportId"]) for n in parsed
+                    if n.type == "REPORT_PROCESSING_FINISHED"],
+        feed_ids=[str(n.body["feedId"]) for n in parsed if n.type == "FEED_PROCESSING_FINISHED"])
 
 
 def _shipping_sample(sp: Any, order_id: str) -> ShippingSample | None:
@@ -187,4 +319,21 @@ def render(summary: DemoSummary) -> Any:
         parts.append(Text(
             f"getOrderAddress {a.order_id} through an RDT: ship to {a.name}, {a.street}, "
             f"{a.city} {a.country} (synthetic emulator data, not a real buyer)."))
+    r = summary.report
+    if r is not None:
+        parts.append(Text(
+            f"sp.reports.fetch {r.report_type} ({r.marketplace_id}): report {r.report_id} "
+            f"{r.status}, {r.rows} rows for {r.orders} orders."))
+    f = summary.feed
+    if f is not None:
+        parts.append(Text(
+            f"sp.feeds.submit JSON_LISTINGS_FEED of {f.messages} PATCH messages: feed "
+            f"{f.feed_id} {f.status}, {'accepted' if f.accepted else 'not accepted'}, "
+            f"{f.applied} applied, {f.failed} failed (a SKU that does not exist)."))
+    n = summary.notifications
+    if n is not None:
+        kinds = ", ".join(f"{v} {k}" for k, v in n.types.items()) or "none"
+        parts.append(Text(f"notifications received from the emulator's queue: {n.count} "
+                          f"({kinds}); report, feed and notifications took "
+                          f"{summary.workflow_seconds:.2f}s."))
     return Group(*parts)

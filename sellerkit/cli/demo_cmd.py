@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
                            ] = False,
     ) -> None:
         """Start the emulator, pull every order through the client (LWA, RDT, pagination,
-        rate limits) and print what it saw. No Amazon account needed."""
+        rate limits), fetch an orders report, submit a listings feed, receive the
+        notifications they cause, and print what it saw. No Amazon account needed."""
         from rich.console import Console
 
         from sellerkit.demo import render, run_demo
@@ -44,7 +45,8 @@ def register(app: typer.Typer) -> None:
         if not console.is_terminal:  # piped or captured: rich would assume 80 columns
             console = Console(width=110)
         # the spinner is a status line: stderr, so stdout holds only the summary
-        with Console(stderr=True).status("starting the emulator and pulling orders..."):
+        with Console(stderr=True).status("starting the emulator, pulling orders, fetching a report, "
+                                      "submitting a feed..."):
             summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
                                page_size=page_size)
         console.print(render(summary))

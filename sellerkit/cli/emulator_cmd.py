@@ -62,6 +62,8 @@ def _banner(emulator: object, base_url: str, defaults: dict[str, bool]) -> None:
         table.add_row("sigv4", f"required (access key {cfg.aws_access_key})")
     if cfg.state_file is not None:
         table.add_row("state", str(cfg.state_file))
+    table.add_row("notifications", f"SQS at {cfg.sqs_endpoint}" if cfg.sqs_endpoint
+                  else f"GET {base_url}/_emulator/notifications")
     console.print(table)
     console.print(f"consent page: {base_url}/apps/authorize/consent?application_id="
                   f"{cfg.application_id}&state=xyz&version=beta", markup=False)
@@ -143,6 +145,7 @@ def serve(config: object, *, log_level: str = "warning", access_log: bool = Fals
         pass
     finally:
         sock.close()
+        emulator.close()
         saved = emulator.save_state()
         if saved is not None:
             typer.echo(f"state saved to {saved}")
@@ -194,6 +197,9 @@ def register(app: typer.Typer) -> None:
         state: Annotated[Path | None, typer.Option(
             help="Load the simulation from this JSON file if it exists; save it on exit.")
         ] = None,
+        sqs_endpoint: Annotated[str | None, typer.Option(
+            help="Send notifications to SQS queues on this endpoint (e.g. a moto server); "
+                 "without it read them at /_emulator/notifications.")] = None,
         log_level: Annotated[str, typer.Option(
             help="uvicorn log level: critical, error, warning, info, debug or trace.")
         ] = "warning",
@@ -207,6 +213,9 @@ def register(app: typer.Typer) -> None:
 
         if rate_scale <= 0:
             raise ConfigurationError(f"--rate-scale must be positive, got {rate_scale}")
+        if sqs_endpoint is not None and not sqs_endpoint.startswith(("http://", "https://")):
+            raise ConfigurationError(f"--sqs-endpoint must be an http:// or https:// URL, got "
+                                     f"{sqs_endpoint!r}")
         if token_lifetime < 1:
             raise ConfigurationError("--token-lifetime must be at least 1 second")
         if log_level.lower() not in ("critical", "error", "warning", "info", "debug", "trace"):
@@ -228,5 +237,6 @@ def register(app: typer.Typer) -> None:
             host=host, port=port, seed=seed, orders=orders, sellers=sellers, models=models,
             rate_scale=rate_scale, rate_limits=not no_rate_limits, faults=faults,
             require_sigv4=require_sigv4, strict_params=strict_params,
-            state_file=state, token_lifetime=token_lifetime, **kw)  # type: ignore[arg-type]
+            state_file=state, token_lifetime=token_lifetime, sqs_endpoint=sqs_endpoint,
+            **kw)  # type: ignore[arg-type]
         serve(config, log_level=log_level, access_log=access_log)

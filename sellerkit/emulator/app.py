@@ -218,6 +218,10 @@ class Emulator:
                 raise ConfigurationError(f"cannot read the emulator state {cfg.state_file}: "
                                          f"{exc}; delete it to start fresh") from None
         self.simulation = simulation if simulation is not None else self._make_simulation(saved)
+        from sellerkit.emulator.delivery import NotificationDelivery
+
+        self.notifications = NotificationDelivery(self.simulation,
+                                                  sqs_endpoint=cfg.sqs_endpoint)
         self.seller_ids: list[str] = (list(self.simulation.seller_ids) if self.simulation
                                       is not None else _default_seller_ids(cfg.sellers))
         self.tokens = TokenStore(cfg, self.seller_ids, self.clock)
@@ -237,6 +241,7 @@ class Emulator:
             Route("/_emulator/documents/{document_id}", self._document, methods=["GET"]),
             Route("/_emulator/uploads/{document_id}", self._upload, methods=["PUT"]),
             Route("/_emulator/health", self._health, methods=["GET"]),
+            Route("/_emulator/notifications", self._notifications, methods=["GET"]),
             Route("/{path:path}", self._sp_api, methods=_METHODS),
         ], exception_handlers={HTTPException: self._http_error,
                                ClientDisconnect: self._disconnected})
@@ -338,6 +343,32 @@ class Emulator:
     async def _health(self, request: Request) -> Response:
         return Response(_json_bytes({"status": "ok", "sellers": self.seller_ids}),
                         media_type="application/json")
+
+    async def _notifications(self, request: Request) -> Response:
+        """``GET /_emulator/notifications``: the delivered notifications after ``after``
+        (a ``seq``), optionally of one ``destinationId`` / ``notificationType`` (repeatable);
+        ``wait`` (seconds, at most 20) long-polls until one arrives."""
+        q = request.query_params
+        try:
+            after = int(q.get("after") or 0)
+            wait = float(q.get("wait") or 0)
+        except ValueError:
+            return self._json(400, _errors("InvalidInput", "after must be an integer and wait "
+                                                           "a number of seconds."),
+                              str(uuid.uuid4()))
+        if not 0 <= wait <= 20:
+            return self._json(400, _errors("InvalidInput", "wait must be between 0 and 20 "
+                                                           "seconds."), str(uuid.uuid4()))
+        types = q.getlist("notificationType") or None
+        deadline = anyio.current_time() + wait
+        while True:
+            got = self.notifications.delivered(q.get("destinationId") or None, after=after,
+                                               notification_types=types)
+            if got or anyio.current_time() >= deadline:
+                break
+            await anyio.sleep(min(0.1, max(0.0, deadline - anyio.current_time())))
+        last = max([after] + [int(r["seq"]) for r in got])
+        return self._json(200, {"notifications": got, "last": last}, str(uuid.uuid4()))
 
     async def _lwa(self, request: Request) -> Response:
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache",
@@ -708,7 +739,9 @@ class Emulator:
                 content_type=request.headers.get("content-type"), seller_id=rec.seller_id,
                 application_id=rec.application_id, rdt=rdt,
                 base_url=str(request.base_url).rstrip("/"))
-            return self._sim_response(sim.handle(sim_req), rid, rate)
+            answer = sim.handle(sim_req)
+            self.notifications.kick()
+            return self._sim_response(answer, rid, rate)
         # the request as it came is the cache key, so a repeated request costs a dict lookup
         key = (op.key, path, request.scope.get("query_string") or b"", raw_body, rec.seller_id)
         cached = self._generated.get(key)
@@ -834,4 +867,5 @@ class Emulator:
         return self.access_token(seller_index)
 
     def close(self) -> None:
-        """Nothing to release today; kept so callers can treat the emulator as a resource."""
+        """Stop the notification sender (``sqs_endpoint``) after a last round; idempotent."""
+        self.notifications.close()

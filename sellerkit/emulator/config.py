@@ -53,6 +53,9 @@ class EmulatorConfig:
     ``"500:0.05,503:0.02,429:0.05,reset:0.01,latency:20ms"``. ``models`` is a directory of
     Amazon's model files whose static sandbox cases are served first. ``validate=False`` skips
     the parameter and body-schema checks (for benchmarks; parameters are still parsed).
+    ``sqs_endpoint`` (an SQS-compatible server such as moto's) makes the emulator send each
+    notification for an SQS destination to the queue its ARN names; without it notifications
+    are only read in-process (``Emulator.notifications``) or over ``/_emulator/notifications``.
     ``strict_params=True`` answers a query parameter the operation does not declare with a 400;
     by default such parameters are ignored, as Amazon evidently does (python-amazon-sp-api adds
     ``MarketplaceId`` to calls that do not declare it, and those calls work against Amazon).
@@ -84,6 +87,7 @@ class EmulatorConfig:
     state_file: Path | None = None
     report_seconds: float = 3.0
     feed_seconds: float = 3.0
+    sqs_endpoint: str | None = None
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def __post_init__(self) -> None:
@@ -96,6 +100,10 @@ class EmulatorConfig:
         if self.state_file is not None:
             self.state_file = Path(self.state_file)
         self.redirect_uris = tuple(self.redirect_uris)
+        if self.sqs_endpoint is not None and not str(self.sqs_endpoint).startswith(
+                ("http://", "https://")):
+            raise ValueError(f"sqs_endpoint must be an http:// or https:// URL, got "
+                             f"{self.sqs_endpoint!r}")
 
     def __repr__(self) -> str:
         # the secrets of a config are demo values more often than not, but a user may pass real

@@ -72,6 +72,7 @@ class EmulatorServer:
     def __init__(self, config: EmulatorConfig | None = None, *, emulator: Emulator | None = None,
                  host: str = "127.0.0.1", port: int = 0) -> None:
         self.config = config or (emulator.config if emulator else EmulatorConfig())
+        self._owns_emulator = emulator is None
         self.emulator = emulator or Emulator(self.config)
         self.host = host
         self.port = port
@@ -132,6 +133,8 @@ class EmulatorServer:
         self._server = None
         if self.config.state_file is not None:
             self.emulator.save_state()
+        if self._owns_emulator:
+            self.emulator.close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

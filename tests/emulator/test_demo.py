@@ -38,6 +38,24 @@ def test_demo_pulls_every_order_with_buyer_data() -> None:
     flat = " ".join(text.split())
     assert f"ship to {a.name}, {a.street}" in flat
     assert "synthetic emulator data" in flat
+    # the orders report: every order of its marketplace, one row per item at least
+    r = summary.report
+    assert r is not None and r.status == "DONE"
+    first = summary.marketplaces[0]
+    assert r.marketplace_id == first.marketplace_id
+    assert r.orders == first.orders and r.rows >= r.orders
+    assert f"{r.rows} rows for {r.orders} orders" in flat
+    # the listings feed: accepted, the two real SKUs applied, the made-up one failed
+    f = summary.feed
+    assert f is not None and f.accepted and f.status == "DONE"
+    assert (f.messages, f.applied, f.failed) == (3, 2, 1) and len(f.skus) == 2
+    assert "2 applied, 1 failed" in flat
+    # one notification for each, naming that very report and feed
+    n = summary.notifications
+    assert n is not None and n.count == 2
+    assert n.types == {"FEED_PROCESSING_FINISHED": 1, "REPORT_PROCESSING_FINISHED": 1}
+    assert n.report_ids == [r.report_id] and n.feed_ids == [f.feed_id]
+    assert "notifications received from the emulator's queue: 2" in flat
 
 
 def test_demo_command_json() -> None:
@@ -54,3 +72,8 @@ def test_demo_command_json() -> None:
     assert data["orders"] == 20
     assert data["requests_per_second"] > 0
     assert data["address"]["name"] and data["address"]["street"]
+    assert data["report"]["rows"] >= data["report"]["orders"] > 0
+    assert data["feed"]["accepted"] is True and data["feed"]["applied"] == 2
+    assert data["notifications"]["count"] == 2
+    assert sorted(data["notifications"]["types"]) == ["FEED_PROCESSING_FINISHED",
+                                                      "REPORT_PROCESSING_FINISHED"]

@@ -152,14 +152,29 @@ class Simulation:
     def notifications(self, destination_id: str | None = None, *, after: int = 0
                       ) -> list[dict[str, Any]]:
         """Notifications delivered so far (oldest first), for one destination or all:
-        ``{"seq", "destinationId", "subscriptionId", "notificationType", "eventTime",
-        "message"}`` where ``message`` is the envelope Amazon would send. ``after`` is the last
-        ``seq`` already seen, for polling."""
+        ``{"seq", "destinationId", "resource", "subscriptionId", "notificationType",
+        "eventTime", "message"}`` where ``message`` is the envelope Amazon would send and
+        ``resource`` the destination's (``{"sqs": {"arn"}}`` or ``{"eventBridge": ...}``).
+        ``after`` is the last ``seq`` already seen, for polling."""
         from sellerkit.emulator.simulation import notifications
 
         with self._state.lock:
             self._state.advance()
             return copy.deepcopy(notifications.outbox(self._state, destination_id, after))
+
+    def last_notification_seq(self) -> int:
+        """The ``seq`` of the newest notification (0 when there is none)."""
+        with self._state.lock:
+            return int(self._state.d["counters"].get("outbox", 0))
+
+    def notify(self, seller_id: str, notification_type: str, payload: dict[str, Any]) -> int:
+        """Post one notification of ``notification_type`` now to the seller's subscriptions
+        (see ``simulation.notifications.notify``); returns how many were posted."""
+        from sellerkit.emulator.simulation import notifications
+
+        with self._state.lock:
+            self._state.advance()
+            return notifications.notify(self._state, seller_id, notification_type, payload)
 
     def catalog_asins(self) -> list[str]:
         """The ASINs in the simulated catalog, sorted (for tests and demos that need a real

@@ -12,18 +12,22 @@ EventBridge, subscribed to an SQS destination, or an SQS type subscribed to an E
 destination, answers 400 (research/next-waves.md §4: "Notification type X does not support
 AWS_EVENT_BRIDGE").
 
-Delivery: events are written to an in-memory outbox per destination, as the JSON envelopes Amazon
-would put on the SQS queue or EventBridge bus (``Simulation.notifications()`` reads them; the
-emulator decides how to hand them on). Events produced: ``REPORT_PROCESSING_FINISHED``,
+Delivery: events are written to an in-memory outbox (the last 10,000), as the JSON envelopes
+Amazon would put on the SQS queue or EventBridge bus, with the destination's ``resource``
+(``Simulation.notifications()`` reads them; ``sellerkit.emulator.delivery`` hands them on to
+SQS or to Python and HTTP readers). Events produced: ``REPORT_PROCESSING_FINISHED``,
 ``FEED_PROCESSING_FINISHED`` (camelCase envelopes) and ``ORDER_CHANGE`` with
 ``OrderStatusChange`` for new orders and every status transition (PascalCase envelopes), for
 subscriptions that existed when the event happened, honouring ``eventFilter.marketplaceIds`` and
-``orderChangeTypes``.
+``orderChangeTypes``. Other simulations call :func:`notify` (type, payload): it picks the
+casing per type (``ENVELOPES``) and posts to every matching subscription.
 """
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sellerkit.emulator.simulation import SimRequest, SimResponse, error
@@ -266,15 +270,39 @@ def _subscribers(state: State, seller_id: str, ntype: str, at: float) -> list[di
             if s["seller"] == seller_id and s["type"] == ntype and s.get("created", 0) <= at]
 
 
-def _post(state: State, sub: dict[str, Any], at: float, envelope: dict[str, Any]) -> None:
+def _post(state: State, sub: dict[str, Any], at: float, message: dict[str, Any]) -> None:
     outbox = state.d.setdefault("outbox", [])
     seq = state.d["counters"].get("outbox", 0) + 1
     state.d["counters"]["outbox"] = seq
+    dest = state.d["destinations"].get(sub["destinationId"]) or {}
     outbox.append({"seq": seq, "app": sub["app"], "destinationId": sub["destinationId"],
+                   "resource": copy.deepcopy(dest.get("resource") or {}),
                    "subscriptionId": sub["id"], "notificationType": sub["type"],
-                   "eventTime": at, "message": envelope})
+                   "eventTime": at, "message": message})
     if len(outbox) > OUTBOX_LIMIT:
         del outbox[: len(outbox) - OUTBOX_LIMIT]
+
+
+# (casing, notificationVersion) of each type's envelope, from the examples in Amazon's
+# schemas/notifications/*.json (sp-api-facts.md §9: casing varies by type); a type missing
+# here gets a PascalCase envelope with NotificationVersion "1.0"
+ENVELOPES: dict[str, tuple[str, str]] = {
+    "ACCOUNT_STATUS_CHANGED": ("camel", "1.0"),
+    "APPLICATION_OAUTH_CLIENT_NEW_SECRET": ("camel", "1.0"),
+    "APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY": ("camel", "1.0"),
+    "DATA_KIOSK_QUERY_PROCESSING_FINISHED": ("camel", "2023-11-15"),
+    "DETAIL_PAGE_TRAFFIC_EVENT": ("camel", "2020-09-04"),
+    "FEED_PROCESSING_FINISHED": ("camel", "2020-09-04"),
+    "ITEM_INVENTORY_EVENT_CHANGE": ("camel", "2020-09-04"),
+    "ITEM_SALES_EVENT_CHANGE": ("camel", "2020-09-04"),
+    "PRICING_HEALTH": ("camel", "1.0"),
+    "REPORT_PROCESSING_FINISHED": ("camel", "2020-09-04"),
+    "SHIPMENT_TRACKING_MILESTONE_CHANGED": ("camel", "1.0"),
+}
+
+
+def _pascal(key: str) -> str:
+    return key[0].upper() + key[1:]
 
 
 def _metadata(state: State, sub: dict[str, Any], at: float, pascal: bool) -> dict[str, str]:
@@ -282,26 +310,62 @@ def _metadata(state: State, sub: dict[str, Any], at: float, pascal: bool) -> dic
             "publishTime": gen.iso(at + 1), "notificationId": gen.uuid_from(
                 state.rng("notification"))}
     if pascal:
-        return {k[0].upper() + k[1:]: v for k, v in meta.items()}
+        return {_pascal(k): v for k, v in meta.items()}
     return meta
+
+
+def envelope(state: State, sub: dict[str, Any], ntype: str, payload: dict[str, Any],
+             at: float) -> dict[str, Any]:
+    """The envelope Amazon sends for one subscription: casing and ``notificationVersion``
+    per type (``ENVELOPES``), ``payloadVersion`` the subscription's."""
+    casing, version = ENVELOPES.get(ntype, ("pascal", "1.0"))
+    env: dict[str, Any] = {
+        "notificationVersion": version, "notificationType": ntype,
+        "payloadVersion": sub["payloadVersion"], "eventTime": gen.iso(at),
+        "payload": payload,
+        "notificationMetadata": _metadata(state, sub, at, pascal=casing == "pascal")}
+    if casing == "pascal":
+        return {_pascal(k): v for k, v in env.items()}
+    return env
+
+
+def notify(state: State, seller_id: str, ntype: str, payload: dict[str, Any],
+           at: float | None = None, *, wants: Callable[[dict[str, Any]], bool] | None = None
+           ) -> int:
+    """Deliver one event of type ``ntype`` to every subscription of ``seller_id`` to it that
+    existed at ``at`` (default: now): ``payload`` is the envelope's ``Payload`` as the type's
+    schema has it (e.g. ``{"accountId", "queryId", "query", "processingStatus",
+    "dataDocumentId"?}`` for DATA_KIOSK_QUERY_PROCESSING_FINISHED). ``wants(subscription)``
+    may refuse a subscription (its event filter). Returns how many notifications were posted.
+    The generic hook for simulations: call it with the state lock held (handlers and
+    ``State.advance`` hold it)."""
+    at = state.now() if at is None else at
+    n = 0
+    for sub in _subscribers(state, seller_id, ntype, at):
+        if wants is not None and not wants(sub):
+            continue
+        _post(state, sub, at, envelope(state, sub, ntype, copy.deepcopy(payload), at))
+        n += 1
+    return n
+
+
+def account_id(seller_id: str) -> str:
+    """``accountId`` of a seller in the notifications (the schemas' examples:
+    ``amzn1.merchant.o.<sellerId>``)."""
+    return f"amzn1.merchant.o.{seller_id}"
 
 
 def processing_finished(state: State, kind: str, rec: dict[str, Any], at: float) -> None:
     """REPORT_PROCESSING_FINISHED / FEED_PROCESSING_FINISHED for a finished report or feed."""
-    ntype = f"{kind.upper()}_PROCESSING_FINISHED"
-    for sub in _subscribers(state, rec["seller"], ntype, at):
-        body: dict[str, Any] = {"sellerId": rec["seller"], "accountId": rec["seller"],
-                                f"{kind}Id": rec["id"], f"{kind}Type": rec["type"],
-                                "processingStatus": rec["status"]}
-        if kind == "report" and rec.get("docId"):
-            body["reportDocumentId"] = rec["docId"]
-        if kind == "feed" and rec.get("resultId"):
-            body["resultFeedDocumentId"] = rec["resultId"]
-        _post(state, sub, at, {
-            "notificationVersion": "2020-09-04", "notificationType": ntype,
-            "payloadVersion": sub["payloadVersion"], "eventTime": gen.iso(at),
-            "payload": {f"{kind}ProcessingFinishedNotification": body},
-            "notificationMetadata": _metadata(state, sub, at, pascal=False)})
+    body: dict[str, Any] = {"sellerId": rec["seller"], "accountId": account_id(rec["seller"]),
+                            f"{kind}Id": rec["id"], f"{kind}Type": rec["type"],
+                            "processingStatus": rec["status"]}
+    if kind == "report" and rec.get("docId"):
+        body["reportDocumentId"] = rec["docId"]
+    if kind == "feed" and rec.get("resultId"):
+        body["resultFeedDocumentId"] = rec["resultId"]
+    notify(state, rec["seller"], f"{kind.upper()}_PROCESSING_FINISHED",
+           {f"{kind}ProcessingFinishedNotification": body}, at)
 
 
 def order_changes(state: State, now: float) -> None:
@@ -349,16 +413,13 @@ def order_changes(state: State, now: float) -> None:
                         "QuantityShipped": i["qty"] if st == "Shipped" else 0,
                     } for i in o["items"]],
                 }
-                _post(state, sub, t, {
-                    "NotificationVersion": "1.0", "NotificationType": "ORDER_CHANGE",
-                    "PayloadVersion": sub["payloadVersion"], "EventTime": gen.iso(t),
-                    "Payload": {"OrderChangeNotification": {
+                _post(state, sub, t, envelope(state, sub, "ORDER_CHANGE", {
+                    "OrderChangeNotification": {
                         "NotificationLevel": "OrderLevel", "SellerId": seller_id,
                         "AmazonOrderId": o["id"], "OrderChangeType": "OrderStatusChange",
                         "OrderChangeTrigger": {"TimeOfOrderChange": gen.iso(t),
                                                "ChangeReason": "Order status changed"},
-                        "Summary": summary}},
-                    "NotificationMetadata": _metadata(state, sub, t, pascal=True)})
+                        "Summary": summary}}, t))
 
 
 def _wants(sub: dict[str, Any], marketplace_id: str) -> bool:

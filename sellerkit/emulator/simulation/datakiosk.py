@@ -30,8 +30,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sellerkit.emulator.simulation import data as gen
 from sellerkit.emulator.simulation import SimResponse
+from sellerkit.emulator.simulation import data as gen
 from sellerkit.emulator.simulation.state import as_list, invalid, not_found, time_param
 
 if TYPE_CHECKING:
@@ -219,7 +219,8 @@ def _periods(args: dict[str, Any]) -> list[tuple[date, date]] | None:
         raise QueryError("endDate must be on or after startDate.")
     if gran not in ("DAY", "WEEK", "MONTH"):
         return [(start, end)]
-    out, cur = [], start
+    out: list[tuple[date, date]] = []
+    cur = start
     while cur <= end and len(out) < 5000:
         if gran == "DAY":
             nxt = cur
@@ -269,9 +270,9 @@ def _object(ds: dict[str, Any], type_name: str, fields: list[dict[str, Any]],
         sub_type, is_list = types[f["name"]]
         key = f["alias"] or f["name"]
         if sub_type in ds["types"]:
-            def one() -> dict[str, Any]:
-                return _object(ds, sub_type, f["fields"], ctx, rng)
-            out[key] = [one() for _ in range(rng.randint(1, 2))] if is_list else one()
+            n = rng.randint(1, 2) if is_list else 1
+            items = [_object(ds, sub_type, f["fields"], ctx, rng) for _ in range(n)]
+            out[key] = items if is_list else items[0]
         else:
             v = _value(ds, f["name"], sub_type, ctx, rng)
             out[key] = [v] if is_list else v

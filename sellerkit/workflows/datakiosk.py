@@ -304,7 +304,7 @@ class DataKioskMixin:
     get_query: Any
     get_document: Any
 
-    def query(self, graphql: str, *, poll_interval: float = 5.0,
+    def query(self, graphql: str, *, poll_interval: float = 2.0,
               max_poll_interval: float = 60.0, timeout: float | None = None,
               charset: str | None = None, progress: Progress | None = None,
               call_options: CallOptions | None = None) -> QueryResult:
@@ -410,7 +410,7 @@ class AsyncDataKioskMixin:
     get_query: Any
     get_document: Any
 
-    async def query(self, graphql: str, *, poll_interval: float = 5.0,
+    async def query(self, graphql: str, *, poll_interval: float = 2.0,
                     max_poll_interval: float = 60.0, timeout: float | None = None,
                     charset: str | None = None, progress: Progress | None = None,
                     call_options: CallOptions | None = None) -> AsyncQueryResult:

@@ -123,3 +123,14 @@ def test_async_query_over_several_documents_and_fatal() -> None:
     records, message = asyncio.run(main())
     assert len(records) == 25 and records[-1]["startDate"] == "2026-01-25"
     assert "Field 'x'" in message
+
+
+def test_an_expired_document_url_is_fetched_again_once() -> None:
+    world = make_world()
+    world.expire_downloads = 1  # the first download finds its URL expired (403)
+    seen: list[QueryProgress] = []
+    with world.client() as sp:
+        records = sp.data_kiosk.query(QUERY, progress=seen.append, **FAST).list()
+    assert len(records) == 25
+    assert [p.stage for p in seen].count("refetching") == 1
+    assert world.count("GET", "/dataKiosk/2023-11-15/documents/") == 2

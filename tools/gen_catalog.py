@@ -281,6 +281,8 @@ def compile_models(models: Path) -> tuple[dict[str, Any], dict[str, dict[str, An
     for api_key, meta in sorted(apis.items(), key=lambda kv: _version_sort(kv[1]["version"])):
         if not meta["all_deprecated"] or meta["api"] not in aliases:
             aliases[meta["api"]] = api_key
+    for alias, api in EXTRA_ALIASES.items():
+        aliases[alias] = aliases[api]
     index = {"format": 1, "apis": apis, "aliases": dict(sorted(aliases.items())), "operations": ops}
     return index, schemas
 
@@ -408,6 +410,11 @@ def response_type(op: dict[str, Any], defs: dict[str, Any]) -> str:
         if status in op["responses"]:
             return "_t.Any, _t.Any"
     return "None, None" if "204" in op["responses"] else "_t.Any, _t.Any"
+
+
+# Extra unversioned names: the name the issue and users write (``sp.datakiosk``) for an API
+# whose model name has an underscore (``data_kiosk``).
+EXTRA_ALIASES: dict[str, str] = {"datakiosk": "data_kiosk"}
 
 
 # Hand-written workflow mixins that a generated resource inherits (botocore-style customizations):

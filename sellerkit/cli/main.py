@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.reports_cmd",
     "sellerkit.cli.feeds_cmd",
     "sellerkit.cli.notifications_cmd",
+    "sellerkit.cli.datakiosk_cmd",
 )
 
 

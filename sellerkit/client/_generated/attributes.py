@@ -82,6 +82,7 @@ class SyncResourceAttributes:
     catalog_items: r.CatalogItems20220401
     customer_feedback: r.CustomerFeedback20240601
     data_kiosk: r.DataKiosk20231115
+    datakiosk: r.DataKiosk20231115
     delivery_shipment_invoice: r.DeliveryShipmentInvoice20220701
     easy_ship: r.EasyShip20220323
     external_fulfillment_inventory: r.ExternalFulfillmentInventory20240911
@@ -205,6 +206,7 @@ class AsyncResourceAttributes:
     catalog_items: r.AsyncCatalogItems20220401
     customer_feedback: r.AsyncCustomerFeedback20240601
     data_kiosk: r.AsyncDataKiosk20231115
+    datakiosk: r.AsyncDataKiosk20231115
     delivery_shipment_invoice: r.AsyncDeliveryShipmentInvoice20220701
     easy_ship: r.AsyncEasyShip20220323
     external_fulfillment_inventory: r.AsyncExternalFulfillmentInventory20240911

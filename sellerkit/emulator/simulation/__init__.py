@@ -81,6 +81,7 @@ def _handlers() -> dict[str, Handler]:
     if _HANDLERS is None:
         from sellerkit.emulator.simulation import (
             catalog_items,
+            datakiosk,
             feeds,
             inventory,
             listings,
@@ -92,7 +93,7 @@ def _handlers() -> dict[str, Handler]:
 
         table: dict[str, Handler] = {}
         for mod in (sellers, orders, reports, feeds, listings, catalog_items, inventory,
-                    notifications):
+                    notifications, datakiosk):
             table.update(mod.HANDLERS)
         _HANDLERS = table
     return _HANDLERS

@@ -308,7 +308,7 @@ class State:
     def advance(self) -> None:
         """Bring the state up to the clock: new orders of the day, scheduled reports, and the
         reports and feeds whose processing time has passed (oldest first)."""
-        from sellerkit.emulator.simulation import feeds, notifications, reports
+        from sellerkit.emulator.simulation import datakiosk, feeds, notifications, reports
 
         now = self.now()
         self._arrivals(now)
@@ -331,6 +331,7 @@ class State:
                 self._now_override = None
             rec = self.d["reports" if kind == "report" else "feeds"][key]
             notifications.processing_finished(self, kind, rec, at)
+        datakiosk.advance(self, now)
         notifications.order_changes(self, now)
 
 

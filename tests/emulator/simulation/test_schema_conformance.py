@@ -128,5 +128,14 @@ def test_every_handled_operation_conforms(sim: Any, sim_clock: Any) -> None:
     call(f"{n}.deleteSubscriptionById", seller="", notificationType="ORDER_CHANGE",
          subscriptionId=sub["subscriptionId"])
     call(f"{n}.deleteDestination", seller="", destinationId=did)
+    dk = "data_kiosk_2023_11_15"
+    qid = call(f"{dk}.createQuery", body={"query": "{ analytics_salesAndTraffic_2024_04_24 { "
+               "salesAndTrafficByAsin { childAsin } } }"}).body["queryId"]
+    call(f"{dk}.cancelQuery", queryId=call(f"{dk}.createQuery", body={"query": "{ x }"}).body[
+        "queryId"])
+    sim_clock.advance(5)
+    call(f"{dk}.getDocument", documentId=call(f"{dk}.getQuery", queryId=qid).body[
+        "dataDocumentId"])
+    call(f"{dk}.getQueries")
 
     assert seen == set(_handlers())

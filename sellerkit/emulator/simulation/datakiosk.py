@@ -359,6 +359,25 @@ def advance(state: State, now: float) -> None:
     for q in state.d.setdefault("queries", {}).values():
         if q["status"] in ("IN_QUEUE", "IN_PROGRESS") and now >= q["done"]:
             finish(state, q)
+            _notify_finished(state, q)
+
+
+def _notify_finished(state: State, q: dict[str, Any]) -> None:
+    """DATA_KIOSK_QUERY_PROCESSING_FINISHED to the seller's subscribers, shaped as the
+    notification's schema has it (camelCase; the document ids and next token when there are)."""
+    from sellerkit.emulator.simulation import notifications
+
+    payload: dict[str, Any] = {"accountId": notifications.account_id(q["seller"]),
+                               "queryId": q["id"], "query": q["query"],
+                               "processingStatus": q["status"]}
+    if q.get("dataDocId"):
+        payload["dataDocumentId"] = q["dataDocId"]
+    if q.get("errorDocId"):
+        payload["errorDocumentId"] = q["errorDocId"]
+    if q.get("nextToken"):
+        payload["pagination"] = {"nextToken": q["nextToken"]}
+    notifications.notify(state, q["seller"], "DATA_KIOSK_QUERY_PROCESSING_FINISHED", payload,
+                         q.get("ended", q["done"]))
 
 
 # API ------------------------------------------------------------------------------------

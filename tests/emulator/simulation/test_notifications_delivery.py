@@ -225,3 +225,25 @@ def test_an_unreachable_sqs_endpoint_is_logged_and_the_api_still_answers(
 def test_a_bad_sqs_endpoint_is_refused() -> None:
     with pytest.raises(ValueError, match="sqs_endpoint"):
         EmulatorConfig(sqs_endpoint="localhost:4566")
+
+
+def test_a_finished_data_kiosk_query_delivers_its_notification(emu: Emulator, http: httpx.Client,
+                                                                sim_clock: Clock) -> None:
+    did = subscribe(http, emu, ("DATA_KIOSK_QUERY_PROCESSING_FINISHED", "2023-11-15"))
+    h = {"x-amz-access-token": emu.access_token()}
+    query = ('query q{analytics_salesAndTraffic_2024_04_24{salesAndTrafficByDate('
+             'startDate:"2026-11-01" endDate:"2026-11-03" aggregateBy:DAY marketplaceIds:'
+             '["ATVPDKIKX0DER"]){startDate endDate}}}')
+    r = http.post("/dataKiosk/2023-11-15/queries", headers=h, json={"query": query})
+    assert r.status_code == 202, r.text
+    qid = r.json()["queryId"]
+    assert emu.notifications.delivered(did) == []
+    sim_clock.advance(10)
+    got = http.get(f"/dataKiosk/2023-11-15/queries/{qid}", headers=h).json()
+    (n,) = emu.notifications.delivered(did)
+    _validate("DataKioskQueryProcessingFinishedNotification.json", n["message"])
+    body = n["message"]["payload"]
+    assert body["queryId"] == qid and body["query"] == query
+    assert body["processingStatus"] == got["processingStatus"] == "DONE", got
+    assert body.get("dataDocumentId") == got.get("dataDocumentId")
+    assert parse_notification(n["message"]).body["queryId"] == qid

@@ -452,7 +452,7 @@ class AsyncDownloadStream:
             await stream.aclose()
 
     async def __aenter__(self) -> AsyncDownloadStream:
-        return await self.open()
+        return self if self._opened else await self.open()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()

@@ -451,7 +451,7 @@ class DownloadStream:
             stream.close()
 
     def __enter__(self) -> DownloadStream:
-        return self.open()
+        return self if self._opened else self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -431,7 +431,9 @@ class HttpxStream:
         resp = self._resp
         if resp is None:
             return
-        chunks = resp.iter_raw()
+        # a transport that hands back a response it already read (an in-process app) has its
+        # body in memory: give that
+        chunks = iter([resp.content]) if resp.is_stream_consumed else resp.iter_raw()
         progress = _Progress(self._timeout, time.monotonic())
         while True:
             token = _DEADLINE.set(progress.deadline)

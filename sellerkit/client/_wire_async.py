@@ -337,6 +337,10 @@ class AsyncHttpxWire:
         pass
 
 
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
 class AsyncHttpxStream:
     """``AsyncStream`` over an httpx response (raw bytes, as every wire hands out)."""
 
@@ -353,7 +357,7 @@ class AsyncHttpxStream:
             return
         loop = asyncio.get_running_loop()
         progress = _Progress(self._timeout, loop.time())
-        chunks = resp.aiter_raw().__aiter__()
+        chunks = (_one(resp.content) if resp.is_stream_consumed else resp.aiter_raw()).__aiter__()
         try:
             while True:
                 try:

@@ -436,6 +436,8 @@ class AsyncDownloadStream:
             async for chunk in stream.iter_raw():
                 self.bytes_read += len(chunk)
                 yield chunk
+        except GeneratorExit:  # left unread (before hx below is looked up: it may be shutdown)
+            raise
         except hx.HTTPError as exc:
             raise transport_error(exc, "GET", "<document url>") from None
         finally:

@@ -66,3 +66,63 @@ def test_async_fetch_streams_rows_through_the_pool(server: EmulatorServer) -> No
 
     n, m = asyncio.run(main())
     assert n > 0 and m == n
+
+
+class _Dropped:
+    """A download whose connection died before its first byte (a report left unread)."""
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        from sellerkit.errors import ConnectionFailedError
+
+        raise ConnectionFailedError("GET <document url>: ReadError: reset", method="GET",
+                                    url="<document url>")
+        yield b""  # pragma: no cover
+
+    def close(self) -> None:
+        pass
+
+
+class _Fresh:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.closed = False
+
+    def __enter__(self) -> _Fresh:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed = True
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        yield self.data
+
+
+def test_a_download_dropped_before_its_first_byte_is_made_again_once() -> None:
+    from sellerkit.workflows._report_result import DownloadSource, Report
+
+    fresh: list[_Fresh] = []
+
+    def reopen() -> _Fresh:
+        fresh.append(_Fresh(b"sku\tqty\nA-1\t3\n"))
+        return fresh[-1]
+
+    report = Report(DownloadSource(_Dropped(), reopen), report={"reportId": "7"}, status="DONE")
+    assert list(report.rows()) == [{"sku": "A-1", "qty": "3"}]
+    assert len(fresh) == 1 and fresh[0].closed
+
+
+def test_a_download_that_breaks_midway_raises_rather_than_starting_over() -> None:
+    from sellerkit.errors import ConnectionFailedError
+    from sellerkit.workflows._report_result import DownloadSource, Report
+
+    class Partial(_Dropped):
+        def iter_bytes(self) -> Iterator[bytes]:
+            yield b"sku\tqty\nA-1\t3\n"
+            yield from super().iter_bytes()
+
+    reopened: list[int] = []
+    report = Report(DownloadSource(Partial(), lambda: reopened.append(1)),
+                    report={"reportId": "7"}, status="DONE")
+    with pytest.raises(ConnectionFailedError):
+        list(report.rows())
+    assert reopened == []

@@ -155,7 +155,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
         ``timeout`` bounds the whole download (connect to last byte). ``compression`` is the
         document's ``compressionAlgorithm``: None or ``"GZIP"``. The URL (a bearer credential)
-        is never logged, not even by httpx."""
+        is never logged, not even by httpx. The whole document is held in memory: for a large
+        one, ``stream_download`` reads it as it arrives."""
         self.check_open()
         compression = check_download(url, compression)
         try:

@@ -18,6 +18,10 @@ raised (or an httpx wire is built): ``import sellerkit`` and a call that succeed
 ``timeout`` is a deadline for the whole attempt: waiting for a pool slot, connecting, sending and
 reading the last byte. A server that trickles its response a byte at a time cannot keep a call
 alive past it (the per-read socket timeout alone would restart on every byte).
+
+``stream()`` (document downloads, ``sp.stream_download``) keeps that deadline up to the response
+head, then hands the body out as it arrives under a progress deadline (``STREAM_PROGRESS``), so a
+download of any size runs while data flows and a stalled or trickling one still ends.
 """
 
 from __future__ import annotations

@@ -20,7 +20,10 @@ What ``fetch`` does (../shared/sp-api-facts.md §7-8):
 3. DONE: getReportDocument (with a Restricted Data Token for the specific document path when
    the type is restricted, plain token otherwise), then the download. A 403 from the document
    host (the URL lasts 5 minutes) gets a fresh URL once. The result is a ``Report`` (a
-   ``Document``: rows(), json(), xml_elements(), save(), to_arrow() ...).
+   ``Document``: rows(), json(), xml_elements(), save(), to_arrow() ...). The download is open
+   when ``fetch`` returns (``sp.stream_download``: status and headers read) and its body streams
+   from the network as the report is read, so memory stays bounded; a second read downloads
+   again with a fresh URL (``_report_result.DownloadSource``).
    CANCELLED: an empty ``Report`` (``report.cancelled``), never retried: Amazon cancels for
    "no data" and for duplicates. FATAL: the error document (when there is one) is downloaded
    and ``ReportFailedError`` raised with its text and the report id.

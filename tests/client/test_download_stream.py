@@ -412,3 +412,32 @@ def test_mistakes_are_explained(server: DocServer) -> None:
                 dl.read()
         with pytest.raises(ValidationError, match="url"):
             sp.stream_download("ftp://example.com/x")
+
+
+@pytest.mark.parametrize("asynchronous", [False, True])
+def test_through_a_proxy_a_trickle_ends_with_the_timeout(asynchronous: bool) -> None:
+    """The loopback server stands in for a forward proxy (absolute-form requests) and trickles
+    the body: the httpx wire under a proxy keeps the progress deadline too."""
+    from .trickle import trickle_server
+
+    with trickle_server(interval=0.1) as srv:
+        srv.modes["/doc/"] = "trickle"
+        url = f"http://127.0.0.1:9/doc/1?{QUERY}"  # never reached: the proxy answers
+        kw: dict[str, Any] = dict(CREDS, proxy=srv.url, timeout=1.0)
+        started = time.monotonic()
+        if asynchronous:
+            async def main() -> None:
+                async with AsyncSellingPartner(**kw) as sp:
+                    async with sp.stream_download(url) as dl:
+                        async for _ in dl.iter_bytes():
+                            pass
+            with pytest.raises(ReadTimeoutError):
+                asyncio.run(main())
+        else:
+            with SellingPartner(**kw) as sp, sp.stream_download(url) as dl:
+                with pytest.raises(ReadTimeoutError):
+                    for _ in dl.iter_bytes():
+                        pass
+        elapsed = time.monotonic() - started
+        assert [t for t, _ in srv.seen] == ["http://127.0.0.1:9/doc/1?" + QUERY]
+    assert elapsed < 5.0

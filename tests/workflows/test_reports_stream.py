@@ -126,3 +126,42 @@ def test_a_download_that_breaks_midway_raises_rather_than_starting_over() -> Non
     with pytest.raises(ConnectionFailedError):
         list(report.rows())
     assert reopened == []
+
+
+def test_async_download_dropped_before_its_first_byte_is_made_again_once() -> None:
+    from collections.abc import AsyncIterator
+
+    from sellerkit.errors import ConnectionFailedError
+    from sellerkit.workflows._report_result import AsyncDownloadSource, AsyncReport
+
+    class Dropped:
+        async def iter_bytes(self) -> AsyncIterator[bytes]:
+            raise ConnectionFailedError("GET <document url>: reset", method="GET",
+                                        url="<document url>")
+            yield b""  # pragma: no cover
+
+    class Fresh:
+        closed = False
+
+        async def __aenter__(self) -> Fresh:
+            return self
+
+        async def __aexit__(self, *exc: object) -> None:
+            Fresh.closed = True
+
+        async def iter_bytes(self) -> AsyncIterator[bytes]:
+            yield b"sku\tqty\nA-1\t3\n"
+
+    opened: list[int] = []
+
+    async def reopen() -> Fresh:
+        opened.append(1)
+        return Fresh()
+
+    async def main() -> list[dict[str, str]]:
+        report = AsyncReport(AsyncDownloadSource(Dropped(), reopen), report={"reportId": "7"},
+                             status="DONE")
+        return [row async for row in report.rows()]
+
+    assert asyncio.run(main()) == [{"sku": "A-1", "qty": "3"}]
+    assert opened == [1] and Fresh.closed

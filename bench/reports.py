@@ -12,6 +12,11 @@ runs in its own process, so peak RSS (``resource.getrusage``) is that path's alo
     rows        sellerkit ``Document.from_file(...).rows()``: dict rows, streaming from disk
     rows-http   the same rows, downloaded with httpx from a loopback HTTP server (no
                 Content-Encoding, so sellerkit finds the gzip by its magic bytes)
+    fetch       the whole client path: ``SellingPartner.reports.fetch_existing(document_id=)``
+                against the same loopback server, which also stands in for LWA and
+                getReportDocument (whose ``url`` points at the document); the body streams
+                through the client's keep-alive pool (``sp.stream_download``) into ``rows()``
+    fetch-async the same with ``AsyncSellingPartner`` (asyncio pool, ``async for``)
     arrow       sellerkit ``Document.to_arrow()`` (pyarrow's CSV reader), if pyarrow is installed
     arrow-batches  ``Document.arrow_batches()``: pyarrow's streaming CSV reader, bounded memory
     spapi       python-amazon-sp-api 2.1.35's download path on the same loopback URL: httpx
@@ -105,10 +110,30 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+DOCUMENT_ID = "amzn1.spdoc.1.4.na.bench"
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     path_on_disk = ""
 
+    def _json(self, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802 - LWA, for the fetch paths
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self._json({"access_token": "Atza|bench", "token_type": "bearer", "expires_in": 3600})
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        if self.path.startswith("/reports/2021-06-30/documents/"):  # getReportDocument
+            host = f"http://127.0.0.1:{self.server.server_address[1]}"
+            self._json({"reportDocumentId": DOCUMENT_ID, "compressionAlgorithm": "GZIP",
+                        "url": f"{host}/document?X-Amz-Signature=bench"})
+            return
         size = os.path.getsize(self.path_on_disk)
         self.send_response(200)
         self.send_header("Content-Type", CONTENT_TYPE)
@@ -152,6 +177,39 @@ def worker_rows(path: str, url: str | None) -> dict[str, Any]:
         rows = sum(1 for _ in doc.rows())
     return {"rows": rows, "bytes": doc.stats.bytes_out, "seconds": time.perf_counter() - start,
             "cpu_seconds": time.process_time() - cpu, "rss_mb": _rss_mb()}
+
+
+def worker_fetch(url: str, asynchronous: bool) -> dict[str, Any]:
+    """reports.fetch_existing(document_id=...) through the client: getReportDocument, then the
+    streamed download into rows()."""
+    sys.path.insert(0, str(ROOT))
+    import asyncio
+
+    from sellerkit import AsyncSellingPartner, SellingPartner
+
+    base = url.rsplit("/", 1)[0]
+    kw: dict[str, Any] = dict(client_id="amzn1.application-oa2-client.bench",
+                              client_secret="bench", refresh_token="Atzr|bench", endpoint=base,
+                              lwa_endpoint=base + "/auth/o2/token", rate_limiter=False)
+    start = time.perf_counter()
+    cpu = time.process_time()
+    if asynchronous:
+        async def run() -> tuple[int, Any]:
+            async with AsyncSellingPartner(**kw) as sp:
+                report = await sp.reports.fetch_existing(document_id=DOCUMENT_ID,
+                                                         report_type=REPORT_TYPE)
+                n = 0
+                async for _ in report.rows():
+                    n += 1
+                return n, report
+        rows, report = asyncio.run(run())
+    else:
+        with SellingPartner(**kw) as sp:
+            report = sp.reports.fetch_existing(document_id=DOCUMENT_ID, report_type=REPORT_TYPE)
+            rows = sum(1 for _ in report.rows())
+    return {"rows": rows, "bytes": report.stats.bytes_out,
+            "seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu,
+            "rss_mb": _rss_mb()}
 
 
 def worker_arrow(path: str, batches: bool = False) -> dict[str, Any]:
@@ -225,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--size-mb", type=int, default=1024, help="uncompressed size (10^6 bytes)")
     ap.add_argument("--keep", type=Path, help="generated document path (reused if it exists)")
-    ap.add_argument("--paths", default="rows,rows-http,arrow,arrow-batches,spapi")
+    ap.add_argument("--paths",
+                    default="rows,rows-http,fetch,fetch-async,arrow,arrow-batches,spapi")
     ap.add_argument("--spapi-python", help="a python with python-amazon-sp-api 2.1.35")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -234,8 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.worker:
-        result = (worker_rows(args.file, args.url) if args.worker == "rows"
-                  else worker_arrow(args.file, batches=args.worker == "arrow-batches"))
+        if args.worker == "rows":
+            result = worker_rows(args.file, args.url)
+        elif args.worker in ("fetch", "fetch-async"):
+            result = worker_fetch(args.url, asynchronous=args.worker == "fetch-async")
+        else:
+            result = worker_arrow(args.file, batches=args.worker == "arrow-batches")
         print(json.dumps(result))
         return 0
 
@@ -265,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = _run([*me, "--worker", "rows", "--file", str(path)])
             elif name == "rows-http":
                 results[name] = _run([*me, "--worker", "rows", "--file", str(path), "--url", url])
+            elif name in ("fetch", "fetch-async"):
+                results[name] = _run([*me, "--worker", name, "--url", url])
             elif name in ("arrow", "arrow-batches"):
                 results[name] = _run([*me, "--worker", name, "--file", str(path)])
             elif name == "spapi":

@@ -33,13 +33,19 @@ from sellerkit.client._generated.attributes import AsyncResourceAttributes
 from sellerkit.client._lazy import hx
 from sellerkit.client.options import UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
-from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
+from sellerkit.errors import (
+    ApiError,
+    ConfigurationError,
+    ForbiddenError,
+    SellerkitError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     import httpx
 
     from sellerkit.catalog import Operation
-    from sellerkit.client._wire_async import AsyncHttpxWire, AsyncPool
+    from sellerkit.client._wire_async import AsyncHttpxStream, AsyncHttpxWire, AsyncPool, AsyncStream
 
 log = logging.getLogger("sellerkit.client")
 
@@ -149,7 +155,8 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
         ``timeout`` bounds the whole download (connect to last byte). ``compression`` is the
         document's ``compressionAlgorithm``: None or ``"GZIP"``. The URL (a bearer credential)
-        is never logged, not even by httpx."""
+        is never logged, not even by httpx. The whole document is held in memory: for a large
+        one, ``stream_download`` reads it as it arrives."""
         self.check_open()
         compression = check_download(url, compression)
         try:
@@ -166,6 +173,34 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         if compression == "GZIP":
             data = gunzip_document(data)
         return data
+
+    def stream_download(self, url: str, *, timeout: float | None = None
+                        ) -> AsyncDownloadStream:
+        """Open a report or feed document's presigned URL and read its body as it arrives::
+
+            async with sp.stream_download(url) as dl:
+                dl.status, dl.content_type, dl.content_encoding
+                async for chunk in dl.iter_bytes():
+                    ...
+
+        The chunks are the body as sent (at most 256 KiB each; no decompression: ``Document``
+        finds gzip by its magic bytes), so memory stays bounded whatever the document's size.
+        It goes through this client's keep-alive pool, proxy and CA bundle; no SP-API token is
+        sent, and the URL (a bearer credential) is never logged. An answer of 400 or more
+        raises ``ApiError`` (its body without the URL's signature) when the download opens.
+
+        ``timeout`` (default: the client's) bounds the exchange up to the response's headers,
+        like any call; then the body must keep coming: each 64 KiB (or the rest of the body)
+        must arrive within ``timeout``, so a long download is not cut off while data flows,
+        and a server that stalls or trickles ends it with ``ReadTimeoutError``. The connection
+        is reused only when the body was read to its end; leaving the block early closes it.
+        """
+        self.check_open()
+        check_download(url, None)
+        if timeout is not None and (isinstance(timeout, bool) or
+                                    not isinstance(timeout, int | float) or not timeout > 0):
+            raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+        return AsyncDownloadStream(self, url, self.timeout if timeout is None else float(timeout))
 
     # -- the pipeline ------------------------------------------------------------------------
     async def _invoke(self, key: str, kwargs: Mapping[str, Any], options: CallOptions | None
@@ -327,6 +362,105 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
         return op, values_from_python(op, params)
 
 
+class AsyncDownloadStream:
+    """A document download read as it arrives (``AsyncSellingPartner.stream_download``).
+
+    ``status``, ``headers`` (lower-cased names), ``content_type`` and ``content_encoding`` are
+    set once it is open (``async with``, or ``await dl.open()`` then ``await dl.aclose()``);
+    ``iter_bytes()`` gives the body once; ``read()`` all of it as bytes; ``bytes_read`` counts
+    what was received so far."""
+
+    def __init__(self, client: AsyncSellingPartner, url: str, timeout: float) -> None:
+        self._client = client
+        self._url = url
+        self._timeout = timeout
+        self._stream: AsyncStream | AsyncHttpxStream | None = None
+        self._opened = False
+        self._consumed = False
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.bytes_read = 0
+
+    def __repr__(self) -> str:  # never the URL
+        return f"<{type(self).__name__} status={self.status} read={self.bytes_read}>"
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def content_encoding(self) -> str | None:
+        return self.headers.get("content-encoding")
+
+    async def open(self) -> AsyncDownloadStream:
+        """Send the request and read the response head; raises ``ApiError`` on 400 or more."""
+        if self._opened:
+            raise ConfigurationError("this download is already open; a download is read once")
+        self._opened = True
+        client = self._client
+        client.check_open()
+        try:
+            with hide_url_in_logs():
+                self._stream = await client._wire.stream(
+                    "GET", self._url, headers={"user-agent": client.user_agent},
+                    timeout=self._timeout)
+        except hx.HTTPError as exc:
+            raise transport_error(exc, "GET", "<document url>") from None
+        self.status = self._stream.status_code
+        self.headers = dict(self._stream.headers)
+        if self.status >= 400:
+            body = b""
+            try:
+                async for chunk in self.iter_bytes():
+                    body += chunk
+                    if len(body) >= 65536:
+                        break
+            except SellerkitError:
+                pass  # the status says enough
+            finally:
+                await self.aclose()
+            raise ApiError(self.status, message="document download failed",
+                           body=scrub_url_values(body[:2000], self._url), headers=self.headers)
+        return self
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The body's chunks as received (compressed or not, undecoded); once."""
+        stream = self._stream
+        if stream is None:
+            raise ConfigurationError("open the download first: use it as a context manager "
+                                     "(with sp.stream_download(url) as dl: ...)")
+        if self._consumed:
+            raise ConfigurationError("this download has already been read; a download is read "
+                                     "once (stream_download again for a fresh read)")
+        self._consumed = True
+        try:
+            async for chunk in stream.iter_raw():
+                self.bytes_read += len(chunk)
+                yield chunk
+        except GeneratorExit:  # left unread (before hx below is looked up: it may be shutdown)
+            raise
+        except hx.HTTPError as exc:
+            raise transport_error(exc, "GET", "<document url>") from None
+        finally:
+            await stream.aclose()
+
+    async def read(self) -> bytes:
+        """The whole body as bytes (for small documents; ``iter_bytes`` keeps memory bounded)."""
+        return b"".join([chunk async for chunk in self.iter_bytes()])
+
+    async def aclose(self) -> None:
+        """Give the connection back (body read to its end) or close it (body left unread)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            await stream.aclose()
+
+    async def __aenter__(self) -> AsyncDownloadStream:
+        return self if self._opened else await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
 def _next_values(op: Operation, values: Mapping[str, Any], token: str) -> dict[str, Any]:
     assert op.pagination is not None
     if op.pagination.mode == "token_only":
@@ -358,4 +492,4 @@ def _page_items(page: ApiResponse, items: bool | str) -> list[Any]:
         f"(fields: {', '.join(data) if isinstance(data, dict) else type(data).__name__})"])
 
 
-__all__ = ["AsyncSellingPartner"]
+__all__ = ["AsyncDownloadStream", "AsyncSellingPartner"]

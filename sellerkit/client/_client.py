@@ -32,13 +32,19 @@ from sellerkit.client._generated.attributes import SyncResourceAttributes
 from sellerkit.client._lazy import hx
 from sellerkit.client.options import UNSET, CallOptions
 from sellerkit.client.response import ApiResponse
-from sellerkit.errors import ApiError, ConfigurationError, ForbiddenError, ValidationError
+from sellerkit.errors import (
+    ApiError,
+    ConfigurationError,
+    ForbiddenError,
+    SellerkitError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     import httpx
 
     from sellerkit.catalog import Operation
-    from sellerkit.client._wire import HttpxWire, SyncPool
+    from sellerkit.client._wire import HttpxStream, HttpxWire, SyncPool, SyncStream
 
 log = logging.getLogger("sellerkit.client")
 
@@ -148,7 +154,8 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         settings (timeouts, proxy, CA bundle). No SP-API token is sent to the document host.
         ``timeout`` bounds the whole download (connect to last byte). ``compression`` is the
         document's ``compressionAlgorithm``: None or ``"GZIP"``. The URL (a bearer credential)
-        is never logged, not even by httpx."""
+        is never logged, not even by httpx. The whole document is held in memory: for a large
+        one, ``stream_download`` reads it as it arrives."""
         self.check_open()
         compression = check_download(url, compression)
         try:
@@ -165,6 +172,34 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         if compression == "GZIP":
             data = gunzip_document(data)
         return data
+
+    def stream_download(self, url: str, *, timeout: float | None = None
+                        ) -> DownloadStream:
+        """Open a report or feed document's presigned URL and read its body as it arrives::
+
+            with sp.stream_download(url) as dl:
+                dl.status, dl.content_type, dl.content_encoding
+                for chunk in dl.iter_bytes():
+                    ...
+
+        The chunks are the body as sent (at most 256 KiB each; no decompression: ``Document``
+        finds gzip by its magic bytes), so memory stays bounded whatever the document's size.
+        It goes through this client's keep-alive pool, proxy and CA bundle; no SP-API token is
+        sent, and the URL (a bearer credential) is never logged. An answer of 400 or more
+        raises ``ApiError`` (its body without the URL's signature) when the download opens.
+
+        ``timeout`` (default: the client's) bounds the exchange up to the response's headers,
+        like any call; then the body must keep coming: each 64 KiB (or the rest of the body)
+        must arrive within ``timeout``, so a long download is not cut off while data flows,
+        and a server that stalls or trickles ends it with ``ReadTimeoutError``. The connection
+        is reused only when the body was read to its end; leaving the block early closes it.
+        """
+        self.check_open()
+        check_download(url, None)
+        if timeout is not None and (isinstance(timeout, bool) or
+                                    not isinstance(timeout, int | float) or not timeout > 0):
+            raise ConfigurationError(f"timeout must be a number of seconds > 0, not {timeout!r}")
+        return DownloadStream(self, url, self.timeout if timeout is None else float(timeout))
 
     # -- the pipeline ------------------------------------------------------------------------
     def _invoke(self, key: str, kwargs: Mapping[str, Any], options: CallOptions | None
@@ -326,6 +361,105 @@ class SellingPartner(BaseClient, SyncResourceAttributes):
         return op, values_from_python(op, params)
 
 
+class DownloadStream:
+    """A document download read as it arrives (``SellingPartner.stream_download``).
+
+    ``status``, ``headers`` (lower-cased names), ``content_type`` and ``content_encoding`` are
+    set once it is open (``with``, or ``dl.open()`` then ``dl.close()``);
+    ``iter_bytes()`` gives the body once; ``read()`` all of it as bytes; ``bytes_read`` counts
+    what was received so far."""
+
+    def __init__(self, client: SellingPartner, url: str, timeout: float) -> None:
+        self._client = client
+        self._url = url
+        self._timeout = timeout
+        self._stream: SyncStream | HttpxStream | None = None
+        self._opened = False
+        self._consumed = False
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.bytes_read = 0
+
+    def __repr__(self) -> str:  # never the URL
+        return f"<{type(self).__name__} status={self.status} read={self.bytes_read}>"
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    @property
+    def content_encoding(self) -> str | None:
+        return self.headers.get("content-encoding")
+
+    def open(self) -> DownloadStream:
+        """Send the request and read the response head; raises ``ApiError`` on 400 or more."""
+        if self._opened:
+            raise ConfigurationError("this download is already open; a download is read once")
+        self._opened = True
+        client = self._client
+        client.check_open()
+        try:
+            with hide_url_in_logs():
+                self._stream = client._wire.stream(
+                    "GET", self._url, headers={"user-agent": client.user_agent},
+                    timeout=self._timeout)
+        except hx.HTTPError as exc:
+            raise transport_error(exc, "GET", "<document url>") from None
+        self.status = self._stream.status_code
+        self.headers = dict(self._stream.headers)
+        if self.status >= 400:
+            body = b""
+            try:
+                for chunk in self.iter_bytes():
+                    body += chunk
+                    if len(body) >= 65536:
+                        break
+            except SellerkitError:
+                pass  # the status says enough
+            finally:
+                self.close()
+            raise ApiError(self.status, message="document download failed",
+                           body=scrub_url_values(body[:2000], self._url), headers=self.headers)
+        return self
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body's chunks as received (compressed or not, undecoded); once."""
+        stream = self._stream
+        if stream is None:
+            raise ConfigurationError("open the download first: use it as a context manager "
+                                     "(with sp.stream_download(url) as dl: ...)")
+        if self._consumed:
+            raise ConfigurationError("this download has already been read; a download is read "
+                                     "once (stream_download again for a fresh read)")
+        self._consumed = True
+        try:
+            for chunk in stream.iter_raw():
+                self.bytes_read += len(chunk)
+                yield chunk
+        except GeneratorExit:  # left unread (before hx below is looked up: it may be shutdown)
+            raise
+        except hx.HTTPError as exc:
+            raise transport_error(exc, "GET", "<document url>") from None
+        finally:
+            stream.close()
+
+    def read(self) -> bytes:
+        """The whole body as bytes (for small documents; ``iter_bytes`` keeps memory bounded)."""
+        return b"".join([chunk for chunk in self.iter_bytes()])
+
+    def close(self) -> None:
+        """Give the connection back (body read to its end) or close it (body left unread)."""
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+
+    def __enter__(self) -> DownloadStream:
+        return self if self._opened else self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _next_values(op: Operation, values: Mapping[str, Any], token: str) -> dict[str, Any]:
     assert op.pagination is not None
     if op.pagination.mode == "token_only":
@@ -357,4 +491,4 @@ def _page_items(page: ApiResponse, items: bool | str) -> list[Any]:
         f"(fields: {', '.join(data) if isinstance(data, dict) else type(data).__name__})"])
 
 
-__all__ = ["SellingPartner"]
+__all__ = ["DownloadStream", "SellingPartner"]

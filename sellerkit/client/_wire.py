@@ -18,6 +18,10 @@ raised (or an httpx wire is built): ``import sellerkit`` and a call that succeed
 ``timeout`` is a deadline for the whole attempt: waiting for a pool slot, connecting, sending and
 reading the last byte. A server that trickles its response a byte at a time cannot keep a call
 alive past it (the per-read socket timeout alone would restart on every byte).
+
+``stream()`` (document downloads, ``sp.stream_download``) keeps that deadline up to the response
+head, then hands the body out as it arrives under a progress deadline (``STREAM_PROGRESS``), so a
+download of any size runs while data flows and a stalled or trickling one still ends.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import io
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -97,11 +101,11 @@ class _DeadlineReader(socket.SocketIO):
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         super().__init__(sock, "rb")
         sock._io_refs += 1  # type: ignore[attr-defined]  # what socket.makefile does
-        self._deadline = deadline
+        self.deadline = deadline  # a streamed body moves it forward as data arrives
         self._socket = sock
 
     def readinto(self, b: Any) -> int:
-        left = self._deadline - time.monotonic()
+        left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("the response did not end within the timeout")
         self._socket.settimeout(left)
@@ -134,6 +138,113 @@ class _HTTPConnection(http.client.HTTPConnection):
 class _HTTPSConnection(http.client.HTTPSConnection):
     deadline = 0.0
     response_class = _HTTPConnection.response_class  # type: ignore[assignment]
+
+
+# A streamed body must make progress: each STREAM_PROGRESS bytes (or the rest of the body) must
+# arrive within ``timeout`` of the previous ones. A download of any size runs as long as data
+# flows at more than STREAM_PROGRESS bytes per ``timeout`` (2 KiB/s at 30 s); a server that
+# trickles a byte at a time, or stalls, ends it after ``timeout``.
+STREAM_PROGRESS = 64 * 1024
+STREAM_CHUNK = 256 * 1024
+
+
+class _Progress:
+    """The moving deadline of a streamed body (``STREAM_PROGRESS``)."""
+
+    __slots__ = ("deadline", "pending", "timeout")
+
+    def __init__(self, timeout: float, now: float) -> None:
+        self.timeout = timeout
+        self.deadline = now + timeout
+        self.pending = 0
+
+    def got(self, n: int, now: float) -> float:
+        self.pending += n
+        if self.pending >= STREAM_PROGRESS:
+            self.pending = 0
+            self.deadline = now + self.timeout
+        return self.deadline
+
+
+def _ended(resp: http.client.HTTPResponse) -> bool:
+    """The whole body has been read (http.client leaves a Content-Length response open at 0)."""
+    if resp.isclosed():
+        return True
+    if resp.length == 0:
+        resp.close()  # closes the reader, not the connection's socket
+        return True
+    return False
+
+
+class SyncStream:
+    """A response whose body is read as it arrives: ``status_code``, ``headers`` (lower-cased)
+    and ``iter_raw()``, the body's bytes as received (no Content-Encoding is undone), in chunks
+    of at most ``STREAM_CHUNK`` bytes. The connection goes back to the pool only when the body
+    was read to its end; ``close()`` before that closes it."""
+
+    def __init__(self, pool: SyncPool, idle: list[Any], conn: _HTTPConnection | _HTTPSConnection,
+                 resp: http.client.HTTPResponse, headers: dict[str, str], timeout: float) -> None:
+        self.status_code = resp.status
+        self.headers = headers
+        self._pool = pool
+        self._idle = idle
+        self._conn: _HTTPConnection | _HTTPSConnection | None = conn
+        self._resp = resp
+        fp: Any = resp.fp
+        self._reader: _DeadlineReader | None = getattr(fp, "raw", None) if fp else None
+        self._progress = _Progress(timeout, time.monotonic())
+        if self._reader is not None:
+            self._reader.deadline = self._progress.deadline
+        self.complete = _ended(resp)  # a body-less answer (HEAD, 204, 304) is complete
+        if self.complete:
+            self._finish()
+
+    def iter_raw(self) -> Iterator[bytes]:
+        resp = self._resp
+        reader = self._reader
+        progress = self._progress
+        while self._conn is not None and not self.complete:
+            try:
+                chunk = resp.read1(STREAM_CHUNK)
+            except TimeoutError:
+                self.close()
+                raise hx.ReadTimeout("the body stopped arriving within the timeout") from None
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                raise hx.ReadError(f"{type(exc).__name__}: {exc}") from None
+            if not chunk:
+                if not _ended(resp):  # EOF before the announced end
+                    self.close()
+                    raise hx.RemoteProtocolError("the connection closed before the body ended")
+                self.complete = True
+                self._finish()
+                return
+            deadline = progress.got(len(chunk), time.monotonic())
+            if reader is not None:
+                reader.deadline = deadline
+            if _ended(resp):
+                self.complete = True
+                self._finish()
+                yield chunk
+                return
+            yield chunk
+
+    def _finish(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            SyncPool._release(self._idle, conn, self._resp)
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+            self._resp.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001, S110 - best effort at interpreter shutdown
+            pass
 
 
 class SyncPool:
@@ -170,6 +281,20 @@ class SyncPool:
     def request(self, method: str, url: str, *, headers: Mapping[str, str],
                 content: bytes | None, timeout: float) -> WireResponse:
         """Send and read one response; ``timeout`` bounds the whole attempt."""
+        return self._exchange(method, url, headers, content, timeout, stream=False)
+
+    def stream(self, method: str, url: str, *, headers: Mapping[str, str],
+               timeout: float) -> SyncStream:
+        """Send and read the response head; the body is read by the returned ``SyncStream``.
+        ``timeout`` bounds the exchange up to the last header, then each ``STREAM_PROGRESS``
+        bytes of the body (see ``SyncStream``)."""
+        result = self._exchange(method, url, headers, None, timeout, stream=True)
+        assert isinstance(result, SyncStream)
+        return result
+
+    def _exchange(self, method: str, url: str, headers: Mapping[str, str],
+                  content: bytes | None, timeout: float, *, stream: bool
+                  ) -> Any:
         deadline = time.monotonic() + timeout
         key, target = _split(url)
         idle = self._idle.get(key)
@@ -191,7 +316,7 @@ class SyncPool:
                 conn.deadline = deadline
                 conn.request(method, target, body=content, headers=headers)
                 resp = conn.getresponse()
-                body = resp.read()
+                body = b"" if stream else resp.read()
             except _RETRYABLE_ON_REUSE as exc:
                 conn.close()
                 if reused and attempt == 0:
@@ -207,12 +332,19 @@ class SyncPool:
             for k, v in resp.getheaders():
                 k = k.lower()
                 hdrs[k] = f"{hdrs[k]}, {v}" if k in hdrs else v
-            if resp.will_close or len(idle) >= MAX_IDLE_PER_HOST:
-                conn.close()
-            else:
-                idle.append(conn)
+            if stream:
+                return SyncStream(self, idle, conn, resp, hdrs, timeout)
+            self._release(idle, conn, resp)
             return WireResponse(resp.status, hdrs, body)
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _release(idle: list[Any], conn: _HTTPConnection | _HTTPSConnection,
+                 resp: http.client.HTTPResponse) -> None:
+        if resp.will_close or len(idle) >= MAX_IDLE_PER_HOST:
+            conn.close()
+        else:
+            idle.append(conn)
 
     def close(self) -> None:
         for conns in self._idle.values():
@@ -272,8 +404,65 @@ class HttpxWire:
             _DEADLINE.reset(token)
         return WireResponse(resp.status_code, _headers(resp), b"".join(parts))
 
+    def stream(self, method: str, url: str, *, headers: Mapping[str, str],
+               timeout: float) -> HttpxStream:
+        """The response head within ``timeout``; the body streams (see ``STREAM_PROGRESS``)."""
+        token = _DEADLINE.set(time.monotonic() + timeout)
+        try:
+            request = self._client.build_request(
+                method, url, headers=headers, timeout=_timeout(timeout, self._connect_timeout))
+            resp = self._client.send(request, stream=True)
+        finally:
+            _DEADLINE.reset(token)
+        return HttpxStream(resp, timeout)
+
     def close(self) -> None:
         pass  # the client owns the httpx.Client
+
+
+class HttpxStream:
+    """``SyncStream`` over an httpx response (the raw bytes: httpx undoes no Content-Encoding
+    here, so every wire hands out the same bytes)."""
+
+    def __init__(self, resp: httpx.Response, timeout: float) -> None:
+        self.status_code = resp.status_code
+        self.headers = _headers(resp)
+        self._resp: httpx.Response | None = resp
+        self._timeout = timeout
+        self.complete = False
+
+    def iter_raw(self) -> Iterator[bytes]:
+        resp = self._resp
+        if resp is None:
+            return
+        # a transport that hands back a response it already read (an in-process app) has its
+        # body in memory: give that
+        chunks = iter([resp.content]) if resp.is_stream_consumed else resp.iter_raw()
+        progress = _Progress(self._timeout, time.monotonic())
+        while True:
+            token = _DEADLINE.set(progress.deadline)
+            try:
+                chunk = next(chunks, None)
+            except BaseException:
+                self.close()
+                raise
+            finally:
+                _DEADLINE.reset(token)
+            now = time.monotonic()
+            if chunk is None:
+                self.complete = True
+                self.close()
+                return
+            if now > progress.deadline:
+                self.close()
+                raise hx.ReadTimeout("the body stopped arriving within the timeout")
+            progress.got(len(chunk), now)
+            yield chunk
+
+    def close(self) -> None:
+        resp, self._resp = self._resp, None
+        if resp is not None:
+            resp.close()
 
 
 def deadline_transport(**kwargs: Any) -> httpx.HTTPTransport:

@@ -5,7 +5,7 @@ not import the document reader; ``sellerkit.workflows.reports`` re-exports both 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from sellerkit.workflows.documents import AsyncDocument, Document
@@ -49,9 +49,22 @@ class Report(_Facts, Document):
                  reused: bool = False, **kwargs: Any) -> None:
         super().__init__(chunks, **kwargs)
         self._set_facts(report, status, reused)
+        self._download = chunks if isinstance(chunks, DownloadSource) else None
 
     def __repr__(self) -> str:
         return f"<Report {self.report_id} {self.status} format={self.format}>"
+
+    def close(self) -> None:
+        """Close the download ``fetch`` opened, if it was not read (reading to the end, or
+        leaving a ``with`` block, does it too)."""
+        if self._download is not None:
+            self._download.close()
+
+    def __enter__(self) -> Report:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def rows(self, *, ragged: str = "pad") -> Iterator[dict[str, str]]:
         return iter(()) if self.cancelled else super().rows(ragged=ragged)
@@ -79,14 +92,26 @@ class AsyncReport(_Facts, AsyncDocument):
                  reused: bool = False, **kwargs: Any) -> None:
         super().__init__(chunks, **kwargs)
         self._set_facts(report, status, reused)
+        self._download = chunks if isinstance(chunks, AsyncDownloadSource) else None
 
     def __repr__(self) -> str:
         return f"<AsyncReport {self.report_id} {self.status} format={self.format}>"
 
-    async def rows(self, *, ragged: str = "pad") -> AsyncIterator[dict[str, str]]:
-        if not self.cancelled:
-            async for row in super().rows(ragged=ragged):
-                yield row
+    async def aclose(self) -> None:
+        """Close the download ``fetch`` opened, if it was not read."""
+        if self._download is not None:
+            await self._download.aclose()
+
+    async def __aenter__(self) -> AsyncReport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def rows(self, *, ragged: str = "pad") -> AsyncIterator[dict[str, str]]:
+        # the document's own generator, not one more layer around it: one fewer async yield
+        # per row
+        return _nothing() if self.cancelled else super().rows(ragged=ragged)
 
     async def json(self) -> Any:
         return None if self.cancelled else await super().json()
@@ -108,6 +133,83 @@ class AsyncReport(_Facts, AsyncDocument):
 
     async def xml(self) -> Any:
         return None if self.cancelled else await super().xml()
+
+
+async def _nothing() -> AsyncIterator[Any]:
+    return
+    yield  # an async generator that yields nothing
+
+
+class DownloadSource:
+    """A report's chunks, straight from the network: the first read takes the download that
+    ``fetch`` opened (so its status and headers were known before ``fetch`` returned); each
+    further read, and a first read whose connection died before its first byte (a report
+    left unread for a long time), opens a fresh download (a new URL from getReportDocument)."""
+
+    def __init__(self, first: Any, reopen: Callable[[], Any]) -> None:
+        self._first = first
+        self._reopen = reopen
+
+    def __call__(self) -> Iterator[bytes]:
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
+        from sellerkit.errors import TransportError
+
+        dl, self._first = self._first, None
+        if dl is not None:
+            got = False
+            try:
+                for chunk in dl.iter_bytes():
+                    got = True
+                    yield chunk
+                return
+            except TransportError:
+                if got:
+                    raise
+        fresh = self._reopen()
+        with fresh:
+            yield from fresh.iter_bytes()
+
+    def close(self) -> None:
+        dl, self._first = self._first, None
+        if dl is not None:
+            dl.close()
+
+
+class AsyncDownloadSource:
+    """The async ``DownloadSource``."""
+
+    def __init__(self, first: Any, reopen: Callable[[], Awaitable[Any]]) -> None:
+        self._first = first
+        self._reopen = reopen
+
+    def __call__(self) -> AsyncIterator[bytes]:
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        from sellerkit.errors import TransportError
+
+        dl, self._first = self._first, None
+        if dl is not None:
+            got = False
+            try:
+                async for chunk in dl.iter_bytes():
+                    got = True
+                    yield chunk
+                return
+            except TransportError:
+                if got:
+                    raise
+        fresh = await self._reopen()
+        async with fresh:
+            async for chunk in fresh.iter_bytes():
+                yield chunk
+
+    async def aclose(self) -> None:
+        dl, self._first = self._first, None
+        if dl is not None:
+            await dl.aclose()
 
 
 def sync_chunks(data: bytes) -> Any:

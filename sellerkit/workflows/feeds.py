@@ -940,10 +940,11 @@ class FeedsMixin(_Shared):
 
     def processing_report(self, feed_id: str, document_id: str, *,
                           options: CallOptions | None = None) -> ProcessingReport:
-        """Download and parse a feed's result document (getFeedDocument + the presigned URL)."""
-        from sellerkit._log import hide_url_in_logs
-        from sellerkit.client._base import check_download, transport_error
-        from sellerkit.client._lazy import hx
+        """Download and parse a feed's result document (getFeedDocument + the presigned URL).
+        The download goes through ``sp.stream_download``; a processing report is parsed whole
+        (its size is bounded by the feed's), so it is read into memory."""
+        from sellerkit.client._base import check_download
+        from sellerkit.errors import ApiError
         from sellerkit.ratelimit import wait_as_needed
 
         for attempt in (1, 2):
@@ -953,21 +954,18 @@ class FeedsMixin(_Shared):
             url = d["url"]
             check_download(url, d.get("compressionAlgorithm"))
             try:
-                with hide_url_in_logs():
-                    resp = self._client._wire.request(
-                        "GET", url, headers={"user-agent": self._client.user_agent},
-                        content=None, timeout=self._client.timeout)
-            except hx.HTTPError as exc:
-                raise transport_error(exc, "GET", "<document url>") from None
-            if resp.status_code != 403 or attempt == 2:
+                with self._client.stream_download(url) as dl:
+                    data, content_type = dl.read(), dl.content_type
                 break
+            except ApiError as err:
+                if err.status != 403 or attempt == 2:
+                    raise _download_failed(err.status, err.body, url,
+                                           f"download of the processing report of feed "
+                                           f"{feed_id}") from None
             # the URL lives five minutes: a 403 from the document host is most often an
             # expired URL, so ask for a fresh one, once
-        if resp.status_code >= 400:
-            raise _download_failed(resp.status_code, resp.content, url,
-                                   f"download of the processing report of feed {feed_id}")
-        return ProcessingReport.parse(resp.content, feed_id=feed_id, document_id=document_id,
-                                      content_type=resp.headers.get("content-type"))
+        return ProcessingReport.parse(data, feed_id=feed_id, document_id=document_id,
+                                      content_type=content_type)
 
     def _finish(self, feed_id: str, feed: dict[str, Any], options: CallOptions | None,
                 message_ids: list[int], progress: Any) -> FeedResult:
@@ -1066,9 +1064,8 @@ class AsyncFeedsMixin(_Shared):
     async def processing_report(self, feed_id: str, document_id: str, *,
                                 options: CallOptions | None = None) -> ProcessingReport:
         """Download and parse a feed's result document."""
-        from sellerkit._log import hide_url_in_logs
-        from sellerkit.client._base import check_download, transport_error
-        from sellerkit.client._lazy import hx
+        from sellerkit.client._base import check_download
+        from sellerkit.errors import ApiError
         from sellerkit.ratelimit import wait_as_needed
 
         for attempt in (1, 2):
@@ -1078,21 +1075,16 @@ class AsyncFeedsMixin(_Shared):
             url = d["url"]
             check_download(url, d.get("compressionAlgorithm"))
             try:
-                with hide_url_in_logs():
-                    resp = await self._client._wire.request(
-                        "GET", url, headers={"user-agent": self._client.user_agent},
-                        content=None, timeout=self._client.timeout)
-            except hx.HTTPError as exc:
-                raise transport_error(exc, "GET", "<document url>") from None
-            if resp.status_code != 403 or attempt == 2:
+                async with self._client.stream_download(url) as dl:
+                    data, content_type = await dl.read(), dl.content_type
                 break
-            # the URL lives five minutes: a 403 from the document host is most often an
-            # expired URL, so ask for a fresh one, once
-        if resp.status_code >= 400:
-            raise _download_failed(resp.status_code, resp.content, url,
-                                   f"download of the processing report of feed {feed_id}")
-        return ProcessingReport.parse(resp.content, feed_id=feed_id, document_id=document_id,
-                                      content_type=resp.headers.get("content-type"))
+            except ApiError as err:
+                if err.status != 403 or attempt == 2:
+                    raise _download_failed(err.status, err.body, url,
+                                           f"download of the processing report of feed "
+                                           f"{feed_id}") from None
+        return ProcessingReport.parse(data, feed_id=feed_id, document_id=document_id,
+                                      content_type=content_type)
 
     async def _finish(self, feed_id: str, feed: dict[str, Any], options: CallOptions | None,
                       message_ids: list[int], progress: Any) -> FeedResult:

@@ -20,7 +20,10 @@ What ``fetch`` does (../shared/sp-api-facts.md §7-8):
 3. DONE: getReportDocument (with a Restricted Data Token for the specific document path when
    the type is restricted, plain token otherwise), then the download. A 403 from the document
    host (the URL lasts 5 minutes) gets a fresh URL once. The result is a ``Report`` (a
-   ``Document``: rows(), json(), xml_elements(), save(), to_arrow() ...).
+   ``Document``: rows(), json(), xml_elements(), save(), to_arrow() ...). The download is open
+   when ``fetch`` returns (``sp.stream_download``: status and headers read) and its body streams
+   from the network as the report is read, so memory stays bounded; a second read downloads
+   again with a fresh URL (``_report_result.DownloadSource``).
    CANCELLED: an empty ``Report`` (``report.cancelled``), never retried: Amazon cancels for
    "no data" and for duplicates. FATAL: the error document (when there is one) is downloaded
    and ``ReportFailedError`` raised with its text and the report id.
@@ -256,19 +259,19 @@ def _is_expired_url(exc: Exception) -> bool:
     return isinstance(exc, ApiError) and exc.status == 403
 
 
-def _download_error(status: int, data: bytes, url: str, headers: Any, *, refetched: bool
-                    ) -> SellerkitError:
-    from sellerkit.client._base import scrub_url_values
+def _download_error(err: Any, *, refetched: bool) -> SellerkitError:
+    """The error of a refused download (``err``: the ``ApiError`` of ``stream_download``,
+    whose body is already without the URL's signature)."""
     from sellerkit.errors import ApiError
 
+    status = err.status
     if status == 403:
         msg = ("the document URL was refused (403) " +
                ("again with a fresh URL: check the app's roles for this report type"
                 if refetched else "(it lasts 5 minutes)"))
     else:
         msg = f"document download failed (HTTP {status})"
-    return ApiError(status, message=msg, body=scrub_url_values(data[:2000], url),
-                    headers=headers)
+    return ApiError(status, message=msg, body=err.body, headers=err.headers)
 
 
 def _document_kwargs(report_id: str | None, doc: Mapping[str, Any], headers: Any,
@@ -409,11 +412,10 @@ class ReportsMixin:
                                 timeout, charset, format, call_options, False, report_type)
         known: dict[str, Any] = {"reportDocumentId": str(document_id),
                                  "reportType": report_type, "processingStatus": "DONE"}
-        data, headers, doc = self._document(known, report_type, call_options, clock)
         from sellerkit.workflows._report_result import Report as R
-        from sellerkit.workflows._report_result import sync_chunks
 
-        return R(sync_chunks(data), report=known, status="DONE",
+        source, headers, doc = self._source(known, report_type, call_options, clock)
+        return R(source, report=known, status="DONE",
                  **_result_kwargs(doc, headers, known, report_type, charset, format))
 
     def create_schedule(self, report_type: str, period: str,
@@ -489,11 +491,12 @@ class ReportsMixin:
         if status == "FATAL":
             content = None
             if report.get("reportDocumentId"):
-                data, headers, _ = self._document(report, rtype, call_options, clock)
-                content = _error_text(data, headers, rid)
+                dl, _ = self._document(report, rtype, call_options, clock)
+                with dl:
+                    content = _error_text(dl.read(), dl.headers, rid)
             raise _failed(report, content)
-        data, headers, doc = self._document(report, rtype, call_options, clock)
-        return R(sync_chunks(data), report=report, status="DONE", reused=reused,
+        source, headers, doc = self._source(report, rtype, call_options, clock)
+        return R(source, report=report, status="DONE", reused=reused,
                  **_result_kwargs(doc, headers, report, rtype, charset, fmt))
 
     def _locate(self, document_id: str, report_type: str | None,
@@ -514,35 +517,31 @@ class ReportsMixin:
                                        report_document_id=document_id))
 
     def _document(self, report: Mapping[str, Any], report_type: str | None,
-                  call_options: CallOptions | None, clock: _Clock
-                  ) -> tuple[bytes, dict[str, str], dict[str, Any]]:
+                  call_options: CallOptions | None, clock: _Clock) -> tuple[Any, dict[str, Any]]:
+        """The document's download, open (status and headers read, the body not yet): a 403
+        from the document host gets a fresh URL once."""
+        from sellerkit.errors import ApiError
+
         rid = str(report.get("reportId")) if report.get("reportId") else None
         doc_id = str(report["reportDocumentId"])
         for attempt in (1, 2):
             doc = self._locate(doc_id, report_type, call_options)
             clock.say("downloading" if attempt == 1 else "refetching", rid)
-            status, data, headers, url = self._get(str(doc.get("url") or ""))
-            if status < 400:
-                return data, headers, doc
-            if status != 403 or attempt == 2:
-                raise _download_error(status, data, url, headers, refetched=attempt == 2)
+            try:
+                return self._client.stream_download(str(doc.get("url") or "")).open(), doc
+            except ApiError as err:
+                if err.status != 403 or attempt == 2:
+                    raise _download_error(err, refetched=attempt == 2) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _get(self, url: str) -> tuple[int, bytes, dict[str, str], str]:
-        from sellerkit._log import hide_url_in_logs
-        from sellerkit.client._base import check_download, transport_error
-        from sellerkit.client._lazy import hx
+    def _source(self, report: Mapping[str, Any], report_type: str | None,
+                call_options: CallOptions | None, clock: _Clock
+                ) -> tuple[Any, dict[str, str], dict[str, Any]]:
+        from sellerkit.workflows._report_result import DownloadSource
 
-        client = self._client
-        client.check_open()
-        check_download(url, None)
-        try:
-            with hide_url_in_logs():
-                resp = client._wire.request("GET", url, headers={"user-agent": client.user_agent},
-                                            content=None, timeout=client.timeout)
-        except hx.HTTPError as exc:
-            raise transport_error(exc, "GET", "<document url>") from None
-        return resp.status_code, resp.content, dict(resp.headers), url
+        dl, doc = self._document(report, report_type, call_options, clock)
+        return (DownloadSource(dl, lambda: self._document(report, report_type, call_options,
+                                                          clock)[0]), dl.headers, doc)
 
 
 class AsyncReportsMixin:
@@ -605,11 +604,10 @@ class AsyncReportsMixin:
                                       report_type)
         known: dict[str, Any] = {"reportDocumentId": str(document_id),
                                  "reportType": report_type, "processingStatus": "DONE"}
-        data, headers, doc = await self._document(known, report_type, call_options, clock)
         from sellerkit.workflows._report_result import AsyncReport as R
-        from sellerkit.workflows._report_result import async_chunks
 
-        return R(async_chunks(data), report=known, status="DONE",
+        source, headers, doc = await self._source(known, report_type, call_options, clock)
+        return R(source, report=known, status="DONE",
                  **_result_kwargs(doc, headers, known, report_type, charset, format))
 
     async def create_schedule(self, report_type: str, period: str,
@@ -687,11 +685,12 @@ class AsyncReportsMixin:
         if status == "FATAL":
             content = None
             if report.get("reportDocumentId"):
-                data, headers, _ = await self._document(report, rtype, call_options, clock)
-                content = _error_text(data, headers, rid)
+                dl, _ = await self._document(report, rtype, call_options, clock)
+                async with dl:
+                    content = _error_text(await dl.read(), dl.headers, rid)
             raise _failed(report, content)
-        data, headers, doc = await self._document(report, rtype, call_options, clock)
-        return R(async_chunks(data), report=report, status="DONE", reused=reused,
+        source, headers, doc = await self._source(report, rtype, call_options, clock)
+        return R(source, report=report, status="DONE", reused=reused,
                  **_result_kwargs(doc, headers, report, rtype, charset, fmt))
 
     async def _locate(self, document_id: str, report_type: str | None,
@@ -712,35 +711,31 @@ class AsyncReportsMixin:
 
     async def _document(self, report: Mapping[str, Any], report_type: str | None,
                         call_options: CallOptions | None, clock: _Clock
-                        ) -> tuple[bytes, dict[str, str], dict[str, Any]]:
+                        ) -> tuple[Any, dict[str, Any]]:
+        from sellerkit.errors import ApiError
+
         rid = str(report.get("reportId")) if report.get("reportId") else None
         doc_id = str(report["reportDocumentId"])
         for attempt in (1, 2):
             doc = await self._locate(doc_id, report_type, call_options)
             clock.say("downloading" if attempt == 1 else "refetching", rid)
-            status, data, headers, url = await self._get(str(doc.get("url") or ""))
-            if status < 400:
-                return data, headers, doc
-            if status != 403 or attempt == 2:
-                raise _download_error(status, data, url, headers, refetched=attempt == 2)
+            try:
+                return await self._client.stream_download(str(doc.get("url") or "")).open(), doc
+            except ApiError as err:
+                if err.status != 403 or attempt == 2:
+                    raise _download_error(err, refetched=attempt == 2) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _get(self, url: str) -> tuple[int, bytes, dict[str, str], str]:
-        from sellerkit._log import hide_url_in_logs
-        from sellerkit.client._base import check_download, transport_error
-        from sellerkit.client._lazy import hx
+    async def _source(self, report: Mapping[str, Any], report_type: str | None,
+                      call_options: CallOptions | None, clock: _Clock
+                      ) -> tuple[Any, dict[str, str], dict[str, Any]]:
+        from sellerkit.workflows._report_result import AsyncDownloadSource
 
-        client = self._client
-        client.check_open()
-        check_download(url, None)
-        try:
-            with hide_url_in_logs():
-                resp = await client._wire.request(
-                    "GET", url, headers={"user-agent": client.user_agent}, content=None,
-                    timeout=client.timeout)
-        except hx.HTTPError as exc:
-            raise transport_error(exc, "GET", "<document url>") from None
-        return resp.status_code, resp.content, dict(resp.headers), url
+        dl, doc = await self._document(report, report_type, call_options, clock)
+
+        async def reopen() -> Any:
+            return (await self._document(report, report_type, call_options, clock))[0]
+        return AsyncDownloadSource(dl, reopen), dl.headers, doc
 
 
 def __getattr__(name: str) -> Any:

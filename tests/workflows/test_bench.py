@@ -32,11 +32,11 @@ def test_generated_document_is_an_orders_flat_file(tmp_path: Path) -> None:
 def test_bench_streams_rows_through_the_document_reader(tmp_path: Path) -> None:
     out = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "reports.py"), "--size-mb", "1", "--paths",
-         "rows,rows-http", "--json", "--keep", str(tmp_path / "r.tsv.gz")],
+         "rows,rows-http,fetch,fetch-async", "--json", "--keep", str(tmp_path / "r.tsv.gz")],
         capture_output=True, text=True, check=True, timeout=300)
     result = json.loads(out.stdout)
     lines = gzip.decompress((tmp_path / "r.tsv.gz").read_bytes()).count(b"\n")
-    for path in ("rows", "rows-http"):
+    for path in ("rows", "rows-http", "fetch", "fetch-async"):
         assert result[path]["rows"] == lines - 1, result
         assert result[path]["bytes"] == round(result["uncompressed_mb"] * 1e6)
         assert result[path]["mb_per_s"] > 0 and result[path]["rss_mb"] > 0

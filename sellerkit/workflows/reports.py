@@ -227,8 +227,16 @@ def _pick_reusable(reports: Sequence[Mapping[str, Any]], body: dict[str, Any]
 
 
 def _intervals(first: float, most: float) -> Iterator[float]:
-    if first <= 0 or most <= 0:
-        raise ConfigurationError("poll_interval and max_poll_interval are seconds above 0")
+    """Growing poll intervals. Checked when called, not at the first poll, so a bad value
+    fails before createReport is sent."""
+    if not (isinstance(first, int | float) and isinstance(most, int | float)) or \
+            isinstance(first, bool) or isinstance(most, bool) or not (first > 0 and most > 0):
+        raise ConfigurationError("poll_interval and max_poll_interval are seconds above 0, got "
+                                 f"{first!r} and {most!r}")
+    return _growing(first, most)
+
+
+def _growing(first: float, most: float) -> Iterator[float]:
     step = first
     while True:
         yield min(step, most)

@@ -192,6 +192,8 @@ def test_user_mistakes_fail_before_any_call(sp: Any, world: World) -> None:
         sp.reports.fetch(LISTINGS, ["US"], start="last tuesday")
     with pytest.raises(ConfigurationError, match="exactly one"):
         sp.reports.fetch_existing()
+    with pytest.raises(ConfigurationError, match="poll_interval"):
+        sp.reports.fetch(LISTINGS, ["US"], poll_interval=0)  # not after createReport
     assert len(world.sent) == before
 
 

@@ -16,11 +16,12 @@ Delivery: events are written to an in-memory outbox (the last 10,000), as the JS
 Amazon would put on the SQS queue or EventBridge bus, with the destination's ``resource``
 (``Simulation.notifications()`` reads them; ``sellerkit.emulator.delivery`` hands them on to
 SQS or to Python and HTTP readers). Events produced: ``REPORT_PROCESSING_FINISHED``,
-``FEED_PROCESSING_FINISHED``, ``DATA_KIOSK_QUERY_PROCESSING_FINISHED`` (camelCase envelopes) and ``ORDER_CHANGE`` with
-``OrderStatusChange`` for new orders and every status transition (PascalCase envelopes), for
-subscriptions that existed when the event happened, honouring ``eventFilter.marketplaceIds`` and
-``orderChangeTypes``. Other simulations call :func:`notify` (type, payload): it picks the
-casing per type (``ENVELOPES``) and posts to every matching subscription.
+``FEED_PROCESSING_FINISHED``, ``DATA_KIOSK_QUERY_PROCESSING_FINISHED`` (camelCase envelopes)
+and ``ORDER_CHANGE`` with ``OrderStatusChange`` for new orders and every status transition
+(PascalCase envelopes), for subscriptions that existed when the event happened, honouring
+``eventFilter.marketplaceIds`` and ``orderChangeTypes``. Other simulations call
+:func:`notify` (type, payload): it picks the casing per type (``ENVELOPES``) and posts to
+every matching subscription.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from sellerkit.cli._options import EndpointOpt, LwaEndpointOpt, ProfileOpt, RateLimiterOpt, RegionOpt
 from sellerkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -171,24 +172,16 @@ def register(app: typer.Typer) -> None:
         no_rdt: Annotated[bool, typer.Option(
             "--no-rdt", help="Call a restricted operation without an RDT (no buyer data).")
         ] = False,
-        profile: Annotated[str | None, typer.Option(
-            "--profile", metavar="NAME", help="Config profile.")] = None,
+        profile: ProfileOpt = None,
         marketplace: Annotated[str | None, typer.Option(
             "--marketplace", metavar="CODE", help="e.g. US, DE, JP (or a marketplace id).")
         ] = None,
-        region: Annotated[str | None, typer.Option(
-            "--region", metavar="REGION", help="NA, EU or FE.")] = None,
-        endpoint: Annotated[str | None, typer.Option(
-            "--endpoint", metavar="URL", help="Override the SP-API host (e.g. the emulator).")
-        ] = None,
-        lwa_endpoint: Annotated[str | None, typer.Option(
-            "--lwa-endpoint", metavar="URL", help="Override the LWA token URL.")] = None,
+        region: RegionOpt = None,
+        endpoint: EndpointOpt = None,
+        lwa_endpoint: LwaEndpointOpt = None,
         sandbox: Annotated[bool, typer.Option(
             "--sandbox", help="Use Amazon's sandbox hosts.")] = False,
-        rate_limiter: Annotated[str, typer.Option(
-            "--rate-limiter", metavar="BACKEND", envvar="SELLERKIT_RATE_LIMITER",
-            help="sqlite (shared by consecutive commands), sqlite:PATH, memory, off or a "
-                 "Redis URL.")] = "sqlite",
+        rate_limiter: RateLimiterOpt = "sqlite",
     ) -> None:
         """Call one SP-API operation and print the response."""
         from sellerkit import SellingPartner

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sellerkit.cli._options import EndpointOpt, LwaEndpointOpt, ProfileOpt, RateLimiterOpt, RegionOpt
 from sellerkit.errors import ConfigurationError
 
 __all__ = ["register"]
@@ -97,21 +98,14 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option(
             "--json", help="Print a JSON summary on stdout (the records go to -o FILE).")
         ] = False,
-        profile: Annotated[str | None, typer.Option(
-            "--profile", metavar="NAME", help="Config profile.")] = None,
+        profile: ProfileOpt = None,
         marketplace: Annotated[str | None, typer.Option(
             "--marketplace", metavar="CODE", help="Picks the region (the query names its "
             "marketplaces itself).")] = None,
-        region: Annotated[str | None, typer.Option(
-            "--region", metavar="REGION", help="NA, EU or FE.")] = None,
-        endpoint: Annotated[str | None, typer.Option(
-            "--endpoint", metavar="URL", help="Override the SP-API host (e.g. the emulator).")
-        ] = None,
-        lwa_endpoint: Annotated[str | None, typer.Option(
-            "--lwa-endpoint", metavar="URL", help="Override the LWA token URL.")] = None,
-        rate_limiter: Annotated[str, typer.Option(
-            "--rate-limiter", metavar="BACKEND", envvar="SELLERKIT_RATE_LIMITER",
-            help="sqlite, sqlite:PATH, memory, off or a Redis URL.")] = "sqlite",
+        region: RegionOpt = None,
+        endpoint: EndpointOpt = None,
+        lwa_endpoint: LwaEndpointOpt = None,
+        rate_limiter: RateLimiterOpt = "sqlite",
     ) -> None:
         """Run a Data Kiosk query, wait for it and write its records as JSON Lines."""
         from sellerkit.cli.call_cmd import _close_limiter

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from sellerkit.cli._options import EndpointOpt, LwaEndpointOpt, ProfileOpt, RateLimiterOpt, RegionOpt
 from sellerkit.errors import ConfigurationError
 
 __all__ = ["parse_since", "register"]
@@ -209,18 +210,11 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option(
             "--json", help="Print a JSON summary on stdout (the data goes to -o FILE).")
         ] = False,
-        profile: Annotated[str | None, typer.Option(
-            "--profile", metavar="NAME", help="Config profile.")] = None,
-        region: Annotated[str | None, typer.Option(
-            "--region", metavar="REGION", help="NA, EU or FE.")] = None,
-        endpoint: Annotated[str | None, typer.Option(
-            "--endpoint", metavar="URL", help="Override the SP-API host (e.g. the emulator).")
-        ] = None,
-        lwa_endpoint: Annotated[str | None, typer.Option(
-            "--lwa-endpoint", metavar="URL", help="Override the LWA token URL.")] = None,
-        rate_limiter: Annotated[str, typer.Option(
-            "--rate-limiter", metavar="BACKEND", envvar="SELLERKIT_RATE_LIMITER",
-            help="sqlite, sqlite:PATH, memory, off or a Redis URL.")] = "sqlite",
+        profile: ProfileOpt = None,
+        region: RegionOpt = None,
+        endpoint: EndpointOpt = None,
+        lwa_endpoint: LwaEndpointOpt = None,
+        rate_limiter: RateLimiterOpt = "sqlite",
     ) -> None:
         """Request a report (or reuse a recent identical one), wait for it and write it."""
         from sellerkit.cli.call_cmd import _close_limiter
@@ -275,18 +269,11 @@ def register(app: typer.Typer) -> None:
             "--since", metavar="WHEN", help="Created since (30d, 12h, ISO date); default 90d.")
         ] = None,
         as_json: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout.")] = False,
-        profile: Annotated[str | None, typer.Option(
-            "--profile", metavar="NAME", help="Config profile.")] = None,
-        region: Annotated[str | None, typer.Option(
-            "--region", metavar="REGION", help="NA, EU or FE.")] = None,
-        endpoint: Annotated[str | None, typer.Option(
-            "--endpoint", metavar="URL", help="Override the SP-API host (e.g. the emulator).")
-        ] = None,
-        lwa_endpoint: Annotated[str | None, typer.Option(
-            "--lwa-endpoint", metavar="URL", help="Override the LWA token URL.")] = None,
-        rate_limiter: Annotated[str, typer.Option(
-            "--rate-limiter", metavar="BACKEND", envvar="SELLERKIT_RATE_LIMITER",
-            help="sqlite, sqlite:PATH, memory, off or a Redis URL.")] = "sqlite",
+        profile: ProfileOpt = None,
+        region: RegionOpt = None,
+        endpoint: EndpointOpt = None,
+        lwa_endpoint: LwaEndpointOpt = None,
+        rate_limiter: RateLimiterOpt = "sqlite",
     ) -> None:
         """List recent reports (getReports, every page)."""
         from sellerkit.cli.call_cmd import _close_limiter

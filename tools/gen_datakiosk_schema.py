@@ -14,7 +14,6 @@ arguments and directives are dropped.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -22,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = ROOT.parent / "shared" / "sp-api-models"
 SOURCE = "schemas/data-kiosk"
 OUTPUT = ROOT / "sellerkit" / "workflows" / "data" / "datakiosk_schema.json"
 
@@ -69,21 +67,11 @@ def render(models: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
-    ap.add_argument("--check", action="store_true", help="fail if the output is stale")
-    args = ap.parse_args(argv)
-    text = render(args.models)
-    if args.check:
-        if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run python3 tools/gen_datakiosk_schema.py",
-                  file=sys.stderr)
-            return 1
-        print("Data Kiosk schema up to date")
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    import models_source  # tools/models_source.py: --models, SELLERKIT_MODELS_DIR, ../shared
+
+    return models_source.data_file_main(
+        "gen_datakiosk_schema", OUTPUT, render, argv,
+        description=__doc__.splitlines()[0] if __doc__ else None)
 
 
 if __name__ == "__main__":

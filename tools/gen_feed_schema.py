@@ -12,14 +12,12 @@ required members, the per-operation ``oneOf``); the prose (``title``, ``descript
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = ROOT.parent / "shared" / "sp-api-models"
 SOURCE = "schemas/feeds/listings-feed-schema-v2.json"
 OUTPUT = ROOT / "sellerkit" / "workflows" / "data" / "listings_feed_schema.json"
 PROSE = frozenset({"title", "description", "examples", "example", "$comment"})
@@ -48,21 +46,11 @@ def render(models: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--models", type=Path, default=DEFAULT_MODELS)
-    ap.add_argument("--check", action="store_true", help="fail if the output is stale")
-    args = ap.parse_args(argv)
-    text = render(args.models)
-    if args.check:
-        if not OUTPUT.exists() or OUTPUT.read_text(encoding="utf-8") != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run python3 tools/gen_feed_schema.py",
-                  file=sys.stderr)
-            return 1
-        print("listings feed schema up to date")
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    import models_source  # tools/models_source.py: --models, SELLERKIT_MODELS_DIR, ../shared
+
+    return models_source.data_file_main(
+        "gen_feed_schema", OUTPUT, render, argv,
+        description=__doc__.splitlines()[0] if __doc__ else None)
 
 
 if __name__ == "__main__":

@@ -25,15 +25,12 @@ Sources (facts only; descriptions, titles and examples are not copied):
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = ROOT.parent / "shared" / "sp-api-models"
 OUTPUT = ROOT / "sellerkit" / "workflows" / "data" / "notification_types.json"
 
 # schema file stem -> facts the schema does not state
@@ -207,25 +204,12 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--models", type=Path, default=DEFAULT_MODELS,
-                    help="the sp-api-models checkout (holds schemas/notifications)")
-    ap.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
-    args = ap.parse_args(argv)
-    text = render(build(args.models))
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run python3 "
-                  "tools/gen_notification_types.py", file=sys.stderr)
-            return 1
-        print(f"{OUTPUT.relative_to(ROOT)} is up to date")
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)} "
-          f"({len(json.loads(text)['notification_types'])} types)")
-    return 0
+    import models_source  # tools/models_source.py: --models, SELLERKIT_MODELS_DIR, ../shared
+
+    return models_source.data_file_main(
+        "gen_notification_types", OUTPUT, lambda root: render(build(root)), argv,
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        summary=lambda text: f"{len(json.loads(text)['notification_types'])} types")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ Three sources, merged in this order (facts only, no prose is copied):
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -214,31 +213,12 @@ def render(data: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument("--models", type=Path, default=None,
-                    help="the sp-api-models checkout (holds schemas/reports); default: "
-                         "$SELLERKIT_MODELS_DIR, else ../shared/sp-api-models")
-    ap.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
-    args = ap.parse_args(argv)
     import models_source  # tools/models_source.py: --models, SELLERKIT_MODELS_DIR, ../shared
 
-    where = models_source.locate(args.models)
-    if where.root is None:
-        print(f"gen_report_types: {where.reason}", file=sys.stderr)
-        return 2
-    text = render(build(where.root))
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run python3 tools/gen_report_types.py",
-                  file=sys.stderr)
-            return 1
-        print(f"{OUTPUT.relative_to(ROOT)} is up to date")
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)} ({len(json.loads(text)['report_types'])} types)")
-    return 0
+    return models_source.data_file_main(
+        "gen_report_types", OUTPUT, lambda root: render(build(root)), argv,
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        summary=lambda text: f"{len(json.loads(text)['report_types'])} types")
 
 
 if __name__ == "__main__":

@@ -18,11 +18,13 @@ a fetched copy can be checked file by file against the copy the catalog was buil
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,3 +114,35 @@ def recorded_source(path: Path = SOURCE_JSON) -> dict[str, Any]:
     """The source record the checked-in catalog was generated from."""
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+def data_file_main(tool: str, output: Path, make: Callable[[Path], str],
+                   argv: list[str] | None = None, *, description: str | None = None,
+                   summary: Callable[[str], str] | None = None) -> int:
+    """The command line of a generator that derives one checked-in data file from the models:
+    ``--models DIR`` (else ``SELLERKIT_MODELS_DIR``, else ``../shared/sp-api-models``) and
+    ``--check`` (exit 1 when the file is stale). ``make(models_root)`` renders the file's text;
+    ``summary(text)`` may add to the "wrote" line."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--models", type=Path, default=None,
+                    help="the sp-api-models checkout; default: $SELLERKIT_MODELS_DIR, else "
+                         "../shared/sp-api-models")
+    ap.add_argument("--check", action="store_true", help="fail if the checked-in file is stale")
+    args = ap.parse_args(argv)
+    where = locate(args.models)
+    if where.root is None:
+        print(f"{tool}: {where.reason}", file=sys.stderr)
+        return 2
+    text = make(where.root)
+    shown = output.relative_to(ROOT)
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            print(f"{shown} is stale: run python3 tools/{tool}.py", file=sys.stderr)
+            return 1
+        print(f"{shown} is up to date")
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(f"wrote {shown}" + (f" ({summary(text)})" if summary else ""))
+    return 0

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-__all__ = ["LOGGER_NAME", "WaitStatusHandler", "format_wait", "wait_status"]
+__all__ = ["LOGGER_NAME", "StatusLines", "WaitStatusHandler", "format_wait", "wait_status"]
 
 LOGGER_NAME = "sellerkit.ratelimit"
 
@@ -98,3 +98,18 @@ def wait_status(json_mode: bool = False, stream: TextIO | None = None) -> Iterat
         logger.removeHandler(handler)
         logger.setLevel(old_level)
         handler.clear()
+
+
+class StatusLines:
+    """A long job's progress lines on stderr (reports get, datakiosk query); silent with
+    ``--json`` when stderr is not a terminal, like the wait lines."""
+
+    def __init__(self, quiet: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
+        self.quiet = quiet and not self.console.is_terminal
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            self.console.print(text, markup=False)

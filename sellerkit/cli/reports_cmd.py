@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from sellerkit.cli._options import EndpointOpt, LwaEndpointOpt, ProfileOpt, RateLimiterOpt, RegionOpt
+from sellerkit.cli._status import StatusLines
 from sellerkit.errors import ConfigurationError
 
 __all__ = ["parse_since", "register"]
@@ -59,18 +60,8 @@ def _options(pairs: list[str] | None) -> dict[str, str] | None:
     return out or None
 
 
-class _Progress:
-    """Status lines on stderr; silent with --json when stderr is not a terminal."""
-
-    def __init__(self, quiet: bool) -> None:
-        from rich.console import Console
-
-        self.console = Console(stderr=True, highlight=False, soft_wrap=True)
-        self.quiet = quiet and not self.console.is_terminal
-
-    def say(self, text: str) -> None:
-        if not self.quiet:
-            self.console.print(text, markup=False)
+class _Progress(StatusLines):
+    """The job's stages as status lines (see StatusLines)."""
 
     def __call__(self, p: Any) -> None:
         if p.stage == "slow-call":

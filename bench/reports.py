@@ -49,15 +49,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
-COLUMNS = [
-    "amazon-order-id", "merchant-order-id", "purchase-date", "last-updated-date",
-    "order-status", "fulfillment-channel", "sales-channel", "order-channel",
-    "ship-service-level", "product-name", "sku", "asin", "item-status", "quantity", "currency",
-    "item-price", "item-tax", "shipping-price", "shipping-tax", "gift-wrap-price",
-    "gift-wrap-tax", "item-promotion-discount", "ship-promotion-discount", "ship-city",
-    "ship-state", "ship-postal-code", "ship-country", "promotion-ids", "is-business-order",
-    "purchase-order-number", "price-designation", "signature-confirmation-recommended",
-]
 REPORT_TYPE = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL"
 CONTENT_TYPE = "text/tab-separated-values; charset=UTF-8"
 WORDS = ("Organic", "Cotton", "Tea", "Towel", "Set", "Blue", "Large", "Kit", "Steel", "Lamp",
@@ -90,7 +81,10 @@ def generate(path: Path, size_mb: int) -> int:
     target = size_mb * 10**6
     rng = random.Random(8)  # noqa: S311 - test data
     pool = [_row(rng, n) for n in range(20000)]  # 6+ MB of distinct rows: beyond gzip's window
-    header = "\t".join(COLUMNS) + "\n"
+    # the emulator's orders flat-file columns (imported here: the workers measure RSS)
+    from sellerkit.emulator.simulation.reports import ORDER_COLUMNS
+
+    header = "\t".join(ORDER_COLUMNS) + "\n"
     written = 0
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6,
                                                  mtime=0) as gz:

@@ -21,6 +21,11 @@
     ├── TransportError                the request did not get an HTTP response
     │   ├── ConnectTimeoutError / ReadTimeoutError
     │   └── ConnectionFailedError
+    ├── VaultError                    the vault refused or failed (sellerkit.vault)
+    │   ├── VaultKeyError             the key-encryption key is missing, wrong or unreachable
+    │   ├── AccessDeniedError         the user's role does not allow the action (or no purpose)
+    │   ├── AuthenticationError       a log-in or API key was refused (wrong, locked, expired)
+    │   └── IntegrityError            the audit chain or a ciphertext failed verification
     └── ApiError                      SP-API answered with an error status
         ├── BadRequestError (400)   ├── ForbiddenError (403)      ├── NotFoundError (404)
         ├── RequestTooLargeError (413) ├── UnsupportedMediaTypeError (415)
@@ -39,8 +44,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
+    "AccessDeniedError",
     "ApiError",
     "AuthError",
+    "AuthenticationError",
     "BadRequestError",
     "CapacityWaitError",
     "ClientClosedError",
@@ -48,6 +55,7 @@ __all__ = [
     "ConnectTimeoutError",
     "ConnectionFailedError",
     "ForbiddenError",
+    "IntegrityError",
     "InvalidClientError",
     "InvalidGrantError",
     "InvalidRequestError",
@@ -67,6 +75,8 @@ __all__ = [
     "UnknownOperationError",
     "UnsupportedMediaTypeError",
     "ValidationError",
+    "VaultError",
+    "VaultKeyError",
     "api_error_from_response",
     "lwa_error_from_response",
 ]
@@ -265,6 +275,27 @@ def lwa_error_from_response(status: int, body: bytes, secrets: Sequence[str] = (
     error, description = error[:2000], description[:20000]
     return cls(scrub_secrets(error, secrets)[:100], scrub_secrets(description, secrets)[:500],
                status)
+
+
+class VaultError(SellerkitError):
+    """The vault refused an action or could not complete it; the message says what to do."""
+
+
+class VaultKeyError(VaultError):
+    """The key-encryption key is missing, wrong for this vault, or its provider is unreachable."""
+
+
+class AccessDeniedError(VaultError, PermissionError):
+    """The acting user's role does not allow the action, or a PII read stated no purpose."""
+
+
+class AuthenticationError(VaultError):
+    """A password, API key or second factor was refused, or the account is locked or disabled."""
+
+
+class IntegrityError(VaultError):
+    """Stored data failed verification: an audit entry edited, deleted, inserted or reordered, or
+    a ciphertext that does not belong to its row."""
 
 
 class TransportError(SellerkitError):

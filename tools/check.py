@@ -1,4 +1,4 @@
-"""Run every check CI runs: the catalog is fresh, ruff, mypy, then the test suite.
+"""Run every check CI runs: the catalog and vault migrations are fresh, ruff, mypy, then the test suite.
 
     python3 tools/check.py                  # all of it
     python3 tools/check.py --models DIR     # Amazon's models from DIR (else $SELLERKIT_MODELS_DIR,
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         env[ENV] = str(where.root)
         run(py, "tools/gen_catalog.py", "--check", "--models", str(where.root))
     run(py, "tools/unasync.py", "--check")
+    run(py, "tools/gen_vault_migration.py", "--check")
     run(py, "-m", "ruff", "check", "sellerkit", "tests", "tools", "bench")
     run(py, "-m", "mypy")
     run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *extra, env=env)

@@ -14,6 +14,7 @@ the SP-API endpoint.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,19 @@ def error_code(exc: BaseException) -> str:
 def _message(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
-        return str((response.get("Error") or {}).get("Message", ""))
+        text = str((response.get("Error") or {}).get("Message", ""))
+        # an XML error body botocore could not parse (a JSON-protocol client, an XML answer)
+        found = re.search(r"<Message>(.*?)</Message>", text, re.S)
+        return found.group(1).strip() if found else text
     return str(exc)
+
+
+def _status(exc: BaseException) -> int | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+        return status if isinstance(status, int) else None
+    return None
 
 
 _DENIED = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
@@ -104,12 +116,6 @@ def explain(command: str, call: str, exc: BaseException, limit_hint: str = "") -
                 "ReadTimeoutError"):
         raise AwsSetupError(f"{call}: cannot reach AWS: {exc}") from None
     code = error_code(exc)
-    if code in _DENIED:
-        raise AwsSetupError(
-            f"{call}: access denied ({_message(exc)}). The AWS identity running "
-            f"'sellerkit aws {command}' needs {NEEDED[command]}; run it with an "
-            "administrator's credentials (--aws-profile) or attach a policy with those "
-            "actions (docs/aws.md)") from None
     if code in _BAD_KEYS:
         raise AwsSetupError(f"{call}: AWS does not accept these credentials ({code}); check "
                             "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or --aws-profile"
@@ -117,6 +123,12 @@ def explain(command: str, call: str, exc: BaseException, limit_hint: str = "") -
     if code in _EXPIRED:
         raise AwsSetupError(f"{call}: the AWS credentials have expired ({code}); refresh "
                             "them (aws sso login, or new session credentials)") from None
+    if code in _DENIED or (_status(exc) == 403 and code in ("", "403")):
+        raise AwsSetupError(
+            f"{call}: access denied ({_message(exc)}). The AWS identity running "
+            f"'sellerkit aws {command}' needs {NEEDED[command]}; run it with an "
+            "administrator's credentials (--aws-profile) or attach a policy with those "
+            "actions (docs/aws.md)") from None
     if code in _LIMIT:
         raise AwsSetupError(f"{call}: an AWS limit was reached ({_message(exc)})"
                             f"{'; ' + limit_hint if limit_hint else ''}") from None

@@ -63,7 +63,7 @@ def _print_report(report: Any, as_json: bool) -> None:
         out.append(line)
         if report.dry_run and s.params:
             out.append("      " + json.dumps(s.params, ensure_ascii=False))
-    if report.policies:
+    if report.dry_run and report.policies:  # a real run's are in --json
         out.append("")
         for name, doc in report.policies.items():
             out.append(f"{name}:")

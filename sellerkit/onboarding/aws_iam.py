@@ -50,6 +50,9 @@ PLACEHOLDER_ACCOUNT = "ACCOUNT_ID"
 NOT_NEEDED = ("Amazon no longer needs an IAM user or role for SP-API: since 2023-10-02 requests "
               "need no SigV4 signature and the app registration asks for no IAM ARN. This sets "
               "up the old guide's user for set-ups that still sign requests.")
+SIGNING_NOTE = ("signing stays off: sellerkit sends unsigned requests, which Amazon accepts "
+                "since 2023-10-02; set sigv4 = true in the profile only for a set-up that still needs "
+                "signed requests")
 _NAME = re.compile(r"[\w+=,.@-]{1,64}")
 _ACCOUNT = re.compile(r"\d{12}")
 
@@ -172,6 +175,7 @@ def setup_iam(aws: AwsContext, user: str, *, role: str | None = None,
         user_arn = f"arn:aws:iam::{account}:user/{user}"
         role_arn = f"arn:aws:iam::{account}:role/{role}" if role else None
         _plan(report, user, user_arn, role, role_arn, profile)
+        report.notes.append(SIGNING_NOTE)
         return report
 
     iam = _Iam(aws, sleep)
@@ -223,6 +227,7 @@ def setup_iam(aws: AwsContext, user: str, *, role: str | None = None,
                           report)
 
     _access_key(aws, iam, report, user, user_arn, role_arn, profile, config_file, env)
+    report.notes.append(SIGNING_NOTE)
     return report
 
 

@@ -342,7 +342,7 @@ def _verify_queue(queues: _Queues, url: str, arn: str, redrive: dict[str, Any] |
         raise AwsSetupError(f"the queue {url} was set up but reading it back shows that "
                             f"{'; '.join(problems)}; run the command again, and check for "
                             "an SCP or another tool changing it")
-    report.add("sqs:GetQueueAttributes", url, "verified",
+    report.add("sqs:GetQueueAttributes", url.rstrip("/").rsplit("/", 1)[-1], "verified",
                "read back: Amazon may send to it" + ("; redrive policy set" if redrive else ""))
 
 

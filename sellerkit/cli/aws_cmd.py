@@ -150,11 +150,25 @@ def register(app: typer.Typer) -> None:
         if dry_run or no_destination:
             report = run(aws, queue, **kwargs)
         else:
+            from sellerkit.cli._errors import cli_message
             from sellerkit.cli.notifications_cmd import _Client
+            from sellerkit.errors import ConfigurationError
 
-            with _Client(profile=profile, endpoint=endpoint, lwa_endpoint=lwa_endpoint,
-                         region=region, rate_limiter=rate_limiter) as sp:
+            client = _Client(profile=profile, endpoint=endpoint, lwa_endpoint=lwa_endpoint,
+                             region=region, rate_limiter=rate_limiter)
+            try:
+                sp = client.__enter__()
+            except ConfigurationError as exc:
+                if {"client_id", "client_secret"} & set(exc.missing):
+                    raise ConfigurationError(
+                        f"{cli_message(exc)}; or pass --no-destination to set up the queue "
+                        "only (the SP-API destination needs the app's LWA credentials)"
+                    ) from None
+                raise
+            try:
                 report = run(aws, queue, sp=sp, **kwargs)
+            finally:
+                client.__exit__(None, None, None)
         _finish(report, as_json)
 
     @group.command("setup-iam")

@@ -173,7 +173,8 @@ class AwsContext:
         key = service if not credentials else f"{service}:{credentials.get('aws_access_key_id')}"
         if key not in self._clients:
             region = self.session.region_name or self.region
-            if not region and service != "iam":
+            # IAM is global and STS answers for every account in us-east-1
+            if not region and service not in ("iam", "sts"):
                 raise ConfigurationError("no AWS region; pass --aws-region (e.g. us-east-1) or "
                                          "set AWS_DEFAULT_REGION")
             self._clients[key] = self.session.client(

@@ -178,6 +178,8 @@ def setup_iam(aws: AwsContext, user: str, *, role: str | None = None,
         report.notes.append(SIGNING_NOTE)
         return report
 
+    path = _config_path(config_file, env)  # where the key goes: checked before any change
+    held = _held(profile, path)
     iam = _Iam(aws, sleep)
     account = aws.account_id()
     if account_id and account_id.strip() != account:
@@ -226,7 +228,7 @@ def setup_iam(aws: AwsContext, user: str, *, role: str | None = None,
         iam.ensure_inline("user", user, ASSUME_POLICY_NAME, assume_role_policy(role_arn),
                           report)
 
-    _access_key(aws, iam, report, user, user_arn, role_arn, profile, config_file, env)
+    _access_key(aws, iam, report, user, user_arn, role_arn, profile, path, held)
     report.notes.append(SIGNING_NOTE)
     return report
 
@@ -300,12 +302,11 @@ def _held(profile: str, path: Path) -> tuple[str | None, str | None, str | None]
 
 
 def _access_key(aws: AwsContext, iam: _Iam, report: Report, user: str, user_arn: str,
-                role_arn: str | None, profile: str, config_file: str | Path | None,
-                env: Mapping[str, str] | None) -> None:
+                role_arn: str | None, profile: str, path: Path,
+                held: tuple[str | None, str | None, str | None]) -> None:
     from sellerkit.config import save_profile
 
-    path = _config_path(config_file, env)
-    held_id, held_secret, held_role = _held(profile, path)
+    held_id, held_secret, held_role = held
     keys = iam.call("iam:ListAccessKeys", iam.iam.list_access_keys,
                     UserName=user)["AccessKeyMetadata"]
     active = {k["AccessKeyId"] for k in keys if k.get("Status") == "Active"}

@@ -401,3 +401,48 @@ def test_access_denied_is_explained(cli: Cli, endpoint: str) -> None:
     assert "access denied" in q.stderr and "sqs:CreateQueue" in q.stderr
     for x in (r, q):
         assert "Traceback" not in x.stderr and len(x.stderr.strip().splitlines()) == 1
+
+
+def test_a_test_message_on_a_used_queue_leaves_other_messages_alone(cli: Cli,
+                                                                   endpoint: str) -> None:
+    name = unique("sp-busy")
+    sqs = client(endpoint, "sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody='{"NotificationType": "ORDER_CHANGE"}')
+    report = cli.json("setup-notifications", "--queue", name, "--no-destination",
+                      "--test-message")
+    assert ("sqs:SendMessage", name, "verified") in statuses(report)
+    assert ("sqs:SetQueueAttributes", name, "updated") in statuses(report)  # policy added
+    # the notification that was there is still there, visible at once, and nothing else
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+    assert [m["Body"] for m in got["Messages"]] == ['{"NotificationType": "ORDER_CHANGE"}']
+
+
+def test_iam_replaces_a_stored_key_that_no_longer_exists(cli: Cli, endpoint: str) -> None:
+    user = unique("spapi")
+    iam = client(endpoint, "iam")
+    first = cli.json("setup-iam", "--user", user)
+    old = first["resources"]["access_key_id"]
+    iam.delete_access_key(UserName=user, AccessKeyId=old)  # deleted in the console, say
+
+    second = cli.json("setup-iam", "--user", user)
+    (key,) = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    assert key["AccessKeyId"] != old
+    assert _profile(cli)["aws_access_key_id"] == key["AccessKeyId"]
+    assert ("iam:CreateAccessKey", user, "created") in statuses(second)
+    assert any("not an active key" in n for n in second["notes"])
+    assert _profile(cli)["aws_secret_access_key"] not in json.dumps(second)
+
+
+def test_iam_fixes_a_changed_trust_policy(cli: Cli, endpoint: str) -> None:
+    user, role = unique("spapi"), unique("spapi-role")
+    iam = client(endpoint, "iam")
+    cli.json("setup-iam", "--user", user, "--role", role)
+    iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+            "AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}]}))
+    again = cli.json("setup-iam", "--user", user, "--role", role)
+    assert ("iam:UpdateAssumeRolePolicy", role, "updated") in statuses(again)
+    trust = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:user/{user}"}
+    assert len(iam.list_access_keys(UserName=user)["AccessKeyMetadata"]) == 1

@@ -134,6 +134,20 @@ def explain(command: str, call: str, exc: BaseException, limit_hint: str = "") -
                             f"{'; ' + limit_hint if limit_hint else ''}") from None
 
 
+_LOADERS: dict[str | None, Any] = {}
+
+
+def _loader(data_path: str | None) -> Any:
+    """botocore's model loader, shared by the sessions of one process: a fresh session would
+    read and parse the service models again (a few tenths of a second per run). Credentials
+    and configuration stay per session."""
+    if data_path not in _LOADERS:
+        from botocore.loaders import create_loader
+
+        _LOADERS[data_path] = create_loader(data_path)
+    return _LOADERS[data_path]
+
+
 @dataclass
 class AwsContext:
     """boto3 clients for one region / profile / endpoint."""
@@ -159,8 +173,14 @@ class AwsContext:
             except ImportError:
                 raise ConfigurationError(f"'sellerkit aws {self.command}' needs boto3: "
                                          f"{INSTALL_HINT}") from None
+            import botocore.session
+
+            core = botocore.session.get_session()
+            core.register_component("data_loader",
+                                    _loader(core.get_config_variable("data_path")))
             try:
-                self._session = boto3.session.Session(profile_name=self.aws_profile,
+                self._session = boto3.session.Session(botocore_session=core,
+                                                      profile_name=self.aws_profile,
                                                       region_name=self.region)
             except Exception as exc:  # ProfileNotFound and friends
                 if type(exc).__name__ == "ProfileNotFound":

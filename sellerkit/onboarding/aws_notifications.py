@@ -275,17 +275,11 @@ def setup_notifications(aws: AwsContext, queue: str, *, dead_letter: bool = Fals
                        "Standard queue; policy lets Amazon (437568002678) send to it"
                        + ("; redrive to the dead-letter queue" if redrive else ""))
         else:
-            current = queues.attributes(url)
-            if current.get("FifoQueue") == "true":  # cannot happen without .fifo; be sure
-                raise ConfigurationError(f"{name} is a FIFO queue; SP-API delivers only to "
-                                         "Standard queues")
+            current = queues.attributes(url)  # a name without .fifo is a Standard queue
             changes: dict[str, str] = {}
             fixed = []
             if _grants_amazon(current.get("Policy"), arn):
-                try:
-                    policy = json.loads(current["Policy"])
-                except (KeyError, ValueError):  # pragma: no cover - _grants_amazon parsed it
-                    policy = queue_policy(arn)
+                policy = json.loads(current["Policy"])  # parsed by _grants_amazon already
             else:
                 policy = queue_policy(arn, current.get("Policy"))
                 changes["Policy"] = json.dumps(policy)

@@ -178,6 +178,7 @@ def setup_iam(aws: AwsContext, user: str, *, role: str | None = None,
         report.notes.append(SIGNING_NOTE)
         return report
 
+    _ = aws.session  # boto3 is there (or the install hint)
     path = _config_path(config_file, env)  # where the key goes: checked before any change
     held = _held(profile, path)
     iam = _Iam(aws, sleep)

@@ -187,6 +187,8 @@ def test_a_missing_optional_package_is_a_sellerkit_error_with_the_install_hint(c
 @pytest.mark.parametrize(("blocked", "extra", "args"), [
     ("botocore", "aws", ("emulator", "--require-sigv4", "--port", "0")),
     ("redis", "redis", ("limits", "--redis", "redis://127.0.0.1:6379/0")),
+    ("boto3", "aws", ("aws", "setup-iam", "--user", "sp-api")),
+    ("boto3", "aws", ("aws", "setup-notifications", "--queue", "q", "--dry-run")),
 ])
 def test_the_cli_says_what_to_install_in_one_line(blocked: str, extra: str, args: tuple[str, ...]) -> None:
     r = _run("from sellerkit.cli.main import main\nsys.argv[0] = 'sellerkit'\nmain(sys.argv[1:])", blocked,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         from sellerkit.errors import ConfigurationError
         from sellerkit.onboarding.doctor import run_doctor
 
-        given = {k: v for k, v in dict(region=region, endpoint=endpoint,
+        given: dict[str, Any] = {k: v for k, v in dict(region=region, endpoint=endpoint,
                                        lwa_endpoint=lwa_endpoint).items() if v is not None}
         labels = {"profile": "--profile", "region": "--region", "endpoint": "--endpoint",
                   "lwa_endpoint": "--lwa-endpoint"}

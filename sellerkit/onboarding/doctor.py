@@ -820,7 +820,8 @@ def _check_queue(ref: str, arn: str | None, aws: Any, problems: list[str], warns
     if missing:
         problems.append(f"the policy of queue {name} does not allow {AMAZON_SQS_PRINCIPAL} "
                         f"{' and '.join(missing)}: Amazon cannot deliver. Add the statement "
-                        f"{_policy_statement(queue_arn)} to the queue's access policy")
+                        f"{_policy_statement(queue_arn)} to the queue's access policy "
+                        "(sellerkit aws setup-notifications writes it)")
     elif wildcard:
         warns.append(f"the policy of queue {name} lets anyone (Principal \"*\") send: restrict "
                      f"it to {AMAZON_SQS_PRINCIPAL}")

@@ -367,9 +367,11 @@ def draft_profile(*, answers: Mapping[str, Any] | None = None, profile: str | No
         if reason:
             answer = str(reason)
         else:
-            answer = (f"{_blank(f'why the application needs {role}: the operations or reports it calls and the feature they serve')}"
-                      + (f" {_blank('which PII, for which step of fulfilment or tax, and how long it is kept (at most 30 days after delivery)')}"
-                         if is_restricted else ""))
+            answer = _blank(f"why the application needs {role}: the operations or "
+                            "reports it calls and the feature they serve")
+            if is_restricted:
+                answer += " " + _blank("which PII, for which step of fulfilment or tax, and "
+                                       "how long it is kept (at most 30 days after delivery)")
         drafts.append(Draft(f"role:{role}", template.format(role=role), answer))
     if not roles:
         drafts.append(Draft("role", q["role"]["question"].format(role="<role>"),
@@ -379,15 +381,15 @@ def draft_profile(*, answers: Mapping[str, Any] | None = None, profile: str | No
     evidence = _vault_evidence()
     for item in q["security"]:
         qid = item["id"]
-        answer = security.get(qid) or _evidence_answer(evidence, qid)
-        if not answer:
-            if qid == "privacy_policy" and given.get("website"):
-                answer = _blank(f"the URL of the privacy policy on {given['website']}")
-            else:
-                source = ("the vault's evidence has no answer to this" if evidence is not None
+        found: str | None = security.get(qid) or _evidence_answer(evidence, qid)
+        if found:
+            text = str(found)
+        elif qid == "privacy_policy" and given.get("website"):
+            text = _blank(f"the URL of the privacy policy on {given['website']}")
+        else:
+            text = _blank("the vault's evidence has no answer to this" if evidence is not None
                           else "the operator's to write (sellerkit.vault is not installed)")
-                answer = _blank(f"{source}")
-        drafts.append(Draft(f"security:{qid}", item["question"], str(answer)))
+        drafts.append(Draft(f"security:{qid}", item["question"], text))
     return drafts
 
 

@@ -15,9 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from sellerkit import config as sk_config
+from sellerkit.errors import ConfigurationError
 from sellerkit.onboarding.road import draft_profile, load_answers, road, road_data
 from sellerkit.onboarding.state import record_secret_expiry
-from sellerkit.errors import ConfigurationError
 
 from .conftest import CLIENT_ID, Served, leaked
 

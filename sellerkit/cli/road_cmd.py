@@ -75,6 +75,10 @@ def register(app: typer.Typer) -> None:
             help="A TOML or JSON file of answers (business_name, use_case, roles, app_type, "
                  "website, features, role_reasons, security); wins over the profile's.")
         ] = None,
+        evidence: Annotated[Path | None, typer.Option(
+            "--evidence", metavar="PATH",
+            help="The vault's evidence pack (evidence.json, or the directory sellerkit vault "
+                 "evidence wrote): it answers the security questions it can.")] = None,
         output: Annotated[Path | None, typer.Option(
             "--output", "-o", metavar="FILE", help="Write the Markdown draft here.")] = None,
         profile: ProfileOpt = None,
@@ -84,10 +88,16 @@ def register(app: typer.Typer) -> None:
         """Draft the developer profile's free-text answers (business and use case, each role's
         reason, the security controls) from init's answers; unknowns stay [TO FILL: ...]."""
         from sellerkit._files import write_private
-        from sellerkit.onboarding.road import draft_profile, load_answers, render_draft
+        from sellerkit.onboarding.road import (
+            draft_profile,
+            load_answers,
+            load_evidence,
+            render_draft,
+        )
 
         given = load_answers(answers) if answers is not None else None
-        drafts = draft_profile(answers=given, profile=profile)
+        pack = load_evidence(evidence) if evidence is not None else None
+        drafts = draft_profile(answers=given, profile=profile, evidence=pack)
         text = (json.dumps({"drafts": [d.to_dict() for d in drafts],
                             "blanks": sum(d.blanks for d in drafts)}, indent=2,
                            ensure_ascii=False) + "\n") if as_json else render_draft(drafts)

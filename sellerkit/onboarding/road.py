@@ -34,8 +34,8 @@ from typing import Any
 from sellerkit._log import redact
 from sellerkit.errors import ConfigurationError
 
-__all__ = ["ANSWER_KEYS", "Draft", "RoadStep", "draft_profile", "load_answers", "road",
-           "road_data", "render_draft"]
+__all__ = ["ANSWER_KEYS", "Draft", "RoadStep", "draft_profile", "load_answers",
+           "load_evidence", "road", "road_data", "render_draft"]
 
 ANSWER_KEYS = ("business_name", "use_case", "roles", "app_type", "website", "features",
                "role_reasons", "security")
@@ -296,37 +296,57 @@ def _blank(what: str) -> str:
     return f"[TO FILL: {what}]"
 
 
-def _vault_evidence() -> Any:
-    """``sellerkit.vault.evidence`` when the vault is installed, else None."""
-    import importlib
+def _vault_installed() -> bool:
     import importlib.util
 
     try:
-        if importlib.util.find_spec("sellerkit.vault.evidence") is None:
-            return None
-        return importlib.import_module("sellerkit.vault.evidence")
+        return importlib.util.find_spec("sellerkit.vault.evidence") is not None
     except ImportError:
-        return None
+        return False
 
 
-def _evidence_answer(module: Any, question_id: str) -> str | None:
-    """The vault's answer to a security question, when its evidence module offers one
-    (``security_answer(question_id) -> str | None``); None otherwise."""
-    fn = getattr(module, "security_answer", None) if module is not None else None
-    if not callable(fn):
-        return None
+def load_evidence(path: str | os.PathLike[str]) -> dict[str, list[str]]:
+    """The vault's evidence pack (``evidence.json``, or the directory ``sellerkit vault
+    evidence`` wrote it to) as ``{question id: [answer sentences and blanks]}``. The pack's
+    ``[OPERATOR: ...]`` items (what only the operator can answer) become ``[TO FILL: ...]``."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        p = p / "evidence.json"
     try:
-        value = fn(question_id)
-    except Exception:  # noqa: BLE001 - the vault's evidence is optional input, never fatal
-        return None
-    return str(value) if value else None
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the evidence pack {p}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigurationError(f"the evidence pack {p} is not JSON: {exc}") from None
+    answers = data.get("answers") if isinstance(data, dict) else None
+    if not isinstance(answers, list):
+        raise ConfigurationError(f"{p} is not an evidence pack (no 'answers' list); write one "
+                                 "with: sellerkit vault evidence -o DIR")
+    out: dict[str, list[str]] = {}
+    for item in answers:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        parts = [str(x) for x in item.get("answer") or [] if x]
+        parts += [_operator_blank(str(x)) for x in item.get("operator") or [] if x]
+        out[item["id"]] = parts
+    return out
+
+
+def _operator_blank(text: str) -> str:
+    inner = text.strip()
+    if inner.startswith("[OPERATOR:") and inner.endswith("]"):
+        inner = inner[len("[OPERATOR:"):-1].strip()
+    return _blank(inner)
 
 
 def draft_profile(*, answers: Mapping[str, Any] | None = None, profile: str | None = None,
                   config_file: str | os.PathLike[str] | None = None,
-                  env: Mapping[str, str] | None = None) -> list[Draft]:
+                  env: Mapping[str, str] | None = None,
+                  evidence: Mapping[str, list[str]] | None = None) -> list[Draft]:
     """The drafts: business and use case, the features, one per role, one per security
-    question. ``answers`` (from ``load_answers``) win over the profile's keys."""
+    question. ``answers`` (from ``load_answers``) win over the profile's keys; a security
+    answer comes from ``answers["security"]``, else from the vault's evidence pack
+    (``load_evidence``), else it is a blank."""
     from sellerkit.emulator.roles import RESTRICTED_ROLES
 
     given = _normalise({k: v for k, v in _profile_table(profile, config_file, env).items()
@@ -378,17 +398,25 @@ def draft_profile(*, answers: Mapping[str, Any] | None = None, profile: str | No
                             _blank("the roles you request (sellerkit init --role, or roles in "
                                    "the answers file), and a reason for each")))
     security = given.get("security") or {}
-    evidence = _vault_evidence()
+    vault = _vault_installed()
     for item in q["security"]:
         qid = item["id"]
-        found: str | None = security.get(qid) or _evidence_answer(evidence, qid)
+        found = security.get(qid)
+        pack = (evidence or {}).get(qid)
         if found:
             text = str(found)
-        elif qid == "privacy_policy" and given.get("website"):
+        elif pack:
+            text = " ".join(pack)
+        elif qid == "privacy-policy" and given.get("website"):
             text = _blank(f"the URL of the privacy policy on {given['website']}")
+        elif evidence is not None:
+            text = _blank("the evidence pack has no answer to this: the operator's to write")
+        elif vault:
+            text = _blank("the operator's, or the vault's evidence pack: sellerkit vault "
+                          "evidence -o DIR, then draft-profile --evidence DIR")
         else:
-            text = _blank("the vault's evidence has no answer to this" if evidence is not None
-                          else "the operator's to write (sellerkit.vault is not installed)")
+            text = _blank("the operator's to write (the vault, whose evidence pack answers "
+                          "much of this, is not installed)")
         drafts.append(Draft(f"security:{qid}", item["question"], text))
     return drafts
 

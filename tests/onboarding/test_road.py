@@ -16,7 +16,13 @@ from typer.testing import CliRunner
 
 from sellerkit import config as sk_config
 from sellerkit.errors import ConfigurationError
-from sellerkit.onboarding.road import draft_profile, load_answers, road, road_data
+from sellerkit.onboarding.road import (
+    draft_profile,
+    load_answers,
+    load_evidence,
+    road,
+    road_data,
+)
 from sellerkit.onboarding.state import record_secret_expiry
 
 from .conftest import CLIENT_ID, Served, leaked
@@ -134,7 +140,7 @@ def test_draft_with_nothing_known_is_all_blanks() -> None:
     assert len(security) == len(questions["security"])
     for d in security:
         assert BLANK.fullmatch(d.answer), d.answer
-        assert "operator's to write" in d.answer  # the vault is not in this tree
+        assert "operator's" in d.answer
     # the business draft holds only fixed connective text around blanks
     rest = BLANK.sub("", drafts[0].answer).replace(" ", "")
     assert rest == ".WewillusetheSellingPartnerAPIfor:.Theapplicationaccesses.Ourpublicwebsite:."
@@ -153,7 +159,7 @@ roles = ["Inventory and Order Tracking", "Direct-to-Consumer Shipping"]
 "Inventory and Order Tracking" = "We read new orders (getOrders) to pick and pack them."
 
 [security]
-network_controls = "The database accepts connections only from the application subnet."
+"network-controls" = "The database accepts connections only from the application subnet."
 ''', encoding="utf-8")
     drafts = {d.id: d for d in draft_profile(answers=load_answers(path),
                                               config_file=os.devnull, env={})}
@@ -164,9 +170,9 @@ network_controls = "The database accepts connections only from the application s
     dtc = drafts["role:Direct-to-Consumer Shipping"]
     assert "personally identifiable information" in dtc.question  # the restricted variant
     assert "Direct-to-Consumer Shipping" in dtc.question and dtc.blanks == 2
-    assert drafts["security:network_controls"].answer.startswith("The database")
-    assert "example.com" in drafts["security:privacy_policy"].answer
-    assert drafts["security:privacy_policy"].blanks == 1
+    assert drafts["security:network-controls"].answer.startswith("The database")
+    assert "example.com" in drafts["security:privacy-policy"].answer
+    assert drafts["security:privacy-policy"].blanks == 1
 
 
 @pytest.mark.skipif(not INIT_KEYS, reason="needs sellerkit init's profile keys (ob-init)")
@@ -176,6 +182,29 @@ def test_draft_from_the_profile_init_wrote(served: Served, tmp_path: Path) -> No
     drafts = {d.id: d for d in draft_profile(profile="shop", config_file=cfg, env={})}
     assert drafts["business"].answer.startswith("Example Trading Ltd")
     assert "role:Pricing" in drafts
+
+
+def test_draft_from_the_vaults_evidence_pack(tmp_path: Path) -> None:
+    # the pack as `sellerkit vault evidence -o DIR` writes it (evidence.json: answers with the
+    # sentences the vault can vouch for and the [OPERATOR: ...] items it cannot)
+    pack = {"generated_at": "2026-12-01T00:00:00+00:00", "facts": {}, "answers": [
+        {"id": "encryption-at-rest", "question": "...", "answer": [
+            "PII is encrypted with AES-256-GCM under per-record data keys."], "operator": []},
+        {"id": "network-controls", "question": "...", "answer": [],
+         "operator": ["[OPERATOR: firewall rules for the database host]"]}]}
+    (tmp_path / "evidence.json").write_text(json.dumps(pack), encoding="utf-8")
+    evidence = load_evidence(tmp_path)
+    answers = {"security": {"backups": "No backups hold PII."}}
+    drafts = {d.id: d for d in draft_profile(answers=answers, evidence=evidence,
+                                              config_file=os.devnull, env={})}
+    assert drafts["security:encryption-at-rest"].answer.startswith("PII is encrypted")
+    assert drafts["security:network-controls"].answer == \
+        "[TO FILL: firewall rules for the database host]"
+    assert drafts["security:backups"].answer == "No backups hold PII."  # the operator's wins
+    assert "evidence pack has no answer" in drafts["security:monitoring"].answer
+    with pytest.raises(ConfigurationError, match="not an evidence pack"):
+        (tmp_path / "other.json").write_text("{}", encoding="utf-8")
+        load_evidence(tmp_path / "other.json")
 
 
 def test_answers_file_mistakes_are_clear(tmp_path: Path) -> None:

@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "sellerkit.cli.datakiosk_cmd",
     "sellerkit.cli.vault_cmd",  # the `vault` group: before the modules that add to it
     "sellerkit.cli.aws_cmd",
+    "sellerkit.cli.doctor_cmd",
+    "sellerkit.cli.road_cmd",
 )
 
 

@@ -58,6 +58,12 @@ def _banner(emulator: object, base_url: str, defaults: dict[str, bool]) -> None:
         table.add_row("faults", cfg.faults)
     if emulator.sandbox is not None:
         table.add_row("static sandbox", f"{len(emulator.sandbox)} cases from {cfg.models}")
+    onboarding = [f"lwa fault {cfg.lwa_fault}" if cfg.lwa_fault else "",
+                  f"clock skew {cfg.clock_skew:+g}s" if cfg.clock_skew else "",
+                  ("missing roles " + ", ".join(cfg.missing_roles)) if cfg.missing_roles else "",
+                  "" if cfg.rdt else "no RDTs"]
+    if any(onboarding):
+        table.add_row("onboarding faults", "; ".join(x for x in onboarding if x))
     if cfg.require_sigv4:
         table.add_row("sigv4", f"required (access key {cfg.aws_access_key})")
     if cfg.state_file is not None:
@@ -200,6 +206,21 @@ def register(app: typer.Typer) -> None:
         sqs_endpoint: Annotated[str | None, typer.Option(
             help="Send notifications to SQS queues on this endpoint (e.g. a moto server); "
                  "without it read them at /_emulator/notifications.")] = None,
+        lwa_fault: Annotated[str | None, typer.Option(
+            "--lwa-fault", metavar="ERROR",
+            help="Fail every LWA token request with this error: invalid_client, invalid_grant, "
+                 "unauthorized_client, access_denied, invalid_scope, invalid_request, "
+                 "server_error or temporarily_unavailable.")] = None,
+        clock_skew: Annotated[float, typer.Option(
+            "--clock-skew", metavar="SECONDS",
+            help="Shift the Date header of every response by this many seconds.")] = 0.0,
+        missing_role: Annotated[list[str] | None, typer.Option(
+            "--missing-role", metavar="ROLE",
+            help='An SP-API role the app lacks (repeatable), e.g. "Finance and Accounting": '
+                 "calls only it grants answer 403 Unauthorized.")] = None,
+        no_rdt: Annotated[bool, typer.Option(
+            "--no-rdt", help="Refuse every Restricted Data Token (an app without a restricted "
+                             "role).")] = False,
         log_level: Annotated[str, typer.Option(
             help="uvicorn log level: critical, error, warning, info, debug or trace.")
         ] = "warning",
@@ -225,6 +246,16 @@ def register(app: typer.Typer) -> None:
         if sellers < 1 or orders < 0:
             raise ConfigurationError("--sellers must be at least 1 and --orders at least 0")
         parse_faults(faults, seed=seed)  # a bad spec fails here, before anything starts
+        from sellerkit.emulator.config import LWA_FAULTS
+        from sellerkit.emulator.roles import check_role_names
+
+        if lwa_fault is not None and lwa_fault not in LWA_FAULTS:
+            raise ConfigurationError(f"--lwa-fault {lwa_fault!r} is not one of "
+                                     + ", ".join(LWA_FAULTS))
+        try:
+            roles = check_role_names(missing_role or [])
+        except ValueError as exc:
+            raise ConfigurationError(f"--missing-role: {exc}") from None
         kw: dict[str, object] = {}
         for name, value in (("client_id", client_id), ("client_secret", client_secret),
                             ("refresh_token", refresh_token), ("aws_access_key", aws_access_key),
@@ -238,5 +269,6 @@ def register(app: typer.Typer) -> None:
             rate_scale=rate_scale, rate_limits=not no_rate_limits, faults=faults,
             require_sigv4=require_sigv4, strict_params=strict_params,
             state_file=state, token_lifetime=token_lifetime, sqs_endpoint=sqs_endpoint,
+            lwa_fault=lwa_fault, clock_skew=clock_skew, missing_roles=roles, rdt=not no_rdt,
             **kw)  # type: ignore[arg-type]
         serve(config, log_level=log_level, access_log=access_log)

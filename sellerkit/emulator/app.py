@@ -184,6 +184,31 @@ def remove_stale_state_temps(target: Path) -> list[Path]:
     return removed
 
 
+class _DateHeader:
+    """Every response carries ``Date`` (RFC 9110 §6.6.1, as Amazon's do), from the emulator's
+    clock shifted by ``clock_skew``: the clock ``sellerkit doctor`` compares with the local one.
+    uvicorn's own Date header is turned off (``server.uvicorn_config``) so there is only one."""
+
+    def __init__(self, app: Any, now: Callable[[], float]) -> None:
+        self.app = app
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        from email.utils import formatdate
+
+        async def send_dated(message: Any) -> None:
+            if message.get("type") == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"date"]
+                headers.append((b"date", formatdate(self.now(), usegmt=True).encode("ascii")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_dated)
+
+
 def _default_seller_ids(n: int) -> list[str]:
     return [f"A2SIMSELLER{i + 1:04d}" for i in range(n)]
 
@@ -235,7 +260,7 @@ class Emulator:
         self._validators: dict[str, Any] = {}
         self._generated: dict[tuple[str, str, bytes, bytes, str],
                               tuple[int, bytes | None, str]] = {}
-        self.app = Starlette(routes=[
+        self.app: Any = Starlette(routes=[
             Route("/auth/o2/token", self._lwa, methods=["POST"]),
             Route("/apps/authorize/consent", self._consent, methods=["GET", "POST"]),
             Route("/_emulator/documents/{document_id}", self._document, methods=["GET"]),
@@ -245,6 +270,7 @@ class Emulator:
             Route("/{path:path}", self._sp_api, methods=_METHODS),
         ], exception_handlers={HTTPException: self._http_error,
                                ClientDisconnect: self._disconnected})
+        self.app = _DateHeader(self.app, lambda: self.clock() + self.config.clock_skew)
 
     # ------------------------------------------------------------------ setup
 
@@ -559,6 +585,8 @@ class Emulator:
         if rec.expires_at <= self.clock():
             raise _Reject(403, _errors("Unauthorized", _DENIED,
                                        "The access token you provided has expired."))
+        if rec.kind != "grantless" and self.config.missing_roles:
+            self._check_roles(op)
         grant = None
         if op.grantless_scope:
             if rec.kind != "grantless" or op.grantless_scope not in rec.scope.split():
@@ -587,6 +615,16 @@ class Emulator:
                 "with a Restricted Data Token (createRestrictedDataToken) for "
                 f"{request.method} {op.path}."))
         return rec, grant
+
+    def _check_roles(self, op: Operation) -> None:
+        """``missing_roles``: refuse ``op`` when the app has none of the roles that grant its
+        API. Amazon answers a missing role exactly like a bad token (a 403 ``Unauthorized``
+        with an empty ``details``), so the caller cannot tell which it was from the answer."""
+        from sellerkit.emulator.roles import roles_for_api
+
+        grants = roles_for_api(op.api_key)
+        if grants is not None and grants <= set(self.config.missing_roles):
+            raise _Reject(403, _errors("Unauthorized", _DENIED, ""))
 
     def _redacts(self, op: Operation) -> bool:
         """Whether a plain-token call of restricted ``op`` gets an answer without buyer data."""
@@ -781,6 +819,10 @@ class Emulator:
         if rec.kind != "seller":
             return 403, _errors("Unauthorized", _DENIED,
                                 "Restricted data tokens are issued for a seller access token.")
+        if not self.config.rdt:
+            # EmulatorConfig.rdt=False: an app without a restricted role; Amazon refuses the
+            # token with its plain 403 (the Tokens API documents 403 for an unauthorized caller)
+            return 403, _errors("Unauthorized", _DENIED, "")
         resources = body.get("restrictedResources") if isinstance(body, dict) else None
         if not isinstance(resources, list) or not resources:
             return 400, _errors("InvalidInput", "restrictedResources must list at least one "

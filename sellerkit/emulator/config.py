@@ -10,6 +10,7 @@ Refresh tokens: the configured ``refresh_token`` belongs to the first simulated 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_CLIENT_SECRET",
     "DEFAULT_REDIRECT_URIS",
     "DEFAULT_REFRESH_TOKEN",
+    "LWA_FAULTS",
     "EmulatorConfig",
 ]
 
@@ -43,6 +45,20 @@ DEFAULT_BURST = 5
 
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
+# What Login with Amazon answers for each error (status, error, error_description). The codes
+# and the JSON shape are Amazon's (facts §1); the statuses follow OAuth 2.0 (RFC 6749 §5.2:
+# 401 for invalid_client, 400 for the others), the descriptions are the texts users report.
+LWA_FAULTS: dict[str, tuple[int, str]] = {
+    "invalid_client": (401, "Client authentication failed"),
+    "invalid_grant": (400, "The request has an invalid grant parameter : refresh_token"),
+    "unauthorized_client": (400, "Not authorized for requested operation"),
+    "access_denied": (400, "Access not granted for this client"),
+    "invalid_scope": (400, "The scope requested is invalid"),
+    "invalid_request": (400, "The request is missing a required parameter"),
+    "server_error": (500, "Internal server error"),
+    "temporarily_unavailable": (503, "Service temporarily unavailable"),
+}
+
 
 @dataclass
 class EmulatorConfig:
@@ -59,6 +75,13 @@ class EmulatorConfig:
     ``strict_params=True`` answers a query parameter the operation does not declare with a 400;
     by default such parameters are ignored, as Amazon evidently does (python-amazon-sp-api adds
     ``MarketplaceId`` to calls that do not declare it, and those calls work against Amazon).
+
+    Onboarding failures, to rehearse what ``sellerkit doctor`` diagnoses (docs/emulator.md,
+    "Onboarding failures"): ``lwa_fault`` makes every token request fail with that LWA error
+    (``LWA_FAULTS``: Amazon's status and error code); ``clock_skew`` shifts the ``Date`` header
+    of every response by that many seconds; ``missing_roles`` names SP-API roles the app lacks
+    (calls only those roles grant answer 403 Unauthorized, see ``sellerkit.emulator.roles``);
+    ``rdt=False`` refuses every Restricted Data Token (an app without a restricted role).
     """
 
     host: str = "127.0.0.1"
@@ -88,6 +111,10 @@ class EmulatorConfig:
     report_seconds: float = 3.0
     feed_seconds: float = 3.0
     sqs_endpoint: str | None = None
+    lwa_fault: str | None = None
+    clock_skew: float = 0.0
+    missing_roles: tuple[str, ...] = ()
+    rdt: bool = True
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +131,14 @@ class EmulatorConfig:
                 ("http://", "https://")):
             raise ValueError(f"sqs_endpoint must be an http:// or https:// URL, got "
                              f"{self.sqs_endpoint!r}")
+        if self.lwa_fault is not None and self.lwa_fault not in LWA_FAULTS:
+            raise ValueError(f"lwa_fault must be one of {', '.join(LWA_FAULTS)}, got "
+                             f"{self.lwa_fault!r}")
+        if not math.isfinite(self.clock_skew):
+            raise ValueError("clock_skew must be a finite number of seconds")
+        from sellerkit.emulator.roles import check_role_names
+
+        self.missing_roles = check_role_names(tuple(self.missing_roles))
 
     def __repr__(self) -> str:
         # the secrets of a config are demo values more often than not, but a user may pass real
@@ -112,4 +147,6 @@ class EmulatorConfig:
                 f"orders={self.orders}, sellers={self.sellers}, models={self.models}, "
                 f"rate_scale={self.rate_scale}, rate_limits={self.rate_limits}, "
                 f"faults={self.faults!r}, require_sigv4={self.require_sigv4}, "
+                f"lwa_fault={self.lwa_fault!r}, clock_skew={self.clock_skew}, "
+                f"missing_roles={self.missing_roles!r}, rdt={self.rdt}, "
                 f"client_id={self.client_id!r})")

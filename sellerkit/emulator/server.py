@@ -59,7 +59,7 @@ def uvicorn_config(emulator: Emulator, host: str, port: int, *, log_level: str =
     extra: dict[str, Any] = {} if configure_logging else {"log_config": None}
     return uvicorn.Config(emulator.app, host=host, port=port, http=protocol_class(),
                           log_level=log_level, access_log=access_log, lifespan="off",
-                          ws="none", timeout_keep_alive=30, **extra)
+                          ws="none", timeout_keep_alive=30, date_header=False, **extra)
 
 
 class EmulatorServer:

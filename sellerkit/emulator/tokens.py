@@ -145,6 +145,12 @@ class TokenStore:
         if not client_id or not client_secret:
             raise LwaFailure(400, "invalid_request",
                              "The request is missing client_id or client_secret.")
+        fault = self.config.lwa_fault
+        if fault is not None:  # EmulatorConfig.lwa_fault: rehearse an LWA refusal
+            from sellerkit.emulator.config import LWA_FAULTS
+
+            status, description = LWA_FAULTS[fault]
+            raise LwaFailure(status, fault, description)
         # compare bytes: compare_digest raises TypeError for a str that is not ASCII
         if not (secrets.compare_digest(client_id.encode(), self.config.client_id.encode())
                 and secrets.compare_digest(client_secret.encode(),

@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.feeds_cmd",
     "sellerkit.cli.notifications_cmd",
     "sellerkit.cli.datakiosk_cmd",
+    "sellerkit.cli.init_cmd",
     "sellerkit.cli.profiles_cmd",
 )
 

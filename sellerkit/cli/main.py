@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.datakiosk_cmd",
     "sellerkit.cli.init_cmd",
     "sellerkit.cli.profiles_cmd",
+    "sellerkit.cli.secrets_cmd",
 )
 
 

@@ -48,7 +48,9 @@ def _spawn(args: list[str], tmp_path: Path) -> tuple[object, io.StringIO]:
                           encoding="utf-8", timeout=30, cwd=str(tmp_path),
                           dimensions=(50, 200))
     child.logfile_read = transcript
-    child.delaybeforesend = None  # the prompts are read by a real line discipline anyway
+    # getpass turns echo off with TCSAFLUSH, which drops what was typed before: wait a moment
+    # after each prompt, as a person does
+    child.delaybeforesend = 0.1
     return child, transcript
 
 

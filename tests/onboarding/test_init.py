@@ -19,7 +19,13 @@ from typer.testing import CliRunner
 from sellerkit.cli.main import app
 from sellerkit.onboarding.init import check_client_id, check_client_secret, check_refresh_token
 
-from .keyring_memory import MemoryKeyring, config_file, memory_keyring, no_keyring  # noqa: F401
+from . import keyring_memory
+from .keyring_memory import MemoryKeyring
+
+# the shared fixtures (a config file of the test's own; an in-memory keyring or none)
+config_file = keyring_memory.config_file
+memory_keyring = keyring_memory.memory_keyring
+no_keyring = keyring_memory.no_keyring
 
 pexpect = pytest.importorskip("pexpect")
 

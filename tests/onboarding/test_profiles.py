@@ -17,7 +17,13 @@ from sellerkit.config import load_settings, save_profile
 from sellerkit.errors import ConfigurationError
 from sellerkit.onboarding.secrets import mask, store_secrets
 
-from .keyring_memory import MemoryKeyring, config_file, memory_keyring, no_keyring  # noqa: F401
+from . import keyring_memory
+from .keyring_memory import MemoryKeyring
+
+# the shared fixtures (a config file of the test's own; an in-memory keyring or none)
+config_file = keyring_memory.config_file
+memory_keyring = keyring_memory.memory_keyring
+no_keyring = keyring_memory.no_keyring
 
 SECRET = "amzn1.oa2-cs.v1.0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 TOKEN = "Atzr|IwEBIPrefreshtokenvalue-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -23,7 +23,13 @@ from sellerkit.emulator import Emulator, EmulatorConfig
 from sellerkit.emulator.server import EmulatorServer
 from sellerkit.onboarding.state import read_secret_expiry, record_secret_expiry
 
-from .keyring_memory import MemoryKeyring, config_file, memory_keyring, no_keyring  # noqa: F401
+from . import keyring_memory
+from .keyring_memory import MemoryKeyring
+
+# the shared fixtures (a config file of the test's own; an in-memory keyring or none)
+config_file = keyring_memory.config_file
+memory_keyring = keyring_memory.memory_keyring
+no_keyring = keyring_memory.no_keyring
 
 boto3 = pytest.importorskip("boto3")
 moto_server = pytest.importorskip("moto.server")

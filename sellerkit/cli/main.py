@@ -36,6 +36,8 @@ COMMAND_MODULES = (
     "sellerkit.cli.feeds_cmd",
     "sellerkit.cli.notifications_cmd",
     "sellerkit.cli.datakiosk_cmd",
+    "sellerkit.cli.doctor_cmd",
+    "sellerkit.cli.road_cmd",
     "sellerkit.cli.init_cmd",
     "sellerkit.cli.profiles_cmd",
     "sellerkit.cli.secrets_cmd",

@@ -68,28 +68,22 @@ def run_doctor_for(profile: str, say: Any) -> int | None:
 
 
 def _call_doctor(runner: Any, profile: str, say: Any) -> int | None:
-    import inspect
-
+    """``run_doctor(profile=...)`` and its checklist, one line per check (the texts are
+    redacted by the report itself); returns its exit status."""
     say(f"running 'sellerkit doctor --profile {profile}' ...")
-    params = inspect.signature(runner).parameters
-    kwargs: dict[str, Any] = {}
-    if "profile" in params:
-        kwargs["profile"] = profile
-    result = runner(**kwargs) if kwargs else runner(profile)
-    render = None
-    with_render = sys.modules.get("sellerkit.cli.doctor_cmd")
-    if with_render is not None:
-        render = getattr(with_render, "render_report", None)
-    if render is not None:
-        render(result)
-    else:
-        text = getattr(result, "summary", None) or getattr(result, "text", None)
-        if callable(text):
-            text = text()
-        if text:
-            typer.echo(str(text))
-    ok = getattr(result, "ok", None)
-    return None if ok is None else (0 if ok else 1)
+    report = runner(profile=profile)
+    marks = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "skip": "SKIP"}
+    for n, check in enumerate(getattr(report, "checks", []), 1):
+        data = check.to_dict()
+        say(f"{marks.get(data['status'], data['status']).upper()} {n:2}. {data['title']}: "
+            f"{data['message']}")
+        if data.get("fix") and data["status"] in ("warn", "fail"):
+            say(f"         fix: {data['fix']}")
+    ok = bool(getattr(report, "ok", True))
+    if not ok:
+        say(f"the profile is saved; fix what failed and run 'sellerkit doctor --profile "
+            f"{profile}' again")
+    return 0 if ok else 1
 
 
 def register(app: typer.Typer) -> None:

@@ -266,7 +266,10 @@ def test_init_against_the_emulator_then_doctor(config_file: Path, no_keyring: No
                                      "--client-secret", cfg.client_secret, "--refresh-token",
                                      cfg.refresh_token, "--endpoint", server.base_url])
         out = result.stdout + result.stderr
-        assert "sellerkit doctor --profile default" in out, out
+        assert result.exit_code == 0, out
+        # init ends by running doctor on the new profile
+        assert "running 'sellerkit doctor --profile default'" in out, out
+        assert "PASS  2. LWA" in out and "PASS  5. First call" in out, out
         assert cfg.client_secret not in out and cfg.refresh_token not in out
         assert "Traceback" not in out
         table = tomllib.loads(config_file.read_text())["profiles"]["default"]
@@ -275,6 +278,24 @@ def test_init_against_the_emulator_then_doctor(config_file: Path, no_keyring: No
         with SellingPartner(settings=load_settings(), rate_limiter=False) as sp:
             got = sp.call("sellers_v1.getMarketplaceParticipations")
         assert got.status == 200
+
+
+def test_a_failing_doctor_fails_init_but_keeps_the_profile(config_file: Path,
+                                                            no_keyring: None) -> None:
+    from sellerkit.emulator import EmulatorConfig
+    from sellerkit.emulator.server import EmulatorServer
+
+    with EmulatorServer(EmulatorConfig(orders=3, lwa_fault="invalid_client")) as server:
+        cfg = server.emulator.config
+        result = runner.invoke(app, ["init", "--marketplace", "US", "--client-id", cfg.client_id,
+                                     "--client-secret", cfg.client_secret, "--refresh-token",
+                                     cfg.refresh_token, "--endpoint", server.base_url])
+    out = result.stdout + result.stderr
+    assert result.exit_code == 1, out
+    assert "FAIL  2. LWA" in out and "the profile is saved" in out, out
+    assert "default" in tomllib.loads(config_file.read_text())["profiles"]
+    _no_secret_in(out)
+    assert cfg.client_secret not in out
 
 
 def test_format_checks() -> None:

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from sellerkit._secret import Secret
+from sellerkit.emulator.roles import GENERAL_ROLES, RESTRICTED_ROLES
 from sellerkit.errors import ConfigurationError
 from sellerkit.onboarding.secrets import Storage
 
@@ -59,16 +60,14 @@ CLIENT_SECRET_PREFIX = "amzn1.oa2-cs.v1."  # noqa: S105 - a public format prefix
 REFRESH_TOKEN_PREFIX = "Atzr|"  # noqa: S105 - a public format prefix
 APP_ID_PREFIXES = ("amzn1.sp.solution.", "amzn1.sellerapps.app.")
 
-# Roles seen on Amazon's role pages (research/next-waves.md §1); the last four are restricted.
-KNOWN_ROLES = (
-    "Account Information Service Provider", "Amazon Fulfillment",
-    "Amazon Warehousing and Distribution", "Brand Analytics", "Buyer Communication",
-    "Buyer Solicitation", "Finance and Accounting", "Inventory and Order Tracking", "Pricing",
-    "Product Listing", "Selling Partner Insights", "Amazon Logistics",
-    "Payment Initiation Service Provider", "Sustainability Certification",
-    "Direct-to-Consumer Shipping", "Direct-to-Consumer Delivery", "Tax Invoicing",
-    "Tax Remittance", "Professional Services",
-)
+# Roles seen on Amazon's role pages (research/next-waves.md §1: the general and restricted ones
+# sellerkit.emulator.roles knows), plus four seen only in third-party role justifications
+# (UNCONFIRMED, accepted so that an app that needs one can say so).
+_UNCONFIRMED_ROLES = ("Buyer Solicitation", "Amazon Logistics",
+                      "Payment Initiation Service Provider", "Sustainability Certification")
+KNOWN_ROLES = (*GENERAL_ROLES, *RESTRICTED_ROLES, *_UNCONFIRMED_ROLES)
+# newer role pages say "Direct-to-Consumer Delivery (Restricted)": the same role
+_ROLE_ALIASES = {"direct-to-consumer delivery": "Direct-to-Consumer Shipping"}
 
 # The marketplace a region's question defaults to.
 _DEFAULT_MARKETPLACE = {"NA": "US", "EU": "DE", "FE": "JP"}
@@ -184,7 +183,7 @@ def check_refresh_token(text: str) -> Secret:
 def check_roles(text: str | list[str]) -> list[str]:
     items = [i.strip() for i in (text.split(",") if isinstance(text, str) else text)]
     out: list[str] = []
-    folded = {r.casefold(): r for r in KNOWN_ROLES}
+    folded = {r.casefold(): r for r in KNOWN_ROLES} | _ROLE_ALIASES
     for item in (i for i in items if i):
         role = folded.get(item.casefold())
         if role is None:

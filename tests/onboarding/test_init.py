@@ -165,6 +165,32 @@ def test_a_public_app_may_skip_the_token_and_is_pointed_at_serve(tmp_path: Path,
     _no_secret_in(transcript.getvalue())
 
 
+def test_ctrl_c_or_keeping_an_existing_profile_writes_nothing(tmp_path: Path,
+                                                               closing: list[object]) -> None:
+    child, transcript = _spawn(["--skip-doctor"], tmp_path)
+    closing.append(child)
+    child.expect("private.*public")  # type: ignore[attr-defined]
+    child.sendintr()  # type: ignore[attr-defined]
+    child.expect(pexpect.EOF)  # type: ignore[attr-defined]
+    child.close()  # type: ignore[attr-defined]
+    assert child.exitstatus == 130, transcript.getvalue()  # type: ignore[attr-defined]
+    assert "Traceback" not in transcript.getvalue()
+    assert not (tmp_path / "config.toml").exists()
+
+    path = tmp_path / "config.toml"
+    path.write_text('[profiles.default]\nregion = "FE"\n')
+    before = path.read_text()
+    child, transcript = _spawn(["--skip-doctor"], tmp_path)
+    closing.append(child)
+    child.expect(r"Profile 'default' exists in .*Replace it\?")  # type: ignore[attr-defined]
+    child.sendline("n")  # type: ignore[attr-defined]
+    child.expect("--force")  # type: ignore[attr-defined]
+    child.expect(pexpect.EOF)  # type: ignore[attr-defined]
+    child.close()  # type: ignore[attr-defined]
+    assert child.exitstatus == 2, transcript.getvalue()  # type: ignore[attr-defined]
+    assert path.read_text() == before
+
+
 def test_flags_alone_without_a_terminal(config_file: Path, memory_keyring: MemoryKeyring) -> None:
     result = runner.invoke(app, [
         "init", "--profile", "eu", "--app-type", "private", "--marketplace", "DE",

@@ -165,11 +165,18 @@ def register(app: typer.Typer) -> None:
                                          "no terminal to confirm on")
             if not typer.confirm(f"Remove profile {name!r} from {path}?", default=False):
                 raise typer.Abort()
+        from sellerkit.onboarding.secrets import is_marker
+
         table = remove_profile(name)
         deleted = delete_secrets(table)
         extra = f" and {len(deleted)} keyring entr{'y' if len(deleted) == 1 else 'ies'}" \
             if deleted else ""
         _say(f"removed profile {name!r} from {path}{extra}")
+        left = [v for v in table.values() if is_marker(v) and v not in deleted]
+        if left:
+            _say(f"warning: {len(left)} keyring entr{'y' if len(left) == 1 else 'ies'} could "
+                 f"not be deleted here ({', '.join(left)}): no usable OS keyring; delete "
+                 "them where the keyring is")
 
     @config.command("get")
     def get_cmd(key: Annotated[str, typer.Argument(help="A setting, e.g. region.")],

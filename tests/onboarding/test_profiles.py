@@ -207,6 +207,14 @@ def test_a_locked_or_empty_keyring_says_what_to_do(config_file: Path,
     assert out.startswith("error:") and "unlock the keyring" in out
 
 
+def test_remove_without_the_keyring_says_what_was_left(config_file: Path,
+                                                        no_keyring: None) -> None:
+    save_profile("x", {"client_secret": "keyring:sellerkit/x/client_secret"})
+    code, out = run("profiles", "remove", "x", "--yes")
+    assert code == 0, out
+    assert "1 keyring entry could not be deleted here (keyring:sellerkit/x/client_secret)" in out
+
+
 def test_a_marker_without_any_keyring_names_the_way_out(config_file: Path, no_keyring: None) -> None:
     save_profile("default", {"client_id": CLIENT_ID,
                              "client_secret": "keyring:sellerkit/default/client_secret"})

@@ -168,6 +168,32 @@ def test_expiry_notices_reach_the_queue_and_watch_records_them(
         "REPORT_PROCESSING_FINISHED"]
 
 
+def test_watch_picks_up_a_secret_rotated_elsewhere(queue: dict[str, Any], sqs_endpoint: str,
+                                                   config_file: Path,
+                                                   memory_keyring: MemoryKeyring) -> None:
+    cfg = EmulatorConfig(orders=3, rate_scale=100, sqs_endpoint=sqs_endpoint,
+                         secret_queue_arn=queue["arn"])
+    with EmulatorServer(cfg) as server:
+        _init(server, "shop")
+        # rotated in the portal (here: straight at the emulator), not by sellerkit
+        token = server.emulator.grantless_token("sellingpartnerapi::client_credential:rotation")
+        assert httpx.post(server.base_url + "/applications/2023-11-30/clientSecret",
+                          headers={"x-amz-access-token": token}).status_code == 204
+        deadline = time.monotonic() + 20
+        while server.emulator.notifications.sent < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result = runner.invoke(app, ["secrets", "watch", "--queue-url", queue["url"],
+                                     "--sqs-endpoint", sqs_endpoint, "--once"])
+        out = result.stdout + result.stderr
+        assert result.exit_code == 0, out
+        new = memory_keyring.entries[("sellerkit", "shop/client_secret")]
+        assert new != cfg.client_secret
+        _no_secret(out, new, cfg.client_secret)
+        assert "new client secret amzn1.oa2-cs.v1.…(80 chars) stored in the OS keyring" in out
+        assert "verified with LWA" in out
+    assert read_secret_expiry("shop").source == "secrets rotate"  # type: ignore[union-attr]
+
+
 def test_a_late_expiry_notice_does_not_undo_a_rotation(config_file: Path) -> None:
     from sellerkit.onboarding.rotate import _record_expiry
 

@@ -93,6 +93,25 @@ def _write_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def _check_credential_shape(key: str, value: str) -> None:
+    """init's format checks for the three LWA credentials: a value that is clearly another
+    credential (the app id for the client id, the client id for the secret) is refused, any
+    other unusual shape only warned about (stored anyway)."""
+    from sellerkit.errors import ConfigurationError
+    from sellerkit.onboarding import init as checks
+
+    check = {"client_id": checks.check_client_id, "client_secret": checks.check_client_secret,
+             "refresh_token": checks.check_refresh_token}.get(key)
+    if check is None:
+        return
+    try:
+        check(value)
+    except ConfigurationError as exc:
+        if str(exc).startswith("that is "):
+            raise ConfigurationError(f"{key}: {exc}") from None
+        _say(f"warning: {key}: {exc} (stored anyway)")
+
+
 def register(app: typer.Typer) -> None:
     from sellerkit.cli.main import SellerkitGroup
 
@@ -213,6 +232,7 @@ def register(app: typer.Typer) -> None:
             if not value:
                 raise ConfigurationError(f"no value for {key} on stdin")
         converted = check_profile_value(key, value)
+        _check_credential_shape(key, value)
         if converted is None:
             raise ConfigurationError(f"{key}: the value is empty; use 'sellerkit config unset "
                                      f"{key}' to remove it")

@@ -166,6 +166,16 @@ def test_config_get_set_unset_validate_like_load_settings(config_file: Path,
     assert memory_keyring.entries == {}
 
 
+def test_config_set_knows_the_credentials_apart(config_file: Path, no_keyring: None) -> None:
+    code, out = run("config", "set", "client_id", "amzn1.sp.solution.0a1b2c3d")
+    assert code == 2 and "client_id: that is the app id" in out
+    code, out = run("config", "set", "client_secret", CLIENT_ID)
+    assert code == 2 and "that is the client id, not the client secret" in out
+    code, out = run("config", "set", "refresh_token", "not-a-token")
+    assert code == 0 and "warning: refresh_token: a refresh token starts Atzr|" in out
+    assert not config_file.read_text().count(CLIENT_ID)
+
+
 def test_a_secret_moved_to_the_file_leaves_no_stale_keyring_copy(
         config_file: Path, memory_keyring: MemoryKeyring) -> None:
     run("config", "set", "client_secret", SECRET)

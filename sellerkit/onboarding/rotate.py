@@ -191,7 +191,9 @@ def rotate_client_secret(profile: str | None, queue_url: str, *, wait: float = 3
                          status: Callable[[str], None] = lambda s: None) -> RotationResult:
     """Rotate the client secret of ``profile`` and store the new one (see the module doc)."""
     from sellerkit import SellingPartner
+    from sellerkit.client.options import CallOptions
     from sellerkit.config import default_config_file, load_settings, read_profiles
+    from sellerkit.errors import TransportError
 
     if not math.isfinite(wait) or wait <= 0:
         raise ConfigurationError("--wait must be a positive number of seconds")
@@ -219,8 +221,16 @@ def rotate_client_secret(profile: str | None, queue_url: str, *, wait: float = 3
     started = datetime.now(UTC)
     status(f"asking Amazon to rotate the client secret of {client_id} ...")
     sp_kw: dict[str, Any] = {"transport": transport} if transport is not None else {}
+    unanswered = ""
     with SellingPartner(settings=settings, rate_limiter=False, **sp_kw) as sp:
-        sp.call(ROTATE_OPERATION)
+        try:
+            # one attempt only: a retry after a lost answer could rotate twice, and the first
+            # new secret would then expire within days
+            sp.call(ROTATE_OPERATION, options=CallOptions(max_attempts=1))
+        except TransportError as exc:
+            unanswered = (f"The rotation request got no answer ({exc}), so Amazon may or may "
+                          "not have rotated the secret. ")
+            status(f"the rotation request got no answer ({exc}); waiting on the queue anyway")
     status(f"rotation requested; waiting up to {wait:g} s for {NEW_SECRET} on {arn}")
 
     deadline = clock() + wait
@@ -282,7 +292,8 @@ def rotate_client_secret(profile: str | None, queue_url: str, *, wait: float = 3
     if result is not None:
         return dataclasses.replace(result, expiry_notices=notices)
     raise RotationTimeoutError(
-        f"the rotation was requested at {started:%Y-%m-%d %H:%M:%S} UTC, but no {NEW_SECRET} "
+        f"{unanswered}the rotation was requested at {started:%Y-%m-%d %H:%M:%S} UTC, but no "
+        f"{NEW_SECRET} "
         f"for {client_id} arrived on {queue_url} within {wait:g} s. The old secret keeps "
         "working for about 7 days: do not rotate again. Check that this queue is the one "
         "registered in the Solution Provider Portal (Notification Preferences > Application "

@@ -224,6 +224,39 @@ def test_no_new_secret_on_the_queue_is_a_clear_error(queue: dict[str, Any], sqs_
     _no_secret(result.stderr, cfg.client_secret)
 
 
+def test_a_lost_answer_is_never_retried(queue: dict[str, Any], sqs_endpoint: str,
+                                        config_file: Path, no_keyring: None) -> None:
+    cfg = EmulatorConfig(orders=3, rate_scale=100, sqs_endpoint=sqs_endpoint,
+                         secret_queue_arn=queue["arn"])
+    with EmulatorServer(cfg) as server:
+        # LWA on another host name, as at Amazon (api.amazon.com): the rotation request is then
+        # the first on its connection (the wire re-sends a request once when a *reused*
+        # keep-alive connection turns out closed, which this test would count too)
+        port = server.base_url.rsplit(":", 1)[1]
+        c = server.emulator.config
+        assert runner.invoke(app, [
+            "init", "--marketplace", "US", "--client-id", c.client_id, "--client-secret",
+            c.client_secret, "--refresh-token", c.refresh_token, "--endpoint", server.base_url,
+            "--lwa-endpoint", f"http://localhost:{port}/auth/o2/token", "--skip-doctor"]
+        ).exit_code == 0
+        server.emulator.set_faults("reset:1.0")  # every SP-API call: the connection drops
+        plan = server.emulator.faults
+        drawn: list[object] = []
+        real_draw = plan.draw
+
+        def counted() -> Any:
+            drawn.append(1)
+            return real_draw()
+
+        plan.draw = counted  # type: ignore[method-assign]
+        result = runner.invoke(app, ["secrets", "rotate", "--queue-url", queue["url"],
+                                     "--sqs-endpoint", sqs_endpoint, "--wait", "1"])
+    assert result.exit_code == 1, result.stderr
+    assert len(drawn) == 1  # one attempt: a retry could rotate twice
+    assert "The rotation request got no answer" in result.stderr
+    assert "do not rotate again" in result.stderr
+
+
 def test_a_queue_that_cannot_be_read_stops_it_before_rotating(sqs_endpoint: str, aws_env: None,
                                                               config_file: Path,
                                                               no_keyring: None) -> None:

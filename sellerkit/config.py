@@ -18,6 +18,12 @@ field's type where it enters, so a bad value fails with a message naming where i
     client_secret = "amzn1.oa2-cs.v1.abcd"
     refresh_token = "Atzr|IwEB..."
     marketplace = "US"
+
+A secret may instead be a marker, ``client_secret = "keyring:sellerkit/default/client_secret"``:
+its value is in the OS keyring (``sellerkit.onboarding.secrets``) and is read only when the
+profile's value is the one used. ``PROFILE_KEYS`` (``app_type``, ``marketplaces``,
+``business_name``, ``use_case``, ``roles``) are what ``sellerkit init`` learnt about the app:
+checked, kept, and not settings.
 """
 
 from __future__ import annotations

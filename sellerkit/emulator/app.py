@@ -774,6 +774,8 @@ class Emulator:
             return self._json(status, payload, rid, rate_headers)
         if op.key == ROTATE_OPERATION:
             self._rotate_client_secret(rec)
+            # the new secret must survive a restart of a --state emulator
+            await anyio.to_thread.run_sync(self._persist)
             return self._json(204, None, rid, rate_headers)
         sim = self.simulation
         if sim is not None and sim.handles(op.key):
@@ -895,7 +897,6 @@ class Emulator:
                 rec.application_id, self.config.secret_queue_arn, NEW_SECRET,
                 new_secret_payload(self.config.client_id, rotation, iso))
             self.notifications.kick()
-        self._persist()  # the new secret must survive a restart of a --state emulator
 
     def _secret_expiry_notice(self) -> None:
         """APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY once the current secret is within 90 days of

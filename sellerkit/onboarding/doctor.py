@@ -537,7 +537,9 @@ def _forbidden_causes(run: _Run) -> str:
             f"authorized in another region than {run.sp.region_name}: use the endpoint of "
             "the region where they authorized, or authorize again there); the authorization "
             "was revoked; a grantless token used for a seller operation (grantless tokens "
-            "only work for Notifications destinations and Application Management)")
+            "only work for Notifications destinations and Application Management); an app id "
+            "(amzn1.sp.solution...) used in place of the LWA client id (the profile check "
+            "says so)")
 
 
 def _first_call(run: _Run, clock: Callable[[], datetime]) -> Check:

@@ -18,6 +18,12 @@ field's type where it enters, so a bad value fails with a message naming where i
     client_secret = "amzn1.oa2-cs.v1.abcd"
     refresh_token = "Atzr|IwEB..."
     marketplace = "US"
+
+A secret may instead be a marker, ``client_secret = "keyring:sellerkit/default/client_secret"``:
+its value is in the OS keyring (``sellerkit.onboarding.secrets``) and is read only when the
+profile's value is the one used. ``PROFILE_KEYS`` (``app_type``, ``marketplaces``,
+``business_name``, ``use_case``, ``roles``) are what ``sellerkit init`` learnt about the app:
+checked, kept, and not settings.
 """
 
 from __future__ import annotations
@@ -50,8 +56,13 @@ __all__ = [
     "Settings",
     "default_config_file",
     "env_names",
+    "PROFILE_KEYS",
+    "check_profile_value",
     "load_settings",
+    "read_profiles",
+    "remove_profile",
     "save_profile",
+    "setting_kind",
 ]
 
 logger = logging.getLogger("sellerkit.config")
@@ -99,6 +110,17 @@ _KINDS: dict[str, str] = {
 
 # Fields a profile, the environment or save_profile may set (``profile`` selects, it is not set).
 _SETTABLE = tuple(k for k in _KINDS if k != "profile")
+
+#: Keys a profile may hold that are not client settings: what ``sellerkit init`` learnt about the
+#: app, for ``doctor`` and ``road`` (``load_settings`` checks and then ignores them).
+PROFILE_KEYS: dict[str, str] = {
+    "app_type": "app_type",            # "private" or "public"
+    "marketplaces": "marketplace_list",  # every marketplace the app sells in; ``marketplace``
+                                         # is the one calls default to
+    "business_name": "str",
+    "use_case": "str",
+    "roles": "str_list",
+}
 
 
 @dataclass(frozen=True)
@@ -226,9 +248,9 @@ def _convert(name: str, value: Any, origin: _Origin) -> Any:
     """Convert one value to the type of field ``name``; None and "" mean "not set"."""
     if value is None:
         return None
-    if isinstance(value, str) and value.strip() == "" and _KINDS[name] != "secret":
+    kind = _KINDS.get(name) or PROFILE_KEYS[name]
+    if isinstance(value, str) and value.strip() == "" and kind != "secret":
         return None
-    kind = _KINDS[name]
     converter = _CONVERTERS[kind]
     return converter(name, value, origin)
 
@@ -373,6 +395,29 @@ def _check_url(text: str) -> str:
     return check_url(text, "the URL")
 
 
+def _as_app_type(name: str, value: Any, origin: _Origin) -> str:
+    text = _as_str(name, value, origin).lower()
+    if text not in ("private", "public"):
+        raise origin.error(name, value, "is not 'private' or 'public'")
+    return text
+
+
+def _as_list(name: str, value: Any, origin: _Origin) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple):
+        raise origin.error(name, value, "is not a list (write it comma-separated: a, b)")
+    return [_as_str(name, v, origin) for v in items if not (isinstance(v, str) and not v.strip())]
+
+
+def _as_marketplace_list(name: str, value: Any, origin: _Origin) -> list[str]:
+    out: list[str] = []
+    for item in _as_list(name, value, origin):
+        code = _CONVERTERS["marketplace"](name, item, origin)
+        if code not in out:
+            out.append(code)
+    return out
+
+
 _CONVERTERS: dict[str, Callable[[str, Any, _Origin], Any]] = {
     "str": _as_str,
     "secret": _as_secret,
@@ -387,6 +432,9 @@ _CONVERTERS: dict[str, Callable[[str, Any, _Origin], Any]] = {
     "token_store": _wrap(_check_token_store),
     "path": _wrap(_check_path),
     "arn": _wrap(_check_arn),
+    "app_type": _as_app_type,
+    "str_list": _as_list,
+    "marketplace_list": _as_marketplace_list,
 }
 
 
@@ -483,6 +531,7 @@ def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     rank: dict[str, int] = {}  # 1 profile, 2 env, 3 argument: for region/marketplace conflicts
+    markers: dict[str, tuple[str, str]] = {}  # secrets the profile keeps in the OS keyring
 
     # 3. the profile
     path_named = config_file is not None or bool(env.get("SELLERKIT_CONFIG"))
@@ -515,9 +564,18 @@ def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[
         used_profile = profile_name
         where = f"profile {profile_name!r} ({path})"
         for key, raw in table.items():
+            if key in PROFILE_KEYS:
+                _convert(key, raw, _Origin(key, f" in {where}"))  # checked, not a setting
+                continue
             if key not in _SETTABLE:
                 raise ConfigurationError(
-                    f"unknown key {key!r} in {where}{_suggest(key, list(_SETTABLE))}")
+                    f"unknown key {key!r} in {where}"
+                    f"{_suggest(key, [*_SETTABLE, *PROFILE_KEYS])}")
+            if _KINDS[key] == "secret" and _is_marker(raw):
+                # kept in the OS keyring: read only if nothing below overrides it
+                markers[key] = (str(raw), where)
+                values[key], sources[key], rank[key] = None, f"{where} (OS keyring)", 1
+                continue
             value = _convert(key, raw, _Origin(key, f" in {where}"))
             if value is not None:
                 values[key], sources[key], rank[key] = value, where, 1
@@ -538,6 +596,12 @@ def load_settings(*, profile: str | None = None, config_file: str | os.PathLike[
         value = _convert(name, raw, _Origin(labels.get(name, name)))
         if value is not None:
             values[name], sources[name], rank[name] = value, labels.get(name, "argument"), 3
+
+    for name, (marker, where) in markers.items():
+        if rank.get(name) == 1:
+            from sellerkit.onboarding.secrets import resolve_marker
+
+            values[name] = resolve_marker(marker, where=f"{name} in {where}")
 
     # A marketplace implies its region. When the two disagree but come from different sources,
     # the more specific source wins (marketplace="DE" as an argument over region=NA in a profile).
@@ -580,11 +644,14 @@ def save_profile(name: str, values: Mapping[str, Any],
     profiles: dict[str, Any] = data.setdefault("profiles", {})
     table: dict[str, Any] = dict(profiles.get(name, {}))
     for key, raw in values.items():
-        if key not in _SETTABLE:
+        if key not in _SETTABLE and key not in PROFILE_KEYS:
             raise ConfigurationError(
-                f"unknown setting {key!r}{_suggest(key, list(_SETTABLE))}")
+                f"unknown setting {key!r}{_suggest(key, [*_SETTABLE, *PROFILE_KEYS])}")
         if raw is None:
             table.pop(key, None)
+            continue
+        if _is_marker(raw) and _KINDS.get(key) == "secret":
+            table[key] = str(raw)  # a reference to the OS keyring, kept as written
             continue
         value = _convert(key, raw, _Origin(key))
         if value is None:
@@ -596,6 +663,61 @@ def save_profile(name: str, values: Mapping[str, Any],
     profiles[name] = table
     header = "# sellerkit configuration (written by sellerkit; comments are not preserved)\n"
     return write_private(path, header + dumps_toml(data))
+
+
+def _is_marker(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("keyring:")
+
+
+def check_profile_value(key: str, raw: Any) -> Any:
+    """``raw`` converted as a profile would hold ``key`` (the converters ``load_settings``
+    uses), or a ConfigurationError: unknown keys get a suggestion. A secret comes back as a
+    ``Secret``; a keyring marker as itself; None for "not set"."""
+    if key not in _SETTABLE and key not in PROFILE_KEYS:
+        raise ConfigurationError(
+            f"unknown setting {key!r}{_suggest(key, [*_SETTABLE, *PROFILE_KEYS])}; "
+            f"settings: {', '.join([*_SETTABLE, *PROFILE_KEYS])}")
+    if _is_marker(raw) and _KINDS.get(key) == "secret":
+        return raw
+    return _convert(key, raw, _Origin(key))
+
+
+def setting_kind(key: str) -> str | None:
+    """The kind of value ``key`` holds (``"secret"``, ``"bool"``, ...), or None when unknown."""
+    return _KINDS.get(key) or PROFILE_KEYS.get(key)
+
+
+def read_profiles(config_file: str | os.PathLike[str] | None = None, *,
+                  env: Mapping[str, str] | None = None) -> tuple[Path, dict[str, dict[str, Any]]]:
+    """The config file's path and its profiles as written (markers unresolved); no file: {}."""
+    path = Path(config_file).expanduser() if config_file is not None else default_config_file(env)
+    try:
+        data = _read_config(path)
+    except FileNotFoundError:
+        return path, {}
+    return path, {k: dict(v) for k, v in data.get("profiles", {}).items()}
+
+
+def remove_profile(name: str, config_file: str | os.PathLike[str] | None = None, *,
+                   env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Delete ``[profiles.NAME]`` from the config file (0600, atomic); returns the removed
+    table, for the caller to delete its keyring entries."""
+    from sellerkit._files import write_private
+
+    path = Path(config_file).expanduser() if config_file is not None else default_config_file(env)
+    try:
+        data = _read_config(path)
+    except FileNotFoundError:
+        raise ConfigurationError(f"there is no config file at {path}") from None
+    profiles: dict[str, Any] = data.get("profiles", {})
+    if name not in profiles:
+        raise ConfigurationError(
+            f"profile {name!r} is not in {path}{_suggest(name, list(profiles))}; profiles "
+            f"there: {', '.join(sorted(profiles)) or 'none'}")
+    table = dict(profiles.pop(name))
+    header = "# sellerkit configuration (written by sellerkit; comments are not preserved)\n"
+    write_private(path, header + dumps_toml(data))
+    return table
 
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")

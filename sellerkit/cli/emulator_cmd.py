@@ -70,6 +70,8 @@ def _banner(emulator: object, base_url: str, defaults: dict[str, bool]) -> None:
         table.add_row("state", str(cfg.state_file))
     table.add_row("notifications", f"SQS at {cfg.sqs_endpoint}" if cfg.sqs_endpoint
                   else f"GET {base_url}/_emulator/notifications")
+    if cfg.secret_queue_arn:
+        table.add_row("secret notifications", cfg.secret_queue_arn)
     console.print(table)
     console.print(f"consent page: {base_url}/apps/authorize/consent?application_id="
                   f"{cfg.application_id}&state=xyz&version=beta", markup=False)
@@ -221,6 +223,14 @@ def register(app: typer.Typer) -> None:
         no_rdt: Annotated[bool, typer.Option(
             "--no-rdt", help="Refuse every Restricted Data Token (an app without a restricted "
                              "role).")] = False,
+        secret_queue: Annotated[str | None, typer.Option(
+            "--secret-queue", metavar="ARN",
+            help="SQS queue ARN 'registered in the developer console' for the client secret "
+                 "notifications (new secret after rotation, expiry warning).")] = None,
+        secret_expires_in: Annotated[float | None, typer.Option(
+            "--secret-expires-in", metavar="DAYS",
+            help="Days until the client secret expires (default 180; under 90 sends the "
+                 "expiry notification at once).")] = None,
         log_level: Annotated[str, typer.Option(
             help="uvicorn log level: critical, error, warning, info, debug or trace.")
         ] = "warning",
@@ -257,6 +267,16 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             raise ConfigurationError(f"--missing-role: {exc}") from None
         kw: dict[str, object] = {}
+        if secret_queue is not None:
+            if not secret_queue.startswith("arn:aws:sqs:"):
+                raise ConfigurationError(f"--secret-queue must be an SQS queue ARN "
+                                         f"(arn:aws:sqs:REGION:ACCOUNT:NAME), got "
+                                         f"{secret_queue!r}")
+            kw["secret_queue_arn"] = secret_queue
+        if secret_expires_in is not None:
+            import time as _time
+
+            kw["client_secret_expires_at"] = _time.time() + secret_expires_in * 86400
         for name, value in (("client_id", client_id), ("client_secret", client_secret),
                             ("refresh_token", refresh_token), ("aws_access_key", aws_access_key),
                             ("aws_secret_key", aws_secret_key)):

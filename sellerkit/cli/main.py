@@ -40,6 +40,9 @@ COMMAND_MODULES = (
     "sellerkit.cli.aws_cmd",
     "sellerkit.cli.doctor_cmd",
     "sellerkit.cli.road_cmd",
+    "sellerkit.cli.init_cmd",
+    "sellerkit.cli.profiles_cmd",
+    "sellerkit.cli.secrets_cmd",
 )
 
 

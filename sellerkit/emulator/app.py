@@ -65,6 +65,7 @@ __all__ = ["ConnectionDropped", "Emulator"]
 log = logging.getLogger("sellerkit.emulator")
 
 RDT_OPERATION = "tokens_2021_03_01.createRestrictedDataToken"
+ROTATE_OPERATION = "application_management_2023_11_30.rotateApplicationClientSecret"
 # The documented values of dataElements (Tokens API model, RestrictedResource).
 ORDER_DATA_ELEMENTS = ("buyerInfo", "shippingAddress", "buyerTaxInformation")
 ABORT_EXTENSION = "sellerkit.abort"
@@ -252,6 +253,7 @@ class Emulator:
         self.tokens = TokenStore(cfg, self.seller_ids, self.clock)
         if saved:
             self.tokens.load(saved.get("lwa") or {})
+        self._secret_expiry_notice()  # a configured secret already near its end
         self.limiter = RateLimiter(scale=cfg.rate_scale, enabled=cfg.rate_limits,
                                    clock=self.clock)
         self.faults: FaultPlan = parse_faults(cfg.faults, seed=cfg.seed)
@@ -416,6 +418,7 @@ class Emulator:
             else:
                 form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True,
                                       errors="strict"))
+            self._secret_expiry_notice()
             body = self.tokens.grant(form)
             status = 200
             if form.get("grant_type") == "authorization_code":
@@ -699,6 +702,7 @@ class Emulator:
 
     async def _pipeline(self, request: Request, rid: str) -> Response:
         op, path_params, path = self._route(request)
+        self._secret_expiry_notice()
 
         if self.faults.active:
             fault = self.faults.draw()
@@ -768,6 +772,11 @@ class Emulator:
         if op.key == RDT_OPERATION:
             status, payload = self._create_rdt(rec, parsed)
             return self._json(status, payload, rid, rate_headers)
+        if op.key == ROTATE_OPERATION:
+            self._rotate_client_secret(rec)
+            # the new secret must survive a restart of a --state emulator
+            await anyio.to_thread.run_sync(self._persist)
+            return self._json(204, None, rid, rate_headers)
         sim = self.simulation
         if sim is not None and sim.handles(op.key):
             from sellerkit.emulator.simulation import SimRequest
@@ -873,12 +882,42 @@ class Emulator:
         token = self.tokens.issue_rdt(app, rec.seller_id, tuple(built))
         return 200, {"restrictedDataToken": token, "expiresIn": self.config.rdt_lifetime}
 
+    # ------------------------------------------------------------------ client secrets
+
+    def _rotate_client_secret(self, rec: AccessToken) -> None:
+        """rotateApplicationClientSecret: a new secret, delivered only by notification to the
+        console-registered queue (``secret_queue_arn``); the old one keeps working for the
+        grace period (``sellerkit.emulator.credentials``)."""
+        from sellerkit.emulator.credentials import NEW_SECRET, new_secret_payload
+        from sellerkit.emulator.simulation.data import iso
+
+        rotation = self.tokens.client_secrets.rotate()
+        if self.simulation is not None:
+            self.simulation.notify_application(
+                rec.application_id, self.config.secret_queue_arn, NEW_SECRET,
+                new_secret_payload(self.config.client_id, rotation, iso))
+            self.notifications.kick()
+
+    def _secret_expiry_notice(self) -> None:
+        """APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY once the current secret is within 90 days of
+        its expiry (once per secret)."""
+        expires_at = self.tokens.client_secrets.due_warning()
+        if expires_at is None or self.simulation is None:
+            return
+        from sellerkit.emulator.credentials import SECRET_EXPIRY, expiry_payload
+        from sellerkit.emulator.simulation.data import iso
+
+        self.simulation.notify_application(
+            self.config.application_id, self.config.secret_queue_arn, SECRET_EXPIRY,
+            expiry_payload(self.config.client_id, expires_at, iso))
+        self.notifications.kick()
+
     # ------------------------------------------------------------------ helpers for tests
 
     def access_token(self, seller_index: int = 0) -> str:
         """An access token for a simulated seller, without going through LWA."""
         return self.tokens.grant({"grant_type": "refresh_token", "client_id": self.config.client_id,
-                                  "client_secret": self.config.client_secret,
+                                  "client_secret": self.tokens.client_secrets.current,
                                   "refresh_token": self.refresh_token(seller_index)}
                                  )["access_token"]
 
@@ -886,7 +925,8 @@ class Emulator:
         """A client_credentials access token for ``scope``, without going through LWA."""
         return self.tokens.grant({"grant_type": "client_credentials", "scope": scope,
                                   "client_id": self.config.client_id,
-                                  "client_secret": self.config.client_secret})["access_token"]
+                                  "client_secret": self.tokens.client_secrets.current}
+                                 )["access_token"]
 
     def restricted_token(self, method: str, path: str, data_elements: tuple[str, ...] = (),
                          seller_index: int = 0) -> str:

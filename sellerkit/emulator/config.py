@@ -82,6 +82,12 @@ class EmulatorConfig:
     of every response by that many seconds; ``missing_roles`` names SP-API roles the app lacks
     (calls only those roles grant answer 403 Unauthorized, see ``sellerkit.emulator.roles``);
     ``rdt=False`` refuses every Restricted Data Token (an app without a restricted role).
+
+    Client secret rotation (``sellerkit.emulator.credentials``): ``secret_queue_arn`` is the SQS
+    queue "registered in the developer console" for APPLICATION_OAUTH_CLIENT_NEW_SECRET and
+    APPLICATION_OAUTH_CLIENT_SECRET_EXPIRY (delivered there with ``sqs_endpoint``);
+    ``client_secret_expires_at`` (epoch seconds) is when the configured secret expires
+    (default: 180 days after start; within 90 days, the expiry notification is sent at once).
     """
 
     host: str = "127.0.0.1"
@@ -115,6 +121,8 @@ class EmulatorConfig:
     clock_skew: float = 0.0
     missing_roles: tuple[str, ...] = ()
     rdt: bool = True
+    secret_queue_arn: str | None = None
+    client_secret_expires_at: float | None = None
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,6 +142,10 @@ class EmulatorConfig:
         if self.lwa_fault is not None and self.lwa_fault not in LWA_FAULTS:
             raise ValueError(f"lwa_fault must be one of {', '.join(LWA_FAULTS)}, got "
                              f"{self.lwa_fault!r}")
+        if self.secret_queue_arn is not None and not str(self.secret_queue_arn).startswith(
+                "arn:aws:sqs:"):
+            raise ValueError(f"secret_queue_arn must be an SQS queue ARN "
+                             f"(arn:aws:sqs:REGION:ACCOUNT:NAME), got {self.secret_queue_arn!r}")
         if not math.isfinite(self.clock_skew):
             raise ValueError("clock_skew must be a finite number of seconds")
         from sellerkit.emulator.roles import check_role_names

@@ -95,6 +95,12 @@ class TokenStore:
         self._access: dict[str, AccessToken] = {}
         self._purge_at = 50_000
         self._codes: dict[str, _Code] = {}
+        from sellerkit.emulator.credentials import SECRET_LIFETIME, ClientSecrets
+
+        expires = config.client_secret_expires_at
+        self.client_secrets = ClientSecrets(
+            config.client_secret, clock=clock,
+            expires_at=clock() + SECRET_LIFETIME if expires is None else float(expires))
 
     # ------------------------------------------------------------------ issuing
 
@@ -152,9 +158,9 @@ class TokenStore:
             status, description = LWA_FAULTS[fault]
             raise LwaFailure(status, fault, description)
         # compare bytes: compare_digest raises TypeError for a str that is not ASCII
+        # (the secret: any the app has that has not expired, see emulator.credentials)
         if not (secrets.compare_digest(client_id.encode(), self.config.client_id.encode())
-                and secrets.compare_digest(client_secret.encode(),
-                                           self.config.client_secret.encode())):
+                & self.client_secrets.accepts(client_secret)):
             raise LwaFailure(401, "invalid_client",
                              "Client authentication failed: unknown client or wrong secret.")
         app = self.config.application_id
@@ -212,11 +218,13 @@ class TokenStore:
         return self._clock()
 
     def dump(self) -> dict[str, Any]:
-        """The refresh tokens minted by consent, for ``--state``."""
+        """The refresh tokens minted by consent and the client secrets, for ``--state``."""
         with self._lock:
-            return {"refresh_tokens": dict(self.refresh_tokens)}
+            return {"refresh_tokens": dict(self.refresh_tokens),
+                    "client_secrets": self.client_secrets.dump()}
 
     def load(self, data: Mapping[str, Any]) -> None:
+        self.client_secrets.load(data.get("client_secrets"))
         tokens = data.get("refresh_tokens") or {}
         with self._lock:
             for token, seller in tokens.items():

@@ -177,6 +177,16 @@ class Simulation:
             self._state.advance()
             return notifications.notify(self._state, seller_id, notification_type, payload)
 
+    def notify_application(self, application_id: str, arn: str | None, notification_type: str,
+                           payload: dict[str, Any]) -> int:
+        """Post an application-level notification (APPLICATION_OAUTH_CLIENT_*: registered in
+        the developer console, not subscribed to) for the SQS queue ``arn``; returns its seq."""
+        from sellerkit.emulator.simulation import notifications
+
+        with self._state.lock:
+            return notifications.notify_application(self._state, application_id, arn,
+                                                    notification_type, payload)
+
     def catalog_asins(self) -> list[str]:
         """The ASINs in the simulated catalog, sorted (for tests and demos that need a real
         one: ``getCatalogItem`` answers 404 for any other)."""

@@ -350,6 +350,27 @@ def notify(state: State, seller_id: str, ntype: str, payload: dict[str, Any],
     return n
 
 
+def notify_application(state: State, application_id: str, arn: str | None, ntype: str,
+                       payload: dict[str, Any], payload_version: str = "2023-11-30",
+                       at: float | None = None) -> int:
+    """Post one notification the developer registered for in the console rather than through
+    createSubscription (the APPLICATION_OAUTH_CLIENT_* types, sp-api-facts.md §12): to the SQS
+    queue ``arn`` (None: the in-process outbox only). Returns the ``seq`` posted."""
+    at = state.now() if at is None else at
+    sub = {"app": application_id, "id": gen.uuid_from(state.rng("console-subscription")),
+           "payloadVersion": payload_version}
+    outbox = state.d.setdefault("outbox", [])
+    seq = state.d["counters"].get("outbox", 0) + 1
+    state.d["counters"]["outbox"] = seq
+    outbox.append({"seq": seq, "app": application_id, "destinationId": None,
+                   "resource": {"sqs": {"arn": arn}} if arn else {},
+                   "subscriptionId": None, "notificationType": ntype, "eventTime": at,
+                   "message": envelope(state, sub, ntype, copy.deepcopy(payload), at)})
+    if len(outbox) > OUTBOX_LIMIT:
+        del outbox[: len(outbox) - OUTBOX_LIMIT]
+    return seq
+
+
 def account_id(seller_id: str) -> str:
     """``accountId`` of a seller in the notifications (the schemas' examples:
     ``amzn1.merchant.o.<sellerId>``)."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextvars
 import http.client
 import io
+import select
 import socket
 import ssl
 import time
@@ -44,6 +45,22 @@ if TYPE_CHECKING:
 MAX_IDLE_PER_HOST = 100
 _RETRYABLE_ON_REUSE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError,
                        ConnectionAbortedError)
+# Methods sent again on a fresh connection when a reused one turns out closed: a POST may have
+# reached the server before it closed (createReport twice, a feed submitted twice), so it is not.
+_RESEND_ON_REUSE = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def _closed_by_peer(conn: Any) -> bool:
+    """An idle keep-alive connection the server has closed (or sent stray bytes on) reads as
+    readable; it is dropped before a request is written to it."""
+    sock = conn.sock
+    if sock is None:
+        return True
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
 
 
 class WireResponse:
@@ -301,12 +318,16 @@ class SyncPool:
         if idle is None:
             idle = self._idle.setdefault(key, [])
         for attempt in (0, 1):
-            try:
-                conn = idle.pop()
-                reused = True
-            except IndexError:
+            conn = None
+            while idle:
+                candidate = idle.pop()
+                if not _closed_by_peer(candidate):
+                    conn = candidate
+                    break
+                candidate.close()
+            reused = conn is not None
+            if conn is None:
                 conn = self._new(key, deadline)
-                reused = False
             try:
                 assert conn.sock is not None
                 left = deadline - time.monotonic()
@@ -319,7 +340,7 @@ class SyncPool:
                 body = b"" if stream else resp.read()
             except _RETRYABLE_ON_REUSE as exc:
                 conn.close()
-                if reused and attempt == 0:
+                if reused and attempt == 0 and method.upper() in _RESEND_ON_REUSE:
                     continue  # the server closed an idle keep-alive connection
                 raise hx.RemoteProtocolError(f"{type(exc).__name__}: {exc}") from None
             except TimeoutError:

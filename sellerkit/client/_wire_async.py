@@ -55,6 +55,11 @@ class _LoopState:
         self.slots: dict[tuple[str, str, int], asyncio.Semaphore] = {}
 
 
+# Methods sent again on a fresh connection when a reused one turns out closed: a POST may have
+# reached the server before it closed (createReport twice, a feed submitted twice), so it is not.
+_RESEND_ON_REUSE = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
 class _StaleConnection(Exception):
     """A reused keep-alive connection was closed by the server before any response byte."""
 
@@ -133,19 +138,23 @@ class AsyncPool:
         handed_over = False
         try:
             for attempt in (0, 1):
-                try:
-                    conn = idle.pop()
-                    reused = True
-                except IndexError:
+                conn = None
+                while idle:
+                    candidate = idle.pop()
+                    if not (candidate.reader.at_eof() or candidate.writer.is_closing()):
+                        conn = candidate
+                        break
+                    candidate.close()  # the server closed it while it was idle
+                reused = conn is not None
+                if conn is None:
                     conn = await self._new(key, deadline)
-                    reused = False
                 try:
                     async with asyncio.timeout_at(deadline):
                         result = await _exchange(conn, method, target, hdrs, content, reused,
                                                  head_only=stream)
                 except _StaleConnection:
                     conn.close()
-                    if attempt == 0:
+                    if attempt == 0 and method.upper() in _RESEND_ON_REUSE:
                         continue  # the server closed an idle keep-alive connection
                     raise hx.RemoteProtocolError("the server closed the connection") from None
                 except TimeoutError:

@@ -47,6 +47,9 @@ class _Handler(socketserver.BaseRequestHandler):
             body, buf = buf[:length], buf[length:]
             method, path, _ = lines[0].split(" ")
             server.seen.append((method, path, body))
+            if path.startswith("/swallow") and server.swallow > 0:
+                server.swallow -= 1
+                return  # read the request, then close without a response byte
             if path == "/slow":
                 time.sleep(1.0)
             if path == "/auth/o2/token":
@@ -81,6 +84,7 @@ class _Server(socketserver.ThreadingTCPServer):
         self.connections = 0
         self.seen: list[tuple[str, str, bytes]] = []
         self.drop_idle = False
+        self.swallow = 0  # requests to /swallow* that get the connection closed instead
 
     @property
     def url(self) -> str:
@@ -196,3 +200,46 @@ def test_clients_send_through_the_pools_without_a_transport(server: _Server) -> 
             assert all(x.status == 200 for x in rs)
 
     asyncio.run(run())
+
+
+def _sent(server: _Server, method: str, path: str) -> int:
+    return sum(1 for m, p, _ in server.seen if (m, p) == (method, path))
+
+
+def test_a_post_on_a_reused_connection_that_dies_is_not_sent_twice(server: _Server) -> None:
+    pool = SyncPool(connect_timeout=5)
+    pool.request("GET", f"{server.url}/warm", headers={}, content=None, timeout=5)
+    server.swallow = 1  # the server takes the request and drops the connection
+    with pytest.raises(httpx.RemoteProtocolError):
+        pool.request("POST", f"{server.url}/swallow", headers={}, content=b"{}", timeout=5)
+    assert _sent(server, "POST", "/swallow") == 1  # a createReport never reaches Amazon twice
+    pool.request("GET", f"{server.url}/warm", headers={}, content=None, timeout=5)
+    server.swallow = 1
+    r = pool.request("GET", f"{server.url}/swallow-get", headers={}, content=None, timeout=5)
+    assert r.status_code == 200 and _sent(server, "GET", "/swallow-get") == 2  # GET is resent
+    server.drop_idle = True  # closed while idle: noticed before sending, so a POST goes through
+    pool.request("GET", f"{server.url}/a", headers={}, content=None, timeout=5)
+    time.sleep(0.05)
+    r = pool.request("POST", f"{server.url}/b", headers={}, content=b"{}", timeout=5)
+    assert r.status_code == 200 and _sent(server, "POST", "/b") == 1
+    pool.close()
+
+
+async def test_async_a_post_on_a_reused_connection_that_dies_is_not_sent_twice(
+        server: _Server) -> None:
+    pool = AsyncPool(connect_timeout=5)
+    await pool.request("GET", f"{server.url}/warm", headers={}, content=None, timeout=5)
+    server.swallow = 1
+    with pytest.raises(httpx.RemoteProtocolError):
+        await pool.request("POST", f"{server.url}/swallow", headers={}, content=b"{}", timeout=5)
+    assert _sent(server, "POST", "/swallow") == 1
+    await pool.request("GET", f"{server.url}/warm", headers={}, content=None, timeout=5)
+    server.swallow = 1
+    r = await pool.request("GET", f"{server.url}/swallow-get", headers={}, content=None, timeout=5)
+    assert r.status_code == 200 and _sent(server, "GET", "/swallow-get") == 2
+    server.drop_idle = True
+    await pool.request("GET", f"{server.url}/a", headers={}, content=None, timeout=5)
+    await asyncio.sleep(0.05)
+    r = await pool.request("POST", f"{server.url}/b", headers={}, content=b"{}", timeout=5)
+    assert r.status_code == 200 and _sent(server, "POST", "/b") == 1
+    await pool.aclose()

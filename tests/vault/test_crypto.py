@@ -154,7 +154,6 @@ def test_rotation_needs_manage_keys(vault: Vault, tmp_path: Path) -> None:
 
 def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str,
                                                                   tmp_path: Path) -> None:
-    pytest.importorskip("sellerkit.vault.audit")
     old_spec, new_spec = f"file:{tmp_path / 'old.key'}", f"file:{tmp_path / 'new.key'}"
     with Vault.open(vault_url, key=old_spec) as v:
         ids = _keys(v, 450)

@@ -214,7 +214,7 @@ def test_erased_orders_are_not_refilled_by_a_resync(vault: Vault) -> None:
     with vault.write() as conn:
         vault.orders.upsert_orders(conn, sid, "v0", orders, items=items, buyers=buyers,
                                    addresses=addresses)
-        key = conn.execute(select(schema.orders.c.key_id)).scalars().first()
+        key = conn.execute(select(schema.orders.c.key_id).limit(1)).scalar_one()
         vault.cipher.destroy_keys(conn, [key])  # what a purge does (it also clears the columns)
     with vault.write() as conn:
         st = vault.orders.upsert_orders(conn, sid, "v0", orders, items=items, buyers=buyers,

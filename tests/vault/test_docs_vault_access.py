@@ -46,11 +46,11 @@ def test_the_vault_access_page_runs_as_written(tmp_path: Path,
                                check=True).stdout if feed else None
         args = shlex.split(rest)
         assert args[0] == "sellerkit", cmd
-        r = runner.invoke(app, args[1:], input=stdin, env=env)
-        printed = r.stdout + r.stderr
-        assert r.exception is None or isinstance(r.exception, SystemExit), (cmd, printed)
+        res = runner.invoke(app, args[1:], input=stdin, env=env)
+        printed = res.stdout + res.stderr
+        assert res.exception is None or isinstance(res.exception, SystemExit), (cmd, printed)
         shows_error = any(line.startswith("error:") for line in shown)
-        assert (r.exit_code != 0) == shows_error, (cmd, r.exit_code, printed[-2000:])
+        assert (res.exit_code != 0) == shows_error, (cmd, res.exit_code, printed[-2000:])
         for line in shown:
             start = line.split("...", 1)[0].strip()
             assert start in printed, (cmd, line, printed[-2000:])

@@ -290,6 +290,25 @@ class UserStore:
                 f"'sellerkit users enable {uid}'")
         return Principal(row.id, Role(row.role), row.kind)
 
+    def check_active(self, principal: Principal, conn: Connection | None = None) -> None:
+        """Raise AuthenticationError when ``principal`` is a user that was disabled (or removed)
+        since it was obtained: for long-lived principals (a web session, a service) before a
+        sensitive action. The vault's own ``system`` principal always passes."""
+        if principal == SYSTEM:
+            return
+        if conn is None:
+            with self.vault.read() as c:
+                return self.check_active(principal, c)
+        row = self._row(conn, principal.user_id) if _USER_ID.match(principal.user_id) else None
+        if row is None or row.disabled_at is not None:
+            raise AuthenticationError(
+                f"the vault user {principal.user_id!r} is "
+                f"{'disabled' if row is not None else 'not a vault user'}: log in again or ask "
+                f"an admin")
+        if Role(row.role) is not principal.role:
+            raise AuthenticationError(
+                f"the role of {principal.user_id!r} changed to {row.role}: log in again")
+
     # -- changes -------------------------------------------------------------------------------
 
     def _check_password(self, conn: Connection, user_id: str, password: str) -> PasswordPolicy:

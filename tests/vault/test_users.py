@@ -367,3 +367,20 @@ def test_the_default_hasher_is_argon2id() -> None:
     from sellerkit.vault.users import default_hasher
 
     assert default_hasher().hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_check_active_catches_a_principal_outliving_its_user(vault: Vault) -> None:
+    from sellerkit.vault.roles import SYSTEM
+
+    vault.users.add(ADMIN, "dana", "fulfillment", password=PW)
+    dana = vault.users.authenticate("dana", PW)
+    vault.users.check_active(dana)
+    vault.users.check_active(SYSTEM)
+    vault.users.set_role(ADMIN, "dana", "analyst")
+    with pytest.raises(AuthenticationError, match="changed to analyst"):
+        vault.users.check_active(dana)
+    vault.users.disable(ADMIN, "dana")
+    with pytest.raises(AuthenticationError, match="disabled"):
+        vault.users.check_active(vault.users.get(ADMIN, "dana").principal)
+    with pytest.raises(AuthenticationError, match="not a vault user"):
+        vault.users.check_active(Principal("ghost", Role.ADMIN))

@@ -326,7 +326,12 @@ def test_totp_second_factor(vault: Vault, clock: Clock) -> None:
     assert vault.users.get(ADMIN, "dana").failed_logins == 1
     p = vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
     assert p.user_id == "dana"
+    with pytest.raises(AuthenticationError, match="used already"):  # a code logs in once
+        vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
+    clock.advance(seconds=30)
+    vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
     assert _audit(vault, "login")[-1]["details"] == {"source": "cli", "totp": True}
+    assert _audit(vault, "login.failed")[-1]["details"]["reason"] == "totp-reused"  # type: ignore[index]
     clock.advance(minutes=5)  # an old code is no good later
     old = totp.at(clock.now - timedelta(minutes=5))
     if old != totp.at(clock.now):

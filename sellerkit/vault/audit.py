@@ -370,8 +370,23 @@ class AuditLog:
             self._load_key(conn)
             return self._verify(conn, expect_head)
         self._load_key()
-        with self.vault.read() as own:
+        with self._snapshot() as own:
             return self._verify(own, expect_head)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one state of the database throughout: the anchors and
+        the entries must agree while others append (SQLite's read transactions do; PostgreSQL's
+        default READ COMMITTED takes a new snapshot per statement)."""
+        if self.vault.engine.dialect.name == "postgresql":
+            with self.vault.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+            return
+        with self.vault.read() as conn:
+            with conn.begin():
+                yield conn
 
     def _authentic(self, r: Any, seq: int | None = None) -> bool:
         mac = self._entry_mac(r.prev_mac, r.seq if seq is None else seq, r.at, r.actor, r.action,

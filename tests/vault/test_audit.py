@@ -255,6 +255,30 @@ def test_concurrent_writers_in_threads_keep_one_chain(vault: Vault) -> None:
     assert result.ok and result.checked == 32
 
 
+def test_verifying_while_others_append_sees_no_problem(vault: Vault) -> None:
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                vault.audit.record("sync", actor="svc")
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    vault.audit.record("sync", actor="svc")
+    writer = threading.Thread(target=work)
+    writer.start()
+    try:
+        results = [vault.audit.verify() for _ in range(15)]
+    finally:
+        stop.set()
+        writer.join()
+    assert errors == []
+    assert [r.problems for r in results if not r.ok] == []
+    assert results[-1].checked > 1
+
+
 def _child(url: str, tmp: str, n: int) -> None:
     v = open_vault(url, Path(tmp))
     try:

@@ -543,13 +543,16 @@ class UserStore:
         now = self.vault.now()
         reused = False
         with self.vault.write() as conn:
-            if step is not None:  # each code logs in once (RFC 6238 section 5.2)
+            fresh = self._row(conn, user_id)  # attempts in parallel may have locked it since
+            locked_meanwhile = (fresh is None or fresh.disabled_at is not None
+                                or self._locked(conn, fresh))
+            if not locked_meanwhile and step is not None:  # each code logs in once (RFC 6238 section 5.2)
                 used_key = f"{TOTP_STEP_PREFIX}{row.id}"
                 used = meta_get(conn, used_key)
                 reused = isinstance(used, int) and step <= used
                 if not reused:
                     meta_set(conn, used_key, step, now)
-            if not reused:
+            if not (reused or locked_meanwhile):
                 values: dict[str, Any] = {"failed_logins": 0, "locked_at": None,
                                           "last_login_at": now}
                 if self.hasher.check_needs_rehash(row.password_hash):
@@ -559,10 +562,14 @@ class UserStore:
                                         details={"source": source,
                                                  "totp": row.totp_secret_ct is not None},
                                         conn=conn)
+        if locked_meanwhile:
+            self._fail(user_id, source, "locked",
+                       f"the account {user_id!r} was locked or disabled during this log-in",
+                       count=False)
         if reused:
             self._fail(user_id, source, "totp-reused",
                        "that one-time code was used already: wait for the next one", count=True)
-        return Principal(row.id, Role(row.role), row.kind)
+        return Principal(fresh.id, Role(fresh.role), fresh.kind)
 
     # -- TOTP ----------------------------------------------------------------------------------
 

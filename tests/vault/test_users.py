@@ -389,3 +389,27 @@ def test_check_active_catches_a_principal_outliving_its_user(vault: Vault) -> No
         vault.users.check_active(vault.users.get(ADMIN, "dana").principal)
     with pytest.raises(AuthenticationError, match="not a vault user"):
         vault.users.check_active(Principal("ghost", Role.ADMIN))
+
+
+def test_parallel_failures_all_count(vault: Vault) -> None:
+    import threading
+
+    vault.users.add(ADMIN, "dana", "analyst", password=PW)
+    refused: list[str] = []
+
+    def attempt() -> None:
+        try:
+            vault.users.authenticate("dana", "guess")
+        except AuthenticationError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(refused) == 12
+    u = vault.users.get(ADMIN, "dana")
+    assert u.locked and u.failed_logins >= 10
+    with pytest.raises(AuthenticationError, match="locked"):
+        vault.users.authenticate("dana", PW)

@@ -248,12 +248,12 @@ class OrderStore:
         if not isinstance(oid, str) or not oid.strip() or len(oid) > 40:
             raise VaultError(f"an order without a valid {key}: every {api_version} order "
                              f"object has one (got {oid!r:.60})")
-        sp = cls.split(_SHAPE[api_version], dict(o))
+        sp = cls.split(_SHAPE[api_version], o)
         item_rows: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = []  # noqa: E501
         if api_version == "v0":
             fields = _order_fields_v0(o)
             for it in items or ():
-                isp = cls.split("v0.order_item", dict(it))
+                isp = cls.split("v0.order_item", it)
                 iid = it.get("OrderItemId")
                 if not isinstance(iid, str) or not iid:
                     raise VaultError(f"an item of order {oid} has no OrderItemId")
@@ -268,13 +268,13 @@ class OrderStore:
                                   isp.pii.get("item", {})))
         public = sp.public
         if buyer:
-            bsp = cls.split("v0.buyer_info", dict(buyer))
+            bsp = cls.split("v0.buyer_info", buyer)
             _merge(sp, bsp)
             rest = {k: v for k, v in bsp.public.items() if k != "AmazonOrderId"}
             if rest:
                 public["getOrderBuyerInfo"] = rest
         if address:
-            asp = cls.split("v0.order_address", dict(address))
+            asp = cls.split("v0.order_address", address)
             _merge(sp, asp)
             rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"}
             if rest:

@@ -234,6 +234,29 @@ class UserStore:
         raw = meta_get(conn, POLICY_KEY)
         return DEFAULT_POLICY.tightened(raw if isinstance(raw, dict) else None)
 
+    def set_password_policy(self, actor: Principal, **overrides: int | bool) -> PasswordPolicy:
+        """Make the password policy stricter (CONFIGURE; audited): e.g. ``min_length=16``.
+        Values weaker than :data:`DEFAULT_POLICY` are refused."""
+        require(actor, Permission.CONFIGURE, what="change the password policy")
+        names = {f.name for f in fields(PasswordPolicy)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise VaultError(f"unknown password policy setting(s) {', '.join(unknown)}: use "
+                             f"{', '.join(sorted(names))}")
+        stricter = DEFAULT_POLICY.tightened(overrides)
+        weaker = sorted(k for k, v in overrides.items() if getattr(stricter, k) != v)
+        if weaker:
+            raise VaultError(f"the password policy can only be made stricter than the default "
+                             f"({DEFAULT_POLICY}); refused: {', '.join(weaker)}")
+        with self.vault.write() as conn:
+            meta_set(conn, POLICY_KEY, {k: getattr(stricter, k) for k in overrides},
+                     self.vault.now())
+            self.vault.audit.record("config.change", actor=actor.user_id,
+                                    target=f"setting:{POLICY_KEY}",
+                                    details={"key": POLICY_KEY, "fields": sorted(overrides)},
+                                    conn=conn)
+        return stricter
+
     def get(self, actor: Principal, user_id: str) -> User:
         if actor.user_id != user_id and not actor.can(Permission.READ_AUDIT):
             require(actor, Permission.MANAGE_USERS, what="look at other users")

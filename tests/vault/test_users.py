@@ -233,6 +233,20 @@ def test_a_password_older_than_a_year_must_be_changed(vault: Vault, clock: Clock
     vault.users.authenticate("dana", "Brand-New-Pass-9")
 
 
+def test_the_policy_is_made_stricter_through_the_api(vault: Vault) -> None:
+    policy = vault.users.set_password_policy(ADMIN, min_length=14, history=12)
+    assert policy.min_length == 14 and policy.history == 12
+    assert vault.users.policy() == policy
+    with pytest.raises(VaultError, match="refused: min_length"):
+        vault.users.set_password_policy(ADMIN, min_length=8)
+    with pytest.raises(VaultError, match="unknown password policy"):
+        vault.users.set_password_policy(ADMIN, colour=True)
+    with pytest.raises(AccessDeniedError):
+        vault.users.set_password_policy(AUDITOR, min_length=20)
+    assert _audit(vault, "config.change")[-1]["details"] == {
+        "key": "users.password_policy", "fields": ["history", "min_length"]}
+
+
 def test_a_stricter_policy_from_the_vault_applies_never_a_weaker_one(vault: Vault) -> None:
     from sellerkit.vault.audit import meta_set
 

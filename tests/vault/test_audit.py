@@ -149,6 +149,21 @@ def test_a_truncated_tail_with_a_forged_or_deleted_anchor_is_found(vault: Vault,
     assert "missing" in vault.audit.verify().problems[0].message
 
 
+def test_an_emptied_log_is_found(vault: Vault, clock: Clock) -> None:
+    from argon2 import PasswordHasher
+
+    from sellerkit.vault.users import UserStore
+
+    assert vault.audit.verify().ok  # a new vault: nothing yet, nothing wrong
+    vault.__dict__["users"] = UserStore(vault, hasher=PasswordHasher(time_cost=1,
+                                                                     memory_cost=1024))
+    vault.users.bootstrap_admin("root")
+    _fill(vault, clock, 3)
+    _sql(vault, "DELETE FROM audit_events")
+    _sql(vault, "DELETE FROM vault_meta WHERE key = 'audit.head'")
+    assert _problems(vault) == [(1, "deleted")]
+
+
 def test_a_rolled_back_log_is_found_with_a_head_kept_elsewhere(vault: Vault,
                                                                clock: Clock) -> None:
     _fill(vault, clock, 5)

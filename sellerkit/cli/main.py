@@ -43,6 +43,8 @@ COMMAND_MODULES = (
     "sellerkit.cli.init_cmd",
     "sellerkit.cli.profiles_cmd",
     "sellerkit.cli.secrets_cmd",
+    "sellerkit.cli.users_cmd",
+    "sellerkit.cli.vault_audit_cmd",
 )
 
 

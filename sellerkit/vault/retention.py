@@ -462,7 +462,7 @@ class Retention:
         q = select(o.id, o.seller_id, o.amazon_order_id, o.key_id, o.delivered_at,
                    o.latest_delivery_date, o.latest_ship_date, o.purchase_date,
                    o.first_seen_at).where(
-            o.pii_erased_at.is_(None),
+            o.pii_erased_at.is_(None), o.key_id.is_not(None),
             or_(o.purchase_date.is_(None), o.purchase_date <= now - timedelta(days=n_days)))
         for row in c.execute(q):
             anchor, _kind = delivery_anchor(row, bound)

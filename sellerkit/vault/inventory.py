@@ -21,6 +21,7 @@ key makes every copy unreadable. Exports with PII need the READ_PII permission a
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import secrets
@@ -68,7 +69,7 @@ class InventoryItem:
     created_by: str | None = None
     exists: bool | None = None
     mode: str | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: builtins.list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -198,7 +199,7 @@ class Inventory:
 
     # -- listing ---------------------------------------------------------------------------------
 
-    def list(self, actor: Principal) -> list[InventoryItem]:
+    def list(self, actor: Principal) -> builtins.list[InventoryItem]:
         """Every place Amazon data lives, checked now."""
         if not (actor.can(Permission.READ_AUDIT) or actor.can(Permission.CONFIGURE)):
             require(actor, Permission.READ_AUDIT, what="list the data inventory")
@@ -242,7 +243,7 @@ class Inventory:
                 item.problems.append("PII in a clear file: encrypt it or delete it")
         return item
 
-    def _database_items(self) -> list[InventoryItem]:
+    def _database_items(self) -> builtins.list[InventoryItem]:
         url = self.vault.engine.url
         masked = url.render_as_string(hide_password=True)
         item = InventoryItem(
@@ -264,7 +265,7 @@ class Inventory:
                     out.append(extra)
         return out
 
-    def _key_items(self) -> list[InventoryItem]:
+    def _key_items(self) -> builtins.list[InventoryItem]:
         k = s.keks.c
         with self.vault.read() as c:
             rows = list(c.execute(select(k.id, k.provider, k.ref, k.algorithm, k.created_at,
@@ -340,7 +341,7 @@ class Inventory:
 
     def _collect(self, actor: Principal, what: str, *, pii: bool, purpose: str | None,
                  since: datetime | None, seller_id: int | None,
-                 limit: int | None) -> list[dict[str, Any]]:
+                 limit: int | None) -> builtins.list[dict[str, Any]]:
         orders = self.vault.orders.list(actor, seller_id=seller_id, since=since,
                                         limit=limit if limit is not None else 1_000_000)
         records = [dict(o) for o in orders]

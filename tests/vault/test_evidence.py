@@ -64,6 +64,8 @@ def test_the_answers_follow_the_state_of_the_deployment(
     assert "1 active user account(s)" in _answer(ev, "unique-ids")
     assert "admin 1, analyst 0" in _answer(ev, "unique-ids")
     assert "1 of 1 person account(s) have MFA" in _answer(ev, "password-policy")
+    assert "lockout_after_failed_logins = 10" in _answer(ev, "password-policy")
+    assert "min_length = 12" in _answer(ev, "password-policy")
     assert _answer(ev, "privacy-policy").startswith("[OPERATOR:")
     # change the state
     clock.advance(days=40)

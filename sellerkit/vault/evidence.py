@@ -99,22 +99,24 @@ def _password_policy(vault: Vault) -> dict[str, Any]:
 
 
 def _pii_fields() -> list[dict[str, Any]]:
-    """The PII classification the vault encrypts by (vault-core's pii_fields.json)."""
+    """The PII classification the vault encrypts by (vault-core's ``pii_fields.json``): every
+    field of every stored response shape marked PII, its category and where it is encrypted."""
     try:
-        raw = resources.files("sellerkit.vault").joinpath("data/pii_fields.json").read_text()
-    except (FileNotFoundError, OSError):
+        from sellerkit.vault.pii import classification
+    except ImportError:  # pragma: no cover - the order store's classification is not installed
         return []
-    doc = json.loads(raw)
-    fields: list[dict[str, Any]] = []
-    items = doc.get("fields", doc) if isinstance(doc, dict) else doc
-    if isinstance(items, dict):
-        items = [{"field": k, **(v if isinstance(v, dict) else {"column": v})}
-                 for k, v in items.items() if not k.startswith(("about", "_"))]
-    for it in items if isinstance(items, list) else []:
-        if isinstance(it, dict):
-            fields.append({k: v for k, v in it.items()
-                           if isinstance(v, str | int | bool | list) or v is None})
-    return fields
+    shapes: dict[str, Any] = classification().data.get("shapes", {})
+    out: list[dict[str, Any]] = []
+    for shape, spec in sorted(shapes.items()):
+        for path, entry in sorted(spec.get("fields", {}).items()):
+            if "pii" in entry:
+                out.append({"shape": shape, "field": path, "category": entry["pii"],
+                            "record": entry.get("to"), "column": entry.get("column")})
+            elif "pii_object" in entry:
+                out.append({"shape": shape, "field": path, "category": "object (unknown "
+                            "fields are PII)", "record": entry["pii_object"],
+                            "column": "extra_pii_ct"})
+    return out
 
 
 def _stored_ciphertext_columns() -> list[dict[str, str]]:
@@ -242,8 +244,8 @@ def _answers(f: dict[str, Any], pii_fields: list[dict[str, Any]],
     clear_pii = [i for i in inv if i["contains_pii"] and not i["encrypted"]
                  and i["kind"] not in ("database",)]
     last = ret.get("last_run")
-    kinds = sorted({str(x.get("kind") or x.get("category") or x.get("field", ""))
-                    for x in pii_fields} - {""})
+    kinds = sorted({str(x["category"]) for x in pii_fields
+                    if not str(x["category"]).startswith("object")})
     role_line = ", ".join(f"{r} {n}" for r, n in users["per_role"].items())
     a: dict[str, tuple[list[str], list[str]]] = {}
     a["pii-need"] = (

@@ -127,3 +127,38 @@ def ciphertexts_left(v: Vault, row_id: int) -> int:
             for row in conn.execute(select(*cts).where(col == row_id)):
                 n += sum(1 for x in row if x is not None)
     return n
+
+
+def store_orders(v: Vault, amazon_order_ids: list[str], *, purchase: datetime | None = None,
+                 delivery: datetime | None = None, partner: str = "A1SELLERTEST") -> None:
+    """v0 orders with buyer info, a shipping address and a gift message, stored through the
+    order store exactly as a sync stores them."""
+    purchase = purchase or v.now() - timedelta(days=5)
+
+    def iso(d: datetime) -> str:
+        return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    orders, items, buyers, addresses = [], {}, {}, {}
+    for oid in amazon_order_ids:
+        order: dict[str, Any] = {
+            "AmazonOrderId": oid, "PurchaseDate": iso(purchase), "LastUpdateDate": iso(purchase),
+            "OrderStatus": "Shipped", "FulfillmentChannel": "MFN", "MarketplaceId": "ATVPDKIKX0DER",
+            "OrderTotal": {"CurrencyCode": "USD", "Amount": "19.99"},
+            "LatestShipDate": iso(purchase + timedelta(days=1)),
+            "NumberOfItemsShipped": 1, "NumberOfItemsUnshipped": 0}
+        if delivery is not None:
+            order["LatestDeliveryDate"] = iso(delivery)
+        orders.append(order)
+        items[oid] = [{"ASIN": "B000TEST01", "OrderItemId": f"{oid[-5:]}1", "SellerSKU": "SKU-1",
+                       "Title": "Blue mug", "QuantityOrdered": 1, "QuantityShipped": 1,
+                       "ItemPrice": {"CurrencyCode": "USD", "Amount": "19.99"},
+                       "BuyerInfo": {"GiftMessageText": GIFT}}]
+        buyers[oid] = {"AmazonOrderId": oid, "BuyerEmail": BUYER_EMAIL, "BuyerName": BUYER_NAME}
+        addresses[oid] = {"AmazonOrderId": oid, "ShippingAddress": {
+            "Name": BUYER_NAME, "AddressLine1": ADDRESS_LINE, "City": CITY,
+            "StateOrRegion": "WA", "PostalCode": POSTAL, "CountryCode": "US",
+            "Phone": BUYER_PHONE}}
+    with v.write() as conn:
+        seller_id = ensure_seller(v, conn, partner)
+        v.orders.upsert_orders(conn, seller_id, "v0", orders, items=items, buyers=buyers,
+                               addresses=addresses)

@@ -131,8 +131,14 @@ def test_pii_exports_need_the_permission_and_a_purpose(
         v.inventory.decrypt_export(fulfil, out)
     _, payload = v.inventory.decrypt_export(fulfil, out, purpose="carrier claim 2026-06")
     assert all("pii" in r for r in payload["records"])
+    assert "Quentin" in json.dumps(payload)
     reads = v.audit.events(SYSTEM, action="pii.read")
-    assert len(reads) >= 2 and {e.purpose for e in reads} == {"carrier claim 2026-06"}
+    assert [(e.actor, e.outcome, e.purpose, e.target.split(":")[0]) for e in reads] == [
+        ("fay", "ok", "carrier claim 2026-06", "orders"),     # the export
+        ("fay", "denied", None, "export"),                    # reading it without a purpose
+        ("fay", "ok", "carrier claim 2026-06", "export")]     # and with one
+    denied = [e for e in v.audit.events(SYSTEM, action="export") if e.outcome == "denied"]
+    assert [(e.actor, e.details) for e in denied] == [("system", {"what": "orders", "pii": True})]
     v.close()
 
 

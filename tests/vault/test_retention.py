@@ -292,3 +292,27 @@ def test_the_policy_is_versioned_data_with_its_sources() -> None:
                                        for src in version.sources)
     with pytest.raises(VaultError):
         policy.at(date(2020, 1, 1))
+
+
+def test_orders_stored_by_the_order_store_lose_their_pii(
+        vault_url: str, tmp_path: Path, clock: Clock) -> None:
+    from tests.vault.ret_helpers import store_orders
+
+    v = open_vault(vault_url, tmp_path, clock)
+    store_orders(v, ["119-0000001-0000001"], purchase=clock.now - 45 * DAY,
+                 delivery=clock.now - 35 * DAY)
+    store_orders(v, ["119-0000002-0000002"], purchase=clock.now - 5 * DAY)
+    before = json.dumps(v.orders.read_pii(SYSTEM, "119-0000001-0000001", purpose="test"))
+    assert all(p in before for p in PII_VALUES), before  # stored, and readable
+    report = v.retention.purge(SYSTEM)
+    assert report.counts["orders_pii_erased"] == 1 and report.counts["data_keys_destroyed"] == 1
+    row = v.orders.get(SYSTEM, "119-0000001-0000001")
+    assert row["has_pii"] is False and row["pii_erased_at"] == clock.now
+    try:
+        after = json.dumps(v.orders.read_pii(SYSTEM, "119-0000001-0000001", purpose="test"))
+    except SellerkitError:
+        after = ""
+    assert not any(p in after for p in PII_VALUES)
+    assert PII_VALUES[0] in json.dumps(
+        v.orders.read_pii(SYSTEM, "119-0000002-0000002", purpose="test"))
+    v.close()

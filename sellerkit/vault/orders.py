@@ -583,7 +583,8 @@ class OrderStore:
                                      f"{r.seller_id}:{r.amazon_order_id}", r.extra_pii_ct)
         return out
 
-    def find_by_buyer_email(self, actor: Principal, email: str, *, purpose: str) -> list[str]:
+    def find_by_buyer_email(self, actor: Principal, email: str, *,
+                            purpose: str) -> builtins.list[str]:
         """The ids of the orders whose buyer has this e-mail address (exact match, through the
         keyed blind index; READ_PII and a purpose; audited)."""
         why = self._require_pii(actor, purpose, "orders:by-email",
@@ -650,6 +651,7 @@ def _sqlite_processor(type_: Any, dialect: Any) -> Any:
         # repeats the same few times: now, shared dates)
         memo: dict[datetime, str] = {}
         full = type_._cached_bind_processor(dialect)
+        assert full is not None
 
         def to_text(v: Any) -> Any:
             got = memo.get(v)

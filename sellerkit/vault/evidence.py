@@ -359,8 +359,9 @@ def _answers(f: dict[str, Any], pii_fields: list[dict[str, Any]],
          f"clearing its ciphertext; non-PII Amazon data deleted after {pol['non_pii_months']} "
          f"months; security logs kept at least {pol['security_log_days']} days.",
          f"Purge runs recorded: {ret['runs']}; last: "
-         + (f"{last['finished_at']} ({last['trigger']}, by {last['actor']}, counts "
-            f"{json.dumps(last['counts'], sort_keys=True)})" if last else "never")
+         + (f"{last['finished_at']} ({last['trigger']}, by {last['actor']}: "
+            + (", ".join(f"{k} {v}" for k, v in last["counts"].items() if v) or "nothing due")
+            + ")" if last else "never")
          + f". Orders overdue for erasure now: {ret['overdue']}.",
          f"Legal holds in force: {ret['active_holds']} "
          f"({', '.join(f'{k} {v}' for k, v in f['legal_holds'].items()) or 'none'}); "

@@ -56,7 +56,7 @@ from sellerkit.vault.roles import Permission, Principal, require
 if TYPE_CHECKING:
     from sellerkit.vault.core import Vault
 
-__all__ = ["HOLD_SCOPES", "LegalHold", "PolicyVersion", "PurgeReport", "Retention",
+__all__ = ["COUNT_KINDS", "HOLD_SCOPES", "LegalHold", "PolicyVersion", "PurgeReport", "Retention",
            "RetentionPolicy", "RetentionStatus", "delivery_anchor", "load_policy"]
 
 HOLD_SCOPES = ("order", "seller", "all")
@@ -523,7 +523,7 @@ class Retention:
         counts["data_keys_destroyed"] = len(set(plan.key_ids))
         counts["order_items_deleted"] = self._count(c, s.order_items, s.order_items.c.order_id,
                                                     plan.delete_order_ids)
-        return counts
+        return _ordered(counts)
 
     @staticmethod
     def _count(c: Connection, table: Any, column: Any, ids: Sequence[int]) -> int:
@@ -575,6 +575,7 @@ class Retention:
             c.execute(delete(s.order_addresses).where(s.order_addresses.c.order_id.in_(chunk)))
             c.execute(delete(s.orders).where(s.orders.c.id.in_(chunk)))
         counts["order_items_deleted"] = items_deleted
+        counts = _ordered(counts)
         for chunk in _chunks(plan.delete_report_ids):
             c.execute(delete(s.report_records).where(s.report_records.c.id.in_(chunk)))
         for chunk in _chunks(plan.delete_feed_ids):
@@ -597,6 +598,17 @@ class Retention:
             except OSError:  # already gone, or not ours to remove: the inventory shows it
                 continue
         return removed
+
+
+# The purge report's kinds, in the order they are shown.
+COUNT_KINDS = ("orders_pii_erased", "data_keys_destroyed", "buyers_cleared", "addresses_cleared",
+               "item_pii_cleared", "orders_pii_held", "orders_deleted", "order_items_deleted",
+               "orders_data_held", "report_records_deleted", "report_files_deleted",
+               "report_records_held", "feed_records_deleted", "feed_records_held")
+
+
+def _ordered(counts: dict[str, int]) -> dict[str, int]:
+    return {k: int(counts.get(k, 0)) for k in COUNT_KINDS}
 
 
 class _Plan:

@@ -83,7 +83,7 @@ def test_the_answers_follow_the_state_of_the_deployment(
     assert "Dana Ops <security@seller.example>" in inc and "1 overdue" in inc
     assert "[OPERATOR: set the contact" not in inc
     ret = _answer(ev, "retention")
-    assert "Purge runs recorded: 1" in ret and '"orders_pii_erased": 1' in ret
+    assert "Purge runs recorded: 1" in ret and "orders_pii_erased 1," in ret
     assert "3 active user account(s)" in _answer(ev, "unique-ids")
     assert "admin 1, analyst 1, fulfillment 1, auditor 0" in _answer(ev, "unique-ids")
     assert "without MFA: bob, carol" in _answer(ev, "password-policy")

@@ -422,7 +422,7 @@ class Retention:
             raise
         if sqlite and conn is None:
             self._checkpoint()
-        self._remove_files(plan.files)
+        self._remove_files([*plan.files, *plan.export_files])
         return report
 
     # -- internals -------------------------------------------------------------------------------
@@ -484,6 +484,21 @@ class Retention:
             plan.erase_ids.append(row.id)
             if row.key_id is not None:
                 plan.key_ids.append(row.key_id)
+        # Exports sellerkit made: one with PII is shredded (its data key destroyed, so every
+        # copy is unreadable) N days after it was made, any export at the non-PII limit.
+        if not holds.everything:
+            inv = s.inventory_items.c
+            pii_cutoff = now - timedelta(days=n_days)
+            data_cutoff = (_months_before(now, version.non_pii_months)
+                           if version.non_pii_months else None)
+            for item in c.execute(select(inv.id, inv.location, inv.key_id, inv.contains_pii,
+                                         inv.created_at).where(
+                    inv.kind == "export", inv.removed_at.is_(None), inv.key_id.is_not(None))):
+                if (item.contains_pii and item.created_at <= pii_cutoff) or (
+                        data_cutoff is not None and item.created_at < data_cutoff):
+                    plan.export_ids.append(item.id)
+                    plan.key_ids.append(item.key_id)
+                    plan.export_files.append(item.location)
         # Non-PII: orders last changed, reports and feeds recorded, 18 months ago or more.
         if version.non_pii_months:
             cutoff = _months_before(now, version.non_pii_months)
@@ -580,6 +595,9 @@ class Retention:
             c.execute(delete(s.report_records).where(s.report_records.c.id.in_(chunk)))
         for chunk in _chunks(plan.delete_feed_ids):
             c.execute(delete(s.feed_records).where(s.feed_records.c.id.in_(chunk)))
+        for chunk in _chunks(plan.export_ids):
+            c.execute(update(s.inventory_items).where(s.inventory_items.c.id.in_(chunk))
+                      .values(removed_at=now))
         if plan.files:
             inv = s.inventory_items.c
             for chunk in _chunks(plan.files):  # type: ignore[arg-type]
@@ -602,8 +620,8 @@ class Retention:
 
 # The purge report's kinds, in the order they are shown.
 COUNT_KINDS = ("orders_pii_erased", "data_keys_destroyed", "buyers_cleared", "addresses_cleared",
-               "item_pii_cleared", "orders_pii_held", "orders_deleted", "order_items_deleted",
-               "orders_data_held", "report_records_deleted", "report_files_deleted",
+               "item_pii_cleared", "orders_pii_held", "exports_shredded", "orders_deleted",
+               "order_items_deleted", "orders_data_held", "report_records_deleted", "report_files_deleted",
                "report_records_held", "feed_records_deleted", "feed_records_held")
 
 
@@ -621,6 +639,8 @@ class _Plan:
         self.delete_report_ids: list[int] = []
         self.delete_feed_ids: list[int] = []
         self.files: list[str] = []
+        self.export_ids: list[int] = []
+        self.export_files: list[str] = []
         self.counts: dict[str, int] = {"orders_pii_held": 0, "orders_data_held": 0,
                                        "report_records_held": 0, "feed_records_held": 0}
 
@@ -629,4 +649,5 @@ class _Plan:
                 "orders_deleted": len(self.delete_order_ids),
                 "report_records_deleted": len(self.delete_report_ids),
                 "report_files_deleted": len(self.files),
+                "exports_shredded": len(self.export_ids),
                 "feed_records_deleted": len(self.delete_feed_ids)}

@@ -418,7 +418,8 @@ class Retention:
                     details={"trigger": trigger, "policy_version": version.version,
                              "counts": counts}, conn=c)
         except Exception as exc:
-            self._record_failure(actor, trigger, version.version, started, exc)
+            if conn is None:  # in the caller's transaction, the caller sees and handles it
+                self._record_failure(actor, trigger, version.version, started, exc)
             raise
         if sqlite and conn is None:
             self._checkpoint()

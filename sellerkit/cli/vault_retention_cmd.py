@@ -97,7 +97,8 @@ def retention(vault: VaultOpt = None, key: KeyOpt = None, user: UserOpt = None,
         f"orders with PII: {st.orders_with_pii}; erased: {st.orders_erased}; "
         f"overdue now: {st.overdue}; held: {st.held_orders} ({st.active_holds} active hold(s))",
         "last purge: " + (f"{st.last_run['finished_at']} ({st.last_run['trigger']}, "
-                          f"by {st.last_run['actor']})" if st.last_run else "never"),
+                          f"by {st.last_run['actor']})" if st.last_run else "never")
+        + (f"; {st.failed_since_last} failed run(s) since" if st.failed_since_last else ""),
     ]
     typer.echo("\n".join(lines))
 

@@ -437,7 +437,8 @@ def render_markdown(ev: Evidence) -> str:
     out += ["", "## Retention runs", ""]
     if f["purge_runs"]:
         out += ["| run | finished | trigger | by | policy | counts |", "|---|---|---|---|---|---|"]
-        out += [f"| {p['id']} | {p['finished_at'] or 'failed'} | {p['trigger']} | "
+        out += [f"| {p['id']} | {p['finished_at']}{' FAILED' if p['error'] else ''} | "
+                f"{p['trigger']} | "
                 f"{_md_escape(p['actor'])} | {p['policy_version']} | "
                 f"{_md_escape(json.dumps(p['counts'], sort_keys=True))} |"
                 for p in f["purge_runs"]]

@@ -203,8 +203,9 @@ class RetentionStatus:
     policy: PolicyVersion
     pii_days: int
     delivery_bound_days: int
-    last_run: dict[str, Any] | None
-    runs: int
+    last_run: dict[str, Any] | None  # the last run that finished without error
+    runs: int  # runs that finished without error
+    failed_since_last: int  # runs that failed after it
     overdue: int  # orders whose PII is past its erasure date and not held: the next purge erases
     held_orders: int
     active_holds: int
@@ -342,10 +343,14 @@ class Retention:
         now = self.vault.now()
         with self.vault.read() as c:
             plan = self._plan(c, now)
-            last = c.execute(select(s.purge_runs).where(s.purge_runs.c.finished_at.is_not(None))
-                             .order_by(s.purge_runs.c.id.desc()).limit(1)).first()
+            pr = s.purge_runs.c
+            done = (pr.finished_at.is_not(None), pr.error.is_(None))
+            last = c.execute(select(s.purge_runs).where(*done)
+                             .order_by(pr.id.desc()).limit(1)).first()
             runs = c.execute(select(func.count()).select_from(s.purge_runs)
-                             .where(s.purge_runs.c.finished_at.is_not(None))).scalar_one()
+                             .where(*done)).scalar_one()
+            failed = c.execute(select(func.count()).select_from(s.purge_runs).where(
+                pr.error.is_not(None), pr.id > (last.id if last is not None else 0))).scalar_one()
             with_pii = c.execute(select(func.count()).select_from(s.orders).where(
                 s.orders.c.key_id.is_not(None), s.orders.c.pii_erased_at.is_(None))).scalar_one()
             erased = c.execute(select(func.count()).select_from(s.orders).where(
@@ -361,6 +366,7 @@ class Retention:
         return RetentionStatus(
             policy=self.policy.at(now), pii_days=days,
             delivery_bound_days=self.policy.delivery_bound_days, last_run=last_run, runs=runs,
+            failed_since_last=failed,
             overdue=len(plan.erase_ids), held_orders=plan.counts["orders_pii_held"],
             active_holds=active, orders_with_pii=with_pii, orders_erased=erased)
 

@@ -316,3 +316,31 @@ def test_orders_stored_by_the_order_store_lose_their_pii(
     assert PII_VALUES[0] in json.dumps(
         v.orders.read_pii(SYSTEM, "119-0000002-0000002", purpose="test"))
     v.close()
+
+
+def test_a_sync_runs_the_purge_in_its_own_transaction_and_a_failure_is_recorded(
+        sqlite_vault_url: str, tmp_path: Path, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    v = open_vault(sqlite_vault_url, tmp_path, clock)
+    o = seed_order(v, "F-1", purchase=clock.now - 50 * DAY, delivered=clock.now - 40 * DAY)
+    with pytest.raises(RuntimeError), v.write() as conn:  # the sync's page fails after it
+        assert v.retention.purge(SYSTEM, trigger="sync", conn=conn).counts[
+            "orders_pii_erased"] == 1
+        raise RuntimeError("the sync failed")
+    assert order_row(v, o.row_id).pii_erased_at is None  # rolled back with the sync
+    assert v.retention.runs(SYSTEM) == []
+
+    def broken(conn: object, key_ids: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(v.cipher, "destroy_keys", broken)
+    with pytest.raises(OSError):
+        v.retention.purge(SYSTEM, trigger="schedule")
+    (run,) = v.retention.runs(SYSTEM)
+    assert run["error"] == "failed: OSError" and run["trigger"] == "schedule"
+    assert order_row(v, o.row_id).pii_erased_at is None and ciphertexts_left(v, o.row_id) > 0
+    status = v.retention.status(SYSTEM)
+    assert status.last_run is None and status.failed_since_last == 1  # a failure is no run
+    monkeypatch.undo()
+    assert v.retention.purge(SYSTEM).counts["orders_pii_erased"] == 1
+    v.close()

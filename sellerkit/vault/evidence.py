@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import func, select
 
 from sellerkit._files import write_private
+from sellerkit.errors import VaultError
 from sellerkit.vault import schema as s
 from sellerkit.vault.roles import ROLE_PERMISSIONS, Permission, Principal, Role, require
 
@@ -532,10 +533,15 @@ def render_svg(f: dict[str, Any]) -> str:
 
 def write_pack(vault: Vault, actor: Principal, out_dir: str | Path) -> list[Path]:
     """Write the pack's Markdown, JSON and SVG files into ``out_dir`` (each atomically)."""
-    ev = collect(vault, actor)
     out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise VaultError(f"{out} is a file: give a directory for the evidence pack (-o DIR)")
+    ev = collect(vault, actor)
     md, js, svg = (out / name for name in PACK_FILES)
-    write_private(js, json.dumps(ev.as_dict(), indent=2, sort_keys=True, default=str) + "\n")
-    write_private(svg, ev.svg)
-    write_private(md, render_markdown(ev))
+    try:
+        write_private(js, json.dumps(ev.as_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        write_private(svg, ev.svg)
+        write_private(md, render_markdown(ev))
+    except OSError as exc:
+        raise VaultError(f"cannot write the evidence pack to {out}: {exc.strerror}") from None
     return [md, js, svg]

@@ -334,7 +334,12 @@ class Inventory:
             raise VaultError("the export could not be encrypted")
         data = (EXPORT_MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n"
                 + base64.b64encode(blob) + b"\n")
-        write_private(target, data)
+        try:
+            write_private(target, data)
+        except OSError as exc:
+            with self.vault.write() as c:  # the key encrypts nothing that exists
+                self.vault.cipher.destroy_keys(c, [key_id])
+            raise VaultError(f"cannot write the export to {target}: {exc.strerror}") from None
         with self.vault.write() as c:
             inv_id = self.record("export", target, encrypted=True, encryption=EXPORT_ENCRYPTION,
                                  contains_pii=pii, actor=actor, key_id=key_id,

@@ -117,6 +117,11 @@ def test_inventory_export_and_decrypt(cli: Cli, tmp_path: Path) -> None:
     assert json.loads(out) == {"what": "orders", "records": []}
     _, out, _ = cli("vault", "inventory")
     assert "orders.skx" in out and "encrypted" in out
+    (tmp_path / "adir").mkdir()
+    code, _, err = cli("vault", "decrypt-export", "orders.skx", "--out", "adir", ok=False)
+    assert code == 2 and "is a directory" in err
+    code, _, err = cli("vault", "decrypt-export", "missing.skx", ok=False)
+    assert code == 2 and "cannot read the export" in err
     code, _, err = cli("vault", "export", "--out", "p.skx", "--pii", ok=False)
     assert code == 2 and "purpose" in err
     code, _, err = cli("vault", "export", "--out", "x.skx", "--since", "yesterday", ok=False)
@@ -151,6 +156,10 @@ def test_config_incidents_and_evidence(cli: Cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "pack").iterdir()) == [
         "data-flow.svg", "evidence.json", "evidence.md"]
     assert "Dana Ops" in (tmp_path / "pack" / "evidence.md").read_text()
+    code, _, err = cli("vault", "evidence", "--out", "pack/evidence.md", ok=False)
+    assert code == 2 and "is a file" in err
+    code, _, err = cli("incident", "draft", str(iid), "--out", "pack", ok=False)
+    assert code == 2 and "is a directory" in err
 
 
 def test_the_docs_walkthrough_runs_as_written(tmp_path: Path) -> None:

@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import io
 import json
+import re
+import shlex
 import stat
 from pathlib import Path
 
@@ -113,3 +117,44 @@ def test_a_wrong_key_is_one_line_naming_the_needed_fingerprint(env: Path, tmp_pa
     monkeypatch.setenv("OTHER_KEY", "ab" * 32)
     code, out, err = _run("vault", "status", "--key", "env:OTHER_KEY")
     assert code == 2 and fp in err and "Traceback" not in err and "ab" * 32 not in err
+
+
+# -- docs/vault.md: its marked examples run as written -------------------------------------------
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "vault.md"
+PY_MARK = re.compile(r"<!-- docs-example: vault -->\n```python\n(.*?)\n```", re.S)
+SH_MARK = re.compile(r"<!-- docs-example: vault-cli -->\n```sh\n(.*?)\n```", re.S)
+
+
+def test_the_python_examples_of_docs_vault_run(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    examples = PY_MARK.findall(DOC.read_text())
+    assert len(examples) >= 4
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SELLERKIT_VAULT_KEY", raising=False)
+    monkeypatch.delenv("DEMO_VAULT_KEY", raising=False)
+    printed = []
+    for n, code in enumerate(examples):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            exec(compile(code, f"docs/vault.md#{n + 1}", "exec"), {"__name__": "doc"})  # noqa: S102
+        printed.append(out.getvalue())
+        assert out.getvalue().strip(), f"example {n + 1} printed nothing"
+    text = "\n".join(printed)
+    assert "AES-256-GCM" in text and "refused: True" in text
+    assert "'1 Pine St'" in text and "denied:" in text and "111-0000002-0000002" in text
+    assert "Bo Ray" not in printed[3].split("denied:")[0]  # the analyst's part shows no PII
+
+
+def test_the_cli_example_of_docs_vault_runs(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    (block,) = SH_MARK.findall(DOC.read_text())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SELLERKIT_VAULT_URL", f"sqlite:///{tmp_path / 'demo-vault' / 'v.db'}")
+    monkeypatch.delenv("SELLERKIT_VAULT_KEY", raising=False)
+    for line in block.splitlines():
+        args = shlex.split(line)
+        assert args[0] == "sellerkit"
+        code, out, err = _run(*args[1:])
+        assert code == 0, (line, err)
+    assert json.loads(out)["key"]["ref"] == str(tmp_path / "demo-vault" / "new.key")

@@ -49,7 +49,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from sellerkit.errors import IntegrityError, VaultError
 from sellerkit.vault.roles import Permission, Principal, require
@@ -77,17 +77,27 @@ _OUTCOMES = frozenset({"ok", "denied", "failed"})
 
 # -- small helpers other vault parts share ---------------------------------------------------------
 
+# Statements built once (an append runs four; building them each time cost more than the SQL).
+_META_GET = select(vault_meta.c.value).where(vault_meta.c.key == bindparam("k"))
+_META_UPDATE = (update(vault_meta).where(vault_meta.c.key == bindparam("k"))
+                .values(value=bindparam("v", type_=vault_meta.c.value.type),
+                        updated_at=bindparam("u", type_=vault_meta.c.updated_at.type)))
+_META_INSERT = insert(vault_meta)
+_LAST_ENTRY = (select(audit_events.c.seq, audit_events.c.mac)
+               .order_by(audit_events.c.seq.desc()).limit(1))
+_INSERT_ENTRY = insert(audit_events)
+
+
 def meta_get(conn: Connection, key: str) -> Any:
     """The JSON value of ``vault_meta[key]`` (None when absent)."""
-    return conn.execute(select(vault_meta.c.value).where(vault_meta.c.key == key)).scalar()
+    return conn.execute(_META_GET, {"k": key}).scalar()
 
 
 def meta_set(conn: Connection, key: str, value: Any, now: datetime) -> None:
     """Insert or replace ``vault_meta[key]`` (the caller holds the write transaction)."""
-    done = conn.execute(update(vault_meta).where(vault_meta.c.key == key)
-                        .values(value=value, updated_at=now))
+    done = conn.execute(_META_UPDATE, {"k": key, "v": value, "u": now})
     if not done.rowcount:
-        conn.execute(insert(vault_meta).values(key=key, value=value, updated_at=now))
+        conn.execute(_META_INSERT, {"key": key, "value": value, "updated_at": now})
 
 
 def check_no_pii(field_name: str, value: Any) -> None:
@@ -299,8 +309,7 @@ class AuditLog:
                 purpose: str | None, outcome: str, details: Any) -> int:
         now = self.vault.now().astimezone(UTC)
         head, head_ok = self._anchor(conn, HEAD_KEY)
-        last = conn.execute(select(audit_events.c.seq, audit_events.c.mac)
-                            .order_by(audit_events.c.seq.desc()).limit(1)).first()
+        last = conn.execute(_LAST_ENTRY).first()
         if head is not None and head_ok:
             prev_mac = str(head["mac"])
             seq = max(int(head["seq"]), last.seq if last else 0) + 1
@@ -310,9 +319,10 @@ class AuditLog:
             prev_mac, seq = self.genesis(), 1
         mac = self._entry_mac(prev_mac, seq, now, actor, action, target, purpose, outcome,
                               details)
-        conn.execute(insert(audit_events).values(
-            seq=seq, at=now, actor=actor, action=action, target=target, purpose=purpose,
-            outcome=outcome, details=details, prev_mac=prev_mac, mac=mac))
+        conn.execute(_INSERT_ENTRY, {
+            "seq": seq, "at": now, "actor": actor, "action": action, "target": target,
+            "purpose": purpose, "outcome": outcome, "details": details, "prev_mac": prev_mac,
+            "mac": mac})
         self._set_anchor(conn, HEAD_KEY, seq, mac, now)
         return seq
 

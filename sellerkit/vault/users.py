@@ -23,7 +23,9 @@ Log-ins (:meth:`UserStore.authenticate`):
   the policy stricter, never weaker;
 * a TOTP second factor (pyotp; the secret encrypted under the user's own data key). When it is
   enabled a log-in without the code raises :class:`SecondFactorRequired` (not a failure: the
-  password was right), a wrong code counts as a failed log-in.
+  password was right), a wrong code counts as a failed log-in. Each code logs in once: the time
+  step of the last one used is kept (``users.totp_step.<id>`` in ``vault_meta``) and a code of
+  that step or an earlier one is refused (RFC 6238 section 5.2).
 
 Every log-in and every failure is audited (``login``, ``login.failed`` with the reason); every
 change (``user.add``, ``user.change``, ``apikey.create``, ``apikey.rotate``, ``apikey.revoke``).
@@ -70,6 +72,7 @@ __all__ = ["DEFAULT_POLICY", "LOCKOUT_THRESHOLD", "PasswordPolicy", "SecondFacto
 LOCKOUT_THRESHOLD = 10  # consecutive failed log-ins (DPP, 2025-11)
 LOCKOUT_MINUTES_KEY = "users.lockout_minutes"
 POLICY_KEY = "users.password_policy"
+TOTP_STEP_PREFIX = "users.totp_step."  # + user id: the time step of the last code used
 API_KEY_PREFIX = "skv1"
 DEFAULT_API_KEY_DAYS = 90
 MAX_API_KEY_DAYS = 365
@@ -290,6 +293,25 @@ class UserStore:
                 f"'sellerkit users enable {uid}'")
         return Principal(row.id, Role(row.role), row.kind)
 
+    def check_active(self, principal: Principal, conn: Connection | None = None) -> None:
+        """Raise AuthenticationError when ``principal`` is a user that was disabled (or removed)
+        since it was obtained: for long-lived principals (a web session, a service) before a
+        sensitive action. The vault's own ``system`` principal always passes."""
+        if principal == SYSTEM:
+            return
+        if conn is None:
+            with self.vault.read() as c:
+                return self.check_active(principal, c)
+        row = self._row(conn, principal.user_id) if _USER_ID.match(principal.user_id) else None
+        if row is None or row.disabled_at is not None:
+            raise AuthenticationError(
+                f"the vault user {principal.user_id!r} is "
+                f"{'disabled' if row is not None else 'not a vault user'}: log in again or ask "
+                f"an admin")
+        if Role(row.role) is not principal.role:
+            raise AuthenticationError(
+                f"the role of {principal.user_id!r} changed to {row.role}: log in again")
+
     # -- changes -------------------------------------------------------------------------------
 
     def _check_password(self, conn: Connection, user_id: str, password: str) -> PasswordPolicy:
@@ -503,12 +525,14 @@ class UserStore:
                        count=False)
         if not self._verify_hash(row.password_hash, password):
             self._fail(user_id, source, "password", wrong, count=True)
+        step: int | None = None
         if row.totp_secret_ct is not None:
             if not totp_code:
                 self._fail(user_id, source, "totp-missing",
                            "this account needs its one-time code (TOTP) as well", count=False,
                            exc=SecondFactorRequired)
-            if not self._totp_ok(row, totp_code or ""):
+            step = self._totp_step(row, totp_code or "")
+            if step is None:
                 self._fail(user_id, source, "totp", "wrong one-time code", count=True)
         if (policy.max_age_days and row.password_changed_at is not None
                 and self.vault.now() > row.password_changed_at
@@ -517,15 +541,27 @@ class UserStore:
                        f"the password is older than {policy.max_age_days} days: an admin sets a "
                        f"new one with 'sellerkit users set-password {user_id}'", count=False)
         now = self.vault.now()
+        reused = False
         with self.vault.write() as conn:
-            values: dict[str, Any] = {"failed_logins": 0, "locked_at": None,
-                                      "last_login_at": now}
-            if self.hasher.check_needs_rehash(row.password_hash):
-                values["password_hash"] = self.hasher.hash(password)
-            conn.execute(update(users).where(users.c.id == user_id).values(**values))
-            self.vault.audit.record("login", actor=row.id, target=_target(row.id),
-                                    details={"source": source,
-                                             "totp": row.totp_secret_ct is not None}, conn=conn)
+            if step is not None:  # each code logs in once (RFC 6238 section 5.2)
+                used_key = f"{TOTP_STEP_PREFIX}{row.id}"
+                used = meta_get(conn, used_key)
+                reused = isinstance(used, int) and step <= used
+                if not reused:
+                    meta_set(conn, used_key, step, now)
+            if not reused:
+                values: dict[str, Any] = {"failed_logins": 0, "locked_at": None,
+                                          "last_login_at": now}
+                if self.hasher.check_needs_rehash(row.password_hash):
+                    values["password_hash"] = self.hasher.hash(password)
+                conn.execute(update(users).where(users.c.id == user_id).values(**values))
+                self.vault.audit.record("login", actor=row.id, target=_target(row.id),
+                                        details={"source": source,
+                                                 "totp": row.totp_secret_ct is not None},
+                                        conn=conn)
+        if reused:
+            self._fail(user_id, source, "totp-reused",
+                       "that one-time code was used already: wait for the next one", count=True)
         return Principal(row.id, Role(row.role), row.kind)
 
     # -- TOTP ----------------------------------------------------------------------------------
@@ -536,14 +572,23 @@ class UserStore:
         assert secret is not None
         return secret
 
-    def _totp_ok(self, row: Any, code: str) -> bool:
+    def _totp_step(self, row: Any, code: str) -> int | None:
+        """The time step ``code`` is valid for (this one, or one either side for clock drift),
+        or None."""
+        import hmac as _hmac
+
         import pyotp
 
         code = code.strip().replace(" ", "")
         if not code.isdigit():
-            return False
-        return bool(pyotp.TOTP(self._totp_secret(row)).verify(
-            code, for_time=self.vault.now(), valid_window=1))
+            return None
+        totp = pyotp.TOTP(self._totp_secret(row))
+        now = self.vault.now()
+        here = totp.timecode(now)
+        for offset in (0, -1, 1):
+            if _hmac.compare_digest(totp.generate_otp(here + offset), code):
+                return int(here + offset)
+        return None
 
     def enable_totp(self, actor: Principal, user_id: str) -> str:
         """A new TOTP secret for the user (itself or MANAGE_USERS); returns the otpauth:// URI to

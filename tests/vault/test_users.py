@@ -326,7 +326,12 @@ def test_totp_second_factor(vault: Vault, clock: Clock) -> None:
     assert vault.users.get(ADMIN, "dana").failed_logins == 1
     p = vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
     assert p.user_id == "dana"
+    with pytest.raises(AuthenticationError, match="used already"):  # a code logs in once
+        vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
+    clock.advance(seconds=30)
+    vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
     assert _audit(vault, "login")[-1]["details"] == {"source": "cli", "totp": True}
+    assert _audit(vault, "login.failed")[-1]["details"]["reason"] == "totp-reused"  # type: ignore[index]
     clock.advance(minutes=5)  # an old code is no good later
     old = totp.at(clock.now - timedelta(minutes=5))
     if old != totp.at(clock.now):
@@ -367,3 +372,20 @@ def test_the_default_hasher_is_argon2id() -> None:
     from sellerkit.vault.users import default_hasher
 
     assert default_hasher().hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_check_active_catches_a_principal_outliving_its_user(vault: Vault) -> None:
+    from sellerkit.vault.roles import SYSTEM
+
+    vault.users.add(ADMIN, "dana", "fulfillment", password=PW)
+    dana = vault.users.authenticate("dana", PW)
+    vault.users.check_active(dana)
+    vault.users.check_active(SYSTEM)
+    vault.users.set_role(ADMIN, "dana", "analyst")
+    with pytest.raises(AuthenticationError, match="changed to analyst"):
+        vault.users.check_active(dana)
+    vault.users.disable(ADMIN, "dana")
+    with pytest.raises(AuthenticationError, match="disabled"):
+        vault.users.check_active(vault.users.get(ADMIN, "dana").principal)
+    with pytest.raises(AuthenticationError, match="not a vault user"):
+        vault.users.check_active(Principal("ghost", Role.ADMIN))

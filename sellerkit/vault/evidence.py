@@ -219,11 +219,15 @@ def _access_review(vault: Vault, actor: Principal) -> dict[str, Any]:
     for e in events:
         d = per_user.setdefault(e.actor or "?", {"ok": 0, "denied": 0, "failed": 0})
         d[e.outcome] = d.get(e.outcome, 0) + 1
+    tokens = _events(vault, actor, "connection.token_read", since)
     return {
         "since": since.isoformat(), "days": ACCESS_REVIEW_DAYS, "reads": len(events),
         "per_user": per_user,
         "events": [{"at": e.at.isoformat(), "user": e.actor, "target": e.target,
                     "purpose": e.purpose, "outcome": e.outcome} for e in events],
+        # sellers' refresh tokens decrypted (by sync jobs, admins): who, when, why
+        "token_reads": [{"at": e.at.isoformat(), "user": e.actor, "target": e.target,
+                         "purpose": e.purpose, "outcome": e.outcome} for e in tokens],
     }
 
 
@@ -435,6 +439,11 @@ def render_markdown(ev: Evidence) -> str:
         out += ["", "| when | user | record | purpose | outcome |", "|---|---|---|---|---|"]
         out += [f"| {e['at']} | {_md_escape(e['user'])} | {_md_escape(e['target'] or '')} | "
                 f"{_md_escape(e['purpose'] or '')} | {e['outcome']} |" for e in r["events"]]
+    if r["token_reads"]:
+        out += ["", f"Refresh-token reads: {len(r['token_reads'])}.", "",
+                "| when | user | connection | purpose | outcome |", "|---|---|---|---|---|"]
+        out += [f"| {e['at']} | {_md_escape(e['user'])} | {_md_escape(e['target'] or '')} | "
+                f"{_md_escape(e['purpose'] or '')} | {e['outcome']} |" for e in r["token_reads"]]
     out += ["", "## Retention runs", ""]
     if f["purge_runs"]:
         out += ["| run | finished | trigger | by | policy | counts |", "|---|---|---|---|---|---|"]

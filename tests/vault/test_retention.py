@@ -344,3 +344,22 @@ def test_a_sync_runs_the_purge_in_its_own_transaction_and_a_failure_is_recorded(
     monkeypatch.undo()
     assert v.retention.purge(SYSTEM).counts["orders_pii_erased"] == 1
     v.close()
+
+
+def test_the_purge_bench_runs_and_prints_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location("vault_purge_bench",
+                                                      root / "bench" / "vault_purge.py")
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        assert mod.main(["--orders", "40", "--batch", "20", "--no-postgres", "--json"]) == 0
+    finally:
+        sys.path.remove(str(root / "bench"))
+    doc = json.loads(capsys.readouterr().out)["sqlite"]
+    assert doc["erased"] == doc["keys_destroyed"] == 40 and doc["erased_per_s"] > 0

@@ -175,3 +175,22 @@ def test_the_docs_walkthrough_runs_as_written(tmp_path: Path) -> None:
         assert argv[0] == "sellerkit"
         cli(*argv[1:])
     assert (tmp_path / "notice.txt").exists() and (tmp_path / "evidence" / "evidence.md").exists()
+
+
+def test_the_docs_python_examples_run_in_order(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "docs" / "vault-retention.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    namespace: dict[str, Any] = {"__name__": "docs_vault_retention"}
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for code in blocks:
+            exec(compile(code, "docs/vault-retention.md", "exec"), namespace)  # noqa: S102
+        namespace["vault"].close()
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "0 dpp-2025-11-11"
+    assert "report_file" in out[1] and "database" in out[1]

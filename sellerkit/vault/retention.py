@@ -575,20 +575,29 @@ class Retention:
 
     def _execute(self, c: Connection, plan: _Plan) -> dict[str, int]:
         counts = plan.base_counts()
-        counts.update(self._count_pii_rows(c, plan.erase_ids))
+        counts["orders_pii_erased"] = len(plan.erase_ids)
         now = self.vault.now()
         keys = sorted(set(plan.key_ids))
         counts["data_keys_destroyed"] = 0
         for chunk in _chunks(keys):
             counts["data_keys_destroyed"] += int(self.vault.cipher.destroy_keys(c, chunk) or 0)
+        cleared_kind = {s.order_items: "item_pii_cleared", s.order_buyers: "buyers_cleared",
+                        s.order_addresses: "addresses_cleared"}
+        for kind in cleared_kind.values():
+            counts[kind] = 0
         for chunk in _chunks(plan.erase_ids):
             for table in _PII_TABLES:
-                cleared: dict[str, Any] = {n: None for n in _ct_columns(table)}
+                names = _ct_columns(table)
+                cleared: dict[str, Any] = {n: None for n in names}
                 if table is s.orders:
                     c.execute(update(table).where(table.c.id.in_(chunk))
                               .values(**cleared, pii_erased_at=now))
                 else:
-                    c.execute(update(table).where(table.c.order_id.in_(chunk)).values(**cleared))
+                    # only rows holding a ciphertext: their number is the report's count
+                    held = or_(*[table.c[n].is_not(None) for n in names])
+                    done = c.execute(update(table).where(table.c.order_id.in_(chunk), held)
+                                     .values(**cleared))
+                    counts[cleared_kind[table]] += int(done.rowcount or 0)
         items_deleted = 0
         for chunk in _chunks(plan.delete_order_ids):
             items_deleted += c.execute(

@@ -276,8 +276,9 @@ class OrderStore:
         if address:
             asp = cls.split("v0.order_address", address)
             _merge(sp, asp)
-            rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"}
-            if rest:
+            rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"
+                    and not (k == "ShippingAddress" and v == public.get(k))}
+            if rest:  # what getOrderAddress had beyond the order's own (clear) fields
                 public["getOrderAddress"] = rest
         return _Parsed(oid, fields, _Json(public), {r: _plain(c) for r, c in sp.pii.items()},
                        sp.clear, [(iid, f, _Json(pub), _plain(ip))

@@ -522,7 +522,8 @@ class OrderStore:
         out: dict[str, dict[str, Any]] = {}
         with self.vault.write() as conn:
             for part in _chunks(ids):
-                q = select(schema.orders).where(o.amazon_order_id.in_(part))
+                q = select(o.id, o.seller_id, o.amazon_order_id, o.key_id, o.pii_erased_at,
+                           o.extra_pii_ct).where(o.amazon_order_id.in_(part))
                 if seller_id is not None:
                     q = q.where(o.seller_id == seller_id)
                 rows = conn.execute(q).all()

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from collections.abc import Mapping
 from typing import Any
 
 from sellerkit.errors import VaultError

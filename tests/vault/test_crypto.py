@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from sellerkit.errors import AccessDeniedError, IntegrityError, VaultKeyError
+from sellerkit.errors import AccessDeniedError, IntegrityError, VaultError, VaultKeyError
 from sellerkit.vault import Principal, Role, Vault, schema
 from sellerkit.vault.crypto import FORMAT_VERSION
 from sellerkit.vault.roles import SYSTEM
@@ -222,3 +222,41 @@ def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str
 def test_rotating_to_the_key_in_use_is_refused(vault: Vault) -> None:
     with pytest.raises(VaultKeyError, match="used by this vault already"):
         vault.cipher.rotate(SYSTEM, vault.keys)
+
+
+def test_an_interrupted_rotation_keeps_the_vault_readable_and_resumes(
+        sqlite_vault_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sellerkit.vault.crypto import FieldCipher
+
+    old_spec, new_spec = f"file:{tmp_path / 'old.key'}", f"file:{tmp_path / 'new.key'}"
+    with Vault.open(sqlite_vault_url, key=old_spec) as v:
+        ids = _keys(v, 60)
+        cts = {i: v.cipher.encrypt(i, "t", "c", str(i), f"v{i}") for i in ids}
+        v.cipher.rotate_batch = 20
+        real = FieldCipher._rewrap_batch
+        calls = 0
+
+        def crash_after_one(self: FieldCipher, conn: object, new: object) -> int:
+            nonlocal calls
+            calls += 1
+            if calls > 1:
+                raise KeyboardInterrupt  # the process dies mid-rotation
+            return real(self, conn, new)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(FieldCipher, "_rewrap_batch", crash_after_one)
+        with pytest.raises(KeyboardInterrupt):
+            v.cipher.rotate(SYSTEM, new_spec)
+        monkeypatch.setattr(FieldCipher, "_rewrap_batch", real)
+    for spec in (old_spec, new_spec):  # either key reads everything meanwhile
+        with Vault.open(sqlite_vault_url, key=spec) as v:
+            assert all(v.cipher.decrypt(i, "t", "c", str(i), c) == f"v{i}"
+                       for i, c in cts.items())
+    with Vault.open(sqlite_vault_url, key=old_spec) as v:
+        with pytest.raises(VaultError, match="was interrupted: run rotate-key again"):
+            v.cipher.rotate(SYSTEM, f"file:{tmp_path / 'third.key'}")
+        assert not (tmp_path / "third.key").exists()
+        report = v.cipher.rotate(SYSTEM, new_spec)
+        assert report.data_keys == 40  # the rest
+    (tmp_path / "old.key").unlink()
+    with Vault.open(sqlite_vault_url, key=new_spec) as v:
+        assert all(v.cipher.decrypt(i, "t", "c", str(i), c) == f"v{i}" for i, c in cts.items())

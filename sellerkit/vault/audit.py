@@ -53,7 +53,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select
 
 from sellerkit.errors import IntegrityError, VaultError
 from sellerkit.vault.roles import Permission, Principal, require
-from sellerkit.vault.schema import audit_events, vault_meta
+from sellerkit.vault.schema import audit_events, users, vault_meta
 
 if TYPE_CHECKING:
     from sellerkit.vault.core import Vault
@@ -370,8 +370,23 @@ class AuditLog:
             self._load_key(conn)
             return self._verify(conn, expect_head)
         self._load_key()
-        with self.vault.read() as own:
+        with self._snapshot() as own:
             return self._verify(own, expect_head)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one state of the database throughout: the anchors and
+        the entries must agree while others append (SQLite's read transactions do; PostgreSQL's
+        default READ COMMITTED takes a new snapshot per statement)."""
+        if self.vault.engine.dialect.name == "postgresql":
+            with self.vault.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+            return
+        with self.vault.read() as conn:
+            with conn.begin():
+                yield conn
 
     def _authentic(self, r: Any, seq: int | None = None) -> bool:
         mac = self._entry_mac(r.prev_mac, r.seq if seq is None else seq, r.at, r.actor, r.action,
@@ -473,6 +488,12 @@ class AuditLog:
         if head is None and checked:
             problems.append(AuditProblem(0, "anchor", "the head anchor (audit.head in "
                                          "vault_meta) is missing: it was deleted"))
+        elif head is None and start is None and not checked and conn.execute(
+                select(users.c.id).limit(1)).first() is not None:
+            # every user was added through the log (user.add): an empty log with users in
+            # the vault means the entries and the anchor were removed together
+            problems.append(AuditProblem(1, "deleted", "the audit log and its head anchor are "
+                                         "gone although the vault has users: deleted"))
         if head_seq is not None:
             if prev_seq < head_seq:
                 first = prev_seq + 1

@@ -234,6 +234,29 @@ class UserStore:
         raw = meta_get(conn, POLICY_KEY)
         return DEFAULT_POLICY.tightened(raw if isinstance(raw, dict) else None)
 
+    def set_password_policy(self, actor: Principal, **overrides: int | bool) -> PasswordPolicy:
+        """Make the password policy stricter (CONFIGURE; audited): e.g. ``min_length=16``.
+        Values weaker than :data:`DEFAULT_POLICY` are refused."""
+        require(actor, Permission.CONFIGURE, what="change the password policy")
+        names = {f.name for f in fields(PasswordPolicy)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise VaultError(f"unknown password policy setting(s) {', '.join(unknown)}: use "
+                             f"{', '.join(sorted(names))}")
+        stricter = DEFAULT_POLICY.tightened(overrides)
+        weaker = sorted(k for k, v in overrides.items() if getattr(stricter, k) != v)
+        if weaker:
+            raise VaultError(f"the password policy can only be made stricter than the default "
+                             f"({DEFAULT_POLICY}); refused: {', '.join(weaker)}")
+        with self.vault.write() as conn:
+            meta_set(conn, POLICY_KEY, {k: getattr(stricter, k) for k in overrides},
+                     self.vault.now())
+            self.vault.audit.record("config.change", actor=actor.user_id,
+                                    target=f"setting:{POLICY_KEY}",
+                                    details={"key": POLICY_KEY, "fields": sorted(overrides)},
+                                    conn=conn)
+        return stricter
+
     def get(self, actor: Principal, user_id: str) -> User:
         if actor.user_id != user_id and not actor.can(Permission.READ_AUDIT):
             require(actor, Permission.MANAGE_USERS, what="look at other users")
@@ -543,13 +566,16 @@ class UserStore:
         now = self.vault.now()
         reused = False
         with self.vault.write() as conn:
-            if step is not None:  # each code logs in once (RFC 6238 section 5.2)
+            fresh = self._row(conn, user_id)  # attempts in parallel may have locked it since
+            locked_meanwhile = (fresh is None or fresh.disabled_at is not None
+                                or self._locked(conn, fresh))
+            if not locked_meanwhile and step is not None:  # each code logs in once (RFC 6238 section 5.2)
                 used_key = f"{TOTP_STEP_PREFIX}{row.id}"
                 used = meta_get(conn, used_key)
                 reused = isinstance(used, int) and step <= used
                 if not reused:
                     meta_set(conn, used_key, step, now)
-            if not reused:
+            if not (reused or locked_meanwhile):
                 values: dict[str, Any] = {"failed_logins": 0, "locked_at": None,
                                           "last_login_at": now}
                 if self.hasher.check_needs_rehash(row.password_hash):
@@ -559,10 +585,14 @@ class UserStore:
                                         details={"source": source,
                                                  "totp": row.totp_secret_ct is not None},
                                         conn=conn)
+        if locked_meanwhile:
+            self._fail(user_id, source, "locked",
+                       f"the account {user_id!r} was locked or disabled during this log-in",
+                       count=False)
         if reused:
             self._fail(user_id, source, "totp-reused",
                        "that one-time code was used already: wait for the next one", count=True)
-        return Principal(row.id, Role(row.role), row.kind)
+        return Principal(fresh.id, Role(fresh.role), fresh.kind)
 
     # -- TOTP ----------------------------------------------------------------------------------
 

@@ -233,6 +233,20 @@ def test_a_password_older_than_a_year_must_be_changed(vault: Vault, clock: Clock
     vault.users.authenticate("dana", "Brand-New-Pass-9")
 
 
+def test_the_policy_is_made_stricter_through_the_api(vault: Vault) -> None:
+    policy = vault.users.set_password_policy(ADMIN, min_length=14, history=12)
+    assert policy.min_length == 14 and policy.history == 12
+    assert vault.users.policy() == policy
+    with pytest.raises(VaultError, match="refused: min_length"):
+        vault.users.set_password_policy(ADMIN, min_length=8)
+    with pytest.raises(VaultError, match="unknown password policy"):
+        vault.users.set_password_policy(ADMIN, colour=True)
+    with pytest.raises(AccessDeniedError):
+        vault.users.set_password_policy(AUDITOR, min_length=20)
+    assert _audit(vault, "config.change")[-1]["details"] == {
+        "key": "users.password_policy", "fields": ["history", "min_length"]}
+
+
 def test_a_stricter_policy_from_the_vault_applies_never_a_weaker_one(vault: Vault) -> None:
     from sellerkit.vault.audit import meta_set
 
@@ -389,3 +403,27 @@ def test_check_active_catches_a_principal_outliving_its_user(vault: Vault) -> No
         vault.users.check_active(vault.users.get(ADMIN, "dana").principal)
     with pytest.raises(AuthenticationError, match="not a vault user"):
         vault.users.check_active(Principal("ghost", Role.ADMIN))
+
+
+def test_parallel_failures_all_count(vault: Vault) -> None:
+    import threading
+
+    vault.users.add(ADMIN, "dana", "analyst", password=PW)
+    refused: list[str] = []
+
+    def attempt() -> None:
+        try:
+            vault.users.authenticate("dana", "guess")
+        except AuthenticationError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(refused) == 12
+    u = vault.users.get(ADMIN, "dana")
+    assert u.locked and u.failed_logins >= 10
+    with pytest.raises(AuthenticationError, match="locked"):
+        vault.users.authenticate("dana", PW)

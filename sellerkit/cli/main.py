@@ -45,6 +45,8 @@ COMMAND_MODULES = (
     "sellerkit.cli.secrets_cmd",
     "sellerkit.cli.users_cmd",
     "sellerkit.cli.vault_audit_cmd",
+    "sellerkit.cli.vault_retention_cmd",
+    "sellerkit.cli.incident_cmd",
 )
 
 

@@ -8,7 +8,7 @@ A field ciphertext is ``0x01 | nonce (12) | ciphertext | tag (16)``; its associa
 ``table|column|row_ref|key_id``, so a ciphertext copied to another row, another column or under
 another key fails to decrypt (:class:`~sellerkit.errors.IntegrityError`). A wrapped data key is
 ``0x01 | nonce | AES-256-GCM(KEK, data key)`` bound to the KEK's id. Unwrapped data keys are
-cached per open vault (bounded, least recently used out first), so a bulk read unwraps each
+cached per open vault (bounded; the oldest go first), so a bulk read unwraps each
 record's key once.
 
 Erasing a record's PII destroys its data key (:meth:`FieldCipher.destroy_keys`): the ciphertexts

@@ -276,8 +276,9 @@ class OrderStore:
         if address:
             asp = cls.split("v0.order_address", address)
             _merge(sp, asp)
-            rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"}
-            if rest:
+            rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"
+                    and not (k == "ShippingAddress" and v == public.get(k))}
+            if rest:  # what getOrderAddress had beyond the order's own (clear) fields
                 public["getOrderAddress"] = rest
         return _Parsed(oid, fields, _Json(public), {r: _plain(c) for r, c in sp.pii.items()},
                        sp.clear, [(iid, f, _Json(pub), _plain(ip))
@@ -521,7 +522,8 @@ class OrderStore:
         out: dict[str, dict[str, Any]] = {}
         with self.vault.write() as conn:
             for part in _chunks(ids):
-                q = select(schema.orders).where(o.amazon_order_id.in_(part))
+                q = select(o.id, o.seller_id, o.amazon_order_id, o.key_id, o.pii_erased_at,
+                           o.extra_pii_ct).where(o.amazon_order_id.in_(part))
                 if seller_id is not None:
                     q = q.where(o.seller_id == seller_id)
                 rows = conn.execute(q).all()

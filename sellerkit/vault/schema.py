@@ -182,6 +182,8 @@ orders = Table(
     _ts("first_seen_at", nullable=False),
     _ts("updated_at", nullable=False),
     UniqueConstraint("seller_id", "amazon_order_id", name="uq_orders_seller_order"),
+    # lookups by order id alone (vault show, read_pii): Amazon order ids are unique
+    Index("ix_orders_amazon_order_id", "amazon_order_id"),
 )
 
 order_items = Table(
@@ -409,5 +411,7 @@ inventory_items = Table(
     Column("created_by", String(64), nullable=True),
     _ts("created_at", nullable=False),
     _ts("removed_at"),
+    # the data key an export is encrypted under: destroying it shreds every copy of the file
+    Column("key_id", Integer, ForeignKey("data_keys.id"), nullable=True),
     Index("ix_inventory_items_location", "location"),
 )

@@ -165,9 +165,14 @@ def _floor(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(microsecond=0)
 
 
-def scope_of(api: str, marketplace_ids: Sequence[str] | None) -> str:
-    """The checkpoint scope of a run: the API version, and the marketplaces when restricted."""
-    return api if not marketplace_ids else f"{api}:{','.join(sorted(marketplace_ids))}"
+def stream_of(api: str) -> str:
+    """The checkpoint stream of a run: ``orders:2026-01-01`` or ``orders:v0``."""
+    return f"{STREAM}:{api}"
+
+
+def scope_of(marketplace_ids: Sequence[str] | None) -> str:
+    """The checkpoint scope of a run: the marketplaces it covers ("" for all of them)."""
+    return ",".join(sorted(marketplace_ids or []))
 
 
 def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
@@ -227,7 +232,8 @@ class _OrderSync:
         self.pii = pii
         self.progress = progress
         self.run_id = secrets.token_hex(8)
-        self.scope = scope_of(api, self.marketplace_ids)
+        self.stream = stream_of(api)
+        self.scope = scope_of(self.marketplace_ids)
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -267,7 +273,7 @@ class _OrderSync:
         now = self.clock()
         with self.vault.write() as conn:
             self.seller_pk = self._ensure_seller(conn)
-            cp = checkpoints.load(conn, self.seller_pk, STREAM, self.scope, for_update=True)
+            cp = checkpoints.load(conn, self.seller_pk, self.stream, self.scope, for_update=True)
             resumed = cp.cursor is not None
             if resumed:
                 assert cp.cursor is not None
@@ -462,7 +468,7 @@ class _OrderSync:
         now = self.clock()
         skipped = int(extra.get("skipped", 0))
         with self.vault.write() as conn:
-            current = checkpoints.load(conn, self.seller_pk, STREAM, self.scope, for_update=True)
+            current = checkpoints.load(conn, self.seller_pk, self.stream, self.scope, for_update=True)
             if not checkpoints.owned_by(current, self.run_id):
                 raise SyncTakenOverError(
                     f"another sync of seller {self.spid} ({self.api}) took over this one's "

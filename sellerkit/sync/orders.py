@@ -185,9 +185,8 @@ def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
     """Pull the orders updated since the last run (or ``since``) into ``vault``; see the
     module docstring. ``sp`` is a client for the seller (``SellingPartner.for_seller`` sets
     ``selling_partner_id``; pass it for a self-authorized seller). ``since`` (a time, or a
-    duration back from now; default 30 days) starts the first run; a later run starts at its
-    checkpoint, or at ``since`` when that is earlier (a backfill). ``clock`` defaults to the
-    vault's."""
+    duration back from now; default 30 days) starts the first run; later runs start at their
+    checkpoint and ignore it. ``clock`` defaults to the vault's."""
     run = _OrderSync(vault, sp, actor=actor, selling_partner_id=selling_partner_id,
                      region=region, api=api, since=since, overlap=overlap,
                      marketplace_ids=marketplace_ids, page_size=page_size, pii=pii,
@@ -278,11 +277,6 @@ class _OrderSync:
             if resumed:
                 assert cp.cursor is not None
                 cp.cursor["run"] = self.run_id
-                start = _parse(cp.cursor.get("after"))
-                wanted = self._since(now)
-                if wanted is not None and start is not None and wanted < start:
-                    # a backfill asked for while a window is in flight: widen it, from page 1
-                    cp.cursor.update(after=_iso(wanted), token=None)
             else:
                 cp.cursor = {"run": self.run_id, **self._next_window(cp, now), "token": None,
                              "pages": 0}
@@ -303,8 +297,6 @@ class _OrderSync:
         wanted = self._since(now)
         if cp.high_water is not None:
             start = cp.high_water - self.overlap
-            if wanted is not None and wanted < start:
-                start = wanted
         else:
             start = wanted if wanted is not None else _floor(now - DEFAULT_SINCE)
         if start > end:

@@ -303,7 +303,7 @@ def _demo_users(v: Any) -> tuple[Any, Any]:
 
 
 def _list_users(users: Any) -> list[Any]:
-    from sellerkit.vault import SYSTEM
+    from sellerkit.vault.roles import SYSTEM
 
     try:
         return list(users.list(SYSTEM))

@@ -128,7 +128,7 @@ class SyncSummary:
     throttled_wait_seconds: float = 0.0
     throttled_responses: int = 0
     window_restarts: int = 0
-    purged: dict[str, Any] | None = None
+    purged: dict[str, int] | None = None  # the retention purge's counts per kind
     alerts: int | None = None
     seconds: float = 0.0
     completed: bool = False
@@ -177,7 +177,7 @@ def scope_of(marketplace_ids: Sequence[str] | None) -> str:
 
 def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
                 selling_partner_id: str | None = None, region: str | None = None,
-                api: str = API_2026, since: datetime | timedelta | None = None,
+                api: str = API_2026, since: datetime | timedelta | str | None = None,
                 overlap: timedelta = DEFAULT_OVERLAP,
                 marketplace_ids: Sequence[str] | None = None, page_size: int = 100,
                 pii: bool = True, progress: Callable[[SyncProgress], None] | None = None,
@@ -197,7 +197,7 @@ def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
 class _OrderSync:
     def __init__(self, vault: Vault, sp: Any, *, actor: Principal,
                  selling_partner_id: str | None, region: str | None, api: str,
-                 since: datetime | timedelta | None, overlap: timedelta,
+                 since: datetime | timedelta | str | None, overlap: timedelta,
                  marketplace_ids: Sequence[str] | None, page_size: int, pii: bool,
                  progress: Callable[[SyncProgress], None] | None,
                  clock: Callable[[], datetime] | None) -> None:
@@ -288,6 +288,11 @@ class _OrderSync:
             return None
         if isinstance(self.since, timedelta):
             return _floor(now - self.since)
+        if isinstance(self.since, str):
+            parsed = _parse(self.since)
+            if parsed is None:
+                raise ConfigurationError(f"since {self.since!r} is not an ISO 8601 date-time")
+            return _floor(parsed)
         if self.since.tzinfo is None:
             raise ConfigurationError("since must be an aware datetime (UTC)")
         return _floor(self.since)
@@ -539,13 +544,9 @@ def _optional(call: Callable[[], Any]) -> Any:
         return None
 
 
-def _report_dict(report: Any) -> dict[str, Any]:
-    if hasattr(report, "to_dict"):
-        return dict(report.to_dict())
-    try:
-        return asdict(report)
-    except TypeError:
-        return {"report": str(report)}
+def _report_dict(report: Any) -> dict[str, int]:
+    """A purge report's counts per kind (no ids, no PII)."""
+    return {str(k): int(v) for k, v in dict(getattr(report, "counts", {}) or {}).items()}
 
 
 def _count_items(api: str, orders: Sequence[Mapping[str, Any]], extra: Mapping[str, Any]) -> int:

@@ -256,8 +256,13 @@ class _OrderSync:
             summary.throttled_waits = after[0] - limits_before[0]
             summary.throttled_wait_seconds = max(0.0, after[1] - limits_before[1])
             summary.throttled_responses = after[2] - limits_before[2]
-            if not isinstance(error, (KeyboardInterrupt, SyncTakenOverError)):
-                self._after_run(summary, error)
+            if error is None:
+                self._after_run(summary, None)
+            elif not isinstance(error, (KeyboardInterrupt, SyncTakenOverError)):
+                try:  # record the failed run; never hide the error that ended it
+                    self._after_run(summary, error)
+                except Exception as exc:  # noqa: BLE001 - the run's own error is re-raised
+                    log.warning("could not record the failed sync run: %s", exc)
         return summary
 
     def _ensure_seller(self, conn: Any) -> int:
@@ -508,7 +513,7 @@ class _OrderSync:
                                    **summary.counts()}
         outcome = "ok"
         if error is not None:
-            outcome = "error"
+            outcome = "failed"
             details["error"] = type(error).__name__
         vault = self.vault
         _optional(lambda: vault.audit.record(

@@ -265,18 +265,11 @@ class _OrderSync:
                     log.warning("could not record the failed sync run: %s", exc)
         return summary
 
-    def _ensure_seller(self, conn: Any) -> int:
-        try:
-            store = self.vault.connections
-        except ModuleNotFoundError:  # a vault build without the connection store
-            return checkpoints.ensure_seller(conn, self.spid, self.region, self.clock())
-        return int(store.ensure_seller(conn, self.spid, self.region))
-
     def _claim(self) -> tuple[Checkpoint, bool]:
         """Take the checkpoint: carry on with the window in flight, or open the next one."""
         now = self.clock()
         with self.vault.write() as conn:
-            self.seller_pk = self._ensure_seller(conn)
+            self.seller_pk = self.vault.connections.ensure_seller(conn, self.spid, self.region)
             cp = checkpoints.load(conn, self.seller_pk, self.stream, self.scope, for_update=True)
             resumed = cp.cursor is not None
             if resumed:

@@ -20,7 +20,16 @@ OTHER_APP = "amzn1.application-oa2-client.someone-else"
 
 @pytest.fixture
 def vault(vault_url: str, vault_key: str, clock: Clock) -> Iterator[Vault]:
+    """On SQLite and on PostgreSQL."""
     v = Vault.open(vault_url, key=vault_key, clock=clock.dt)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def svault(sqlite_vault_url: str, vault_key: str, clock: Clock) -> Iterator[Vault]:
+    """On SQLite only (the suite's time budget)."""
+    v = Vault.open(sqlite_vault_url, key=vault_key, clock=clock.dt)
     yield v
     v.close()
 
@@ -55,34 +64,34 @@ def test_the_first_call_works_with_the_token_from_the_vault(vault: Vault, emu: A
     assert events and events[-1].purpose == "api calls"
 
 
-async def test_the_async_twin(vault: Vault, emu: Any) -> None:
-    seller = connect(vault, emu)
+async def test_the_async_twin(svault: Vault, emu: Any) -> None:
+    seller = connect(svault, emu)
     async with AsyncSellingPartner.for_seller(
-            seller, "na", vault=vault, **app_kwargs(emu, transport=emu.async_transport())) as sp:
+            seller, "na", vault=svault, **app_kwargs(emu, transport=emu.async_transport())) as sp:
         r = await sp.sellers_v1.get_marketplace_participations()
         assert r.payload
 
 
-def test_a_connection_of_another_app_is_refused_naming_both(vault: Vault, emu: Any) -> None:
-    seller = connect(vault, emu, client_id=OTHER_APP)
+def test_a_connection_of_another_app_is_refused_naming_both(svault: Vault, emu: Any) -> None:
+    seller = connect(svault, emu, client_id=OTHER_APP)
     with pytest.raises(ConfigurationError) as err:
-        SellingPartner.for_seller(seller, "NA", vault=vault, **app_kwargs(emu))
+        SellingPartner.for_seller(seller, "NA", vault=svault, **app_kwargs(emu))
     text = str(err.value)
     assert OTHER_APP in text and emu.config.client_id in text
     assert "issued to" in text
     assert emu.config.refresh_token not in text
 
 
-def test_unknown_seller_and_bad_arguments(vault: Vault, emu: Any) -> None:
+def test_unknown_seller_and_bad_arguments(svault: Vault, emu: Any) -> None:
     with pytest.raises(ConfigurationError, match="no connection for seller AXXXXXXXX"):
-        SellingPartner.for_seller("AXXXXXXXX", "NA", vault=vault, **app_kwargs(emu))
-    seller = connect(vault, emu)
+        SellingPartner.for_seller("AXXXXXXXX", "NA", vault=svault, **app_kwargs(emu))
+    seller = connect(svault, emu)
     with pytest.raises(ConfigurationError, match="no connection .* region EU"):
-        SellingPartner.for_seller(seller, "EU", vault=vault, **app_kwargs(emu))
+        SellingPartner.for_seller(seller, "EU", vault=svault, **app_kwargs(emu))
     with pytest.raises(ConfigurationError, match="region 'XX'"):
-        SellingPartner.for_seller(seller, "XX", vault=vault, **app_kwargs(emu))
+        SellingPartner.for_seller(seller, "XX", vault=svault, **app_kwargs(emu))
     with pytest.raises(ConfigurationError, match="leave refresh_token= out"):
-        SellingPartner.for_seller(seller, "NA", vault=vault, refresh_token="Atzr|x",
+        SellingPartner.for_seller(seller, "NA", vault=svault, refresh_token="Atzr|x",
                                   **app_kwargs(emu))
     with pytest.raises(ConfigurationError, match="LWA credentials"):
-        SellingPartner.for_seller(seller, "NA", vault=vault)
+        SellingPartner.for_seller(seller, "NA", vault=svault)

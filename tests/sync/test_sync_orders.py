@@ -24,7 +24,16 @@ SINCE = timedelta(days=400)  # every simulated order
 
 @pytest.fixture
 def vault(vault_url: str, vault_key: str, clock: Clock) -> Iterator[Vault]:
+    """On SQLite and on PostgreSQL."""
     v = Vault.open(vault_url, key=vault_key, clock=clock.dt)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def svault(sqlite_vault_url: str, vault_key: str, clock: Clock) -> Iterator[Vault]:
+    """On SQLite only (the suite's time budget)."""
+    v = Vault.open(sqlite_vault_url, key=vault_key, clock=clock.dt)
     yield v
     v.close()
 
@@ -98,27 +107,27 @@ def _minus(text: str | None, **delta: int) -> str:
 
 
 def test_v0_pulls_items_buyers_and_addresses_through_rdts(
-        vault: Vault, sp: SellingPartner, emu: Any, clock: Clock) -> None:
+        svault: Vault, sp: SellingPartner, emu: Any, clock: Clock) -> None:
     want = truth(emu)
-    first = run(vault, sp, emu, api="v0", page_size=50)
-    assert first.completed and stored(vault) == want
+    first = run(svault, sp, emu, api="v0", page_size=50)
+    assert first.completed and stored(svault) == want
     assert first.orders_new == len(want)
-    assert item_counts(vault) == {o["id"]: len(o["items"]) for o in orders_of(emu)}
+    assert item_counts(svault) == {o["id"]: len(o["items"]) for o in orders_of(emu)}
     assert first.buyers == len(want)
     assert first.addresses == sum(1 for oid in want
                                   if status(emu, oid) in ("Unshipped", "Shipped"))
     # one getMarketplaceParticipations, the pages, and three calls per order at most
     assert first.requests <= 1 + first.pages + 3 * len(want)
     o = next(o for o in orders_of(emu) if status(emu, o["id"]) == "Shipped")
-    pii = vault.orders.read_pii(ADMIN, o["id"], purpose="test: the buyer data arrived")
+    pii = svault.orders.read_pii(ADMIN, o["id"], purpose="test: the buyer data arrived")
     assert o["buyer"]["name"] in str(pii) and o["buyer"]["email"] in str(pii)
 
     clock.advance(300)
-    second = run(vault, sp, emu, api="v0")
+    second = run(svault, sp, emu, api="v0")
     # the re-read orders are unchanged and cost no per-order calls
     assert (second.orders_new, second.orders_updated) == (0, 0)
     assert second.requests == 1 + second.pages
-    assert stored(vault) == want
+    assert stored(svault) == want
 
 
 class Crash(Exception):
@@ -144,32 +153,32 @@ def test_a_run_that_dies_mid_window_resumes_without_gaps_or_duplicates(
 
 
 def test_a_page_token_amazon_no_longer_takes_restarts_the_window(
-        vault: Vault, sp: SellingPartner, emu: Any) -> None:
+        svault: Vault, sp: SellingPartner, emu: Any) -> None:
     from sqlalchemy import update
 
     from sellerkit.vault.schema import sync_checkpoints
 
     with pytest.raises(Crash):
-        run(vault, sp, emu, page_size=10, progress=lambda p: _raise(Crash()))
-    with vault.write() as conn:
+        run(svault, sp, emu, page_size=10, progress=lambda p: _raise(Crash()))
+    with svault.write() as conn:
         row = conn.execute(sync_checkpoints.select()).mappings().one()
         cursor = dict(row["cursor"], token="+/+/expired==")
         conn.execute(update(sync_checkpoints).values(cursor=cursor))
-    again = run(vault, sp, emu, page_size=10)
+    again = run(svault, sp, emu, page_size=10)
     assert again.completed and again.window_restarts == 1
-    assert stored(vault) == truth(emu)
+    assert stored(svault) == truth(emu)
 
 
 def _raise(exc: Exception) -> None:
     raise exc
 
 
-def test_only_a_user_who_may_write_data_syncs(vault: Vault, sp: SellingPartner, emu: Any) -> None:
+def test_only_a_user_who_may_write_data_syncs(svault: Vault, sp: SellingPartner, emu: Any) -> None:
     with pytest.raises(AccessDeniedError, match="analyst"):
-        sync_orders(vault, sp, actor=Principal("bob", Role.ANALYST),
+        sync_orders(svault, sp, actor=Principal("bob", Role.ANALYST),
                     selling_partner_id=emu.seller_ids[0], region="na")
     with pytest.raises(ConfigurationError, match="selling_partner_id"):
-        sync_orders(vault, sp, actor=ADMIN)
+        sync_orders(svault, sp, actor=ADMIN)
     with pytest.raises(ConfigurationError, match="api"):
-        run(vault, sp, emu, api="v1")
-    assert stored(vault) == {}
+        run(svault, sp, emu, api="v1")
+    assert stored(svault) == {}

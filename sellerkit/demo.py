@@ -285,30 +285,20 @@ def _vault_step(sp: Any, seller_id: str, vault_url: str | None, vault_key: str |
 
 
 def _demo_users(v: Any) -> tuple[Any, Any]:
-    """An admin who syncs and a fulfillment user who reads PII: the demo vault's own users."""
-    from sellerkit.vault import Principal, Role
+    """An admin who syncs and a fulfillment user who reads PII. A new (temporary) vault gets
+    ``demo-admin`` as its first admin; a vault given with ``--vault`` is used as the OS login
+    name (a vault admin, as for every vault command), who adds ``demo-fulfillment`` if needed."""
+    from sellerkit.errors import VaultError
+    from sellerkit.vault import Role
 
-    admin = Principal(DEMO_ADMIN, Role.ADMIN)
-    fulfillment = Principal(DEMO_FULFILLMENT, Role.FULFILLMENT)
+    users = v.users
+    admin = (users.bootstrap_admin(DEMO_ADMIN) if users.count() == 0
+             else users.cli_principal(None))
     try:
-        users = v.users
-    except ModuleNotFoundError:  # a vault build without user records
-        return admin, fulfillment
-    known = {u.user_id if hasattr(u, "user_id") else str(u) for u in _list_users(users)}
-    if not known:
-        admin = users.bootstrap_admin(DEMO_ADMIN)
-    if DEMO_FULFILLMENT not in known:
-        users.add(admin, DEMO_FULFILLMENT, Role.FULFILLMENT)
-    return admin, fulfillment
-
-
-def _list_users(users: Any) -> list[Any]:
-    from sellerkit.vault.roles import SYSTEM
-
-    try:
-        return list(users.list(SYSTEM))
-    except Exception:  # noqa: BLE001 - an empty vault may refuse listing; treat it as empty
-        return []
+        fulfillment = users.get(admin, DEMO_FULFILLMENT)
+    except VaultError:
+        fulfillment = users.add(admin, DEMO_FULFILLMENT, Role.FULFILLMENT)
+    return admin, fulfillment.principal
 
 
 def _buyer_sample(v: Any, reader: Any) -> tuple[str, str] | None:

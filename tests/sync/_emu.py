@@ -52,14 +52,15 @@ def orders_of(emu: Any, seller: str | None = None) -> list[dict[str, Any]]:
     return list(st.d["orders"][seller or emu.seller_ids[0]])
 
 
-def truth(emu: Any, since: datetime | None = None) -> dict[str, str]:
-    """{order id: LastUpdateDate} of the seller's orders updated since ``since``, now."""
+def truth(emu: Any, until: str | None = None) -> dict[str, str]:
+    """{order id: LastUpdateDate} of the seller's orders as they are now, updated at or before
+    ``until`` (a sync's high water: what it promises to hold)."""
     st = state(emu)
     with st.lock:
         now = st.now()
-        lo = since.timestamp() if since is not None else float("-inf")
+        hi = datetime.fromisoformat(until.replace("Z", "+00:00")).timestamp() if until else now
         return {o["id"]: iso(last_update(o, now)) for o in orders_of(emu)
-                if o["created"] <= now and last_update(o, now) >= lo}
+                if o["created"] <= now and last_update(o, now) <= hi}
 
 
 def status(emu: Any, order_id: str) -> str:

@@ -41,7 +41,8 @@ def _env(server: Any, vault_url: str, key: str, state: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("SELLERKIT_", "LWA_", "SP_API_"))}
     cfg = server.emulator.config
-    env.update(PYTHONPATH=str(ROOT), SELLERKIT_CONFIG=os.devnull, SELLERKIT_STATE_DIR=str(state),
+    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env.update(PYTHONPATH=path, SELLERKIT_CONFIG=os.devnull, SELLERKIT_STATE_DIR=str(state),
                SELLERKIT_CLIENT_ID=cfg.client_id, SELLERKIT_CLIENT_SECRET=cfg.client_secret,
                SELLERKIT_REFRESH_TOKEN=cfg.refresh_token, SELLERKIT_ENDPOINT=server.base_url,
                SELLERKIT_LWA_ENDPOINT=server.base_url + "/auth/o2/token", SELLERKIT_REGION="NA",
@@ -127,5 +128,5 @@ def _check(emu: Any, url: str, key: str, summary: dict[str, Any], killed_at: lis
     assert summary["completed"]
     assert killed_at, "no run was killed"
     with Vault.open(url, key=key) as v:
-        assert stored(v) == truth(emu)
+        assert stored(v) == truth(emu, summary["high_water"])
         assert item_counts(v) == {o["id"]: len(o["items"]) for o in orders_of(emu)}

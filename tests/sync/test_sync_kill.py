@@ -32,7 +32,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[Any]:
     from sellerkit.emulator import EmulatorConfig, EmulatorServer
 
     seed = getattr(request, "param", 1)
-    with EmulatorServer(EmulatorConfig(port=0, seed=seed, orders=100, rate_scale=1000)) as srv:
+    with EmulatorServer(EmulatorConfig(port=0, seed=seed, orders=60, rate_scale=1000)) as srv:
         settle(srv.emulator)
         yield srv
 
@@ -76,7 +76,7 @@ def kill_and_resume(server: Any, vault_url: str, key: str, tmp: Path, seed: int,
 
     _prepare(vault_url, key)
     env = _env(server, vault_url, key, tmp / "state")
-    cmd = [sys.executable, "-m", "sellerkit.cli", "sync", "orders", "--page-size", "4",
+    cmd = [sys.executable, "-m", "sellerkit.cli", "sync", "orders", "--page-size", "3",
            "--since", SINCE.strftime("%Y-%m-%dT%H:%M:%SZ"), "--json"]
     rng = random.Random(seed)
     engine = create_vault_engine(vault_url)
@@ -87,14 +87,14 @@ def kill_and_resume(server: Any, vault_url: str, key: str, tmp: Path, seed: int,
                                     text=True)
             if len(killed_at) < kills:
                 before = _pages_committed(engine)
-                if rng.random() < 0.5:  # after a random number of pages
-                    target = before + rng.randint(1, 6)
-                    deadline = time.monotonic() + 30
-                    while (proc.poll() is None and _pages_committed(engine) < target
-                           and time.monotonic() < deadline):
-                        time.sleep(0.005)
-                else:  # after a random delay (perhaps before the first page)
-                    time.sleep(rng.uniform(0.3, 2.5))
+                # after a random number of pages, or a random delay after the run's first page
+                pages = rng.randint(1, 5) if rng.random() < 0.5 else 1
+                delay = 0.0 if pages > 1 else rng.uniform(0.0, 0.4)
+                deadline = time.monotonic() + 60
+                while (proc.poll() is None and _pages_committed(engine) < before + pages
+                       and time.monotonic() < deadline):
+                    time.sleep(0.01)
+                time.sleep(delay)
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     proc.communicate(timeout=30)
@@ -102,13 +102,15 @@ def kill_and_resume(server: Any, vault_url: str, key: str, tmp: Path, seed: int,
                     continue
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
+            total = _pages_committed(engine)
+            assert any(0 < k < total for k in killed_at), (killed_at, total)  # mid-window
             return json.loads(out), killed_at
     finally:
         engine.dispose()
     raise AssertionError("the sync never completed")
 
 
-@pytest.mark.parametrize("server", [11, 12, 13], indirect=True)
+@pytest.mark.parametrize("server", [11, 12], indirect=True)
 def test_sigkill_at_random_points_then_resume_gives_the_exact_order_set(
         server: Any, sqlite_vault_url: str, tmp_path: Path, request: pytest.FixtureRequest
         ) -> None:
@@ -120,13 +122,12 @@ def test_sigkill_at_random_points_then_resume_gives_the_exact_order_set(
 
 def test_sigkill_on_postgresql(server: Any, postgres_vault_url: str, tmp_path: Path) -> None:
     key = f"file:{tmp_path / 'vault.key'}"
-    summary, killed_at = kill_and_resume(server, postgres_vault_url, key, tmp_path, 5)
+    summary, killed_at = kill_and_resume(server, postgres_vault_url, key, tmp_path, 5, kills=1)
     _check(server.emulator, postgres_vault_url, key, summary, killed_at)
 
 
 def _check(emu: Any, url: str, key: str, summary: dict[str, Any], killed_at: list[int]) -> None:
-    assert summary["completed"]
-    assert killed_at, "no run was killed"
+    assert summary["completed"] and summary["resumed"]
     with Vault.open(url, key=key) as v:
         assert stored(v) == truth(emu, summary["high_water"])
         assert item_counts(v) == {o["id"]: len(o["items"]) for o in orders_of(emu)}

@@ -3,7 +3,6 @@ through the vault with a purpose, and not found in the database's raw bytes."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -14,7 +13,7 @@ from sellerkit.vault import Principal, Role, Vault
 
 
 def test_the_demo_syncs_into_a_temporary_vault_and_shows_the_pii_is_encrypted() -> None:
-    summary = run_demo(orders=40, seed=3, page_size=20)
+    summary = run_demo(orders=40, seed=3, page_size=20)  # the whole demo, as the README runs it
     v = summary.vault
     assert v is not None and v.location == "a temporary SQLite vault"
     assert v.orders == summary.orders == 40
@@ -31,17 +30,30 @@ def test_the_demo_syncs_into_a_temporary_vault_and_shows_the_pii_is_encrypted() 
     assert "@" not in flat  # buyer e-mails are never shown
 
 
-def test_demo_vault_option_keeps_the_vault(tmp_path: Path) -> None:
-    from sellerkit.cli.main import app
+def test_a_vault_given_is_kept_with_the_demo_users_and_the_audited_read(tmp_path: Path) -> None:
+    from sellerkit import SellingPartner
+    from sellerkit.demo import _vault_step
+    from sellerkit.emulator import Emulator, EmulatorConfig
 
+    emu = Emulator(EmulatorConfig(orders=15, rate_scale=1000))
+    cfg = emu.config
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    r = CliRunner().invoke(app, ["demo", "--orders", "15", "--json", "--vault", url])
-    assert r.exit_code == 0, r.output
-    data = json.loads(r.stdout)
-    assert data["vault"]["orders"] == 15 and data["vault"]["name_in_raw_bytes"] is False
+    with SellingPartner(client_id=cfg.client_id, client_secret=cfg.client_secret,
+                        refresh_token=cfg.refresh_token, endpoint="http://127.0.0.1:8787",
+                        lwa_endpoint="http://127.0.0.1:8787/auth/o2/token", region="NA",
+                        transport=emu.sync_transport()) as sp:
+        out = _vault_step(sp, emu.seller_ids[0], url, None)
+    assert out.location == url and out.orders == 15 and out.name_in_raw_bytes is False
     with Vault.open(url) as v:
         reader = Principal(DEMO_FULFILLMENT, Role.FULFILLMENT)
         assert len(v.orders.list(reader, limit=100)) == 15
         reads = v.audit.events(Principal("demo-admin", Role.ADMIN), action="pii.read")
         assert reads and reads[-1].purpose == DEMO_PURPOSE
         assert reads[-1].actor == DEMO_FULFILLMENT
+
+
+def test_demo_command_takes_vault_and_key() -> None:
+    from sellerkit.cli.main import app
+
+    r = CliRunner().invoke(app, ["demo", "--help"])
+    assert r.exit_code == 0 and "--vault" in r.output and "--key" in r.output

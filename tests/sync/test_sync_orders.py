@@ -136,9 +136,17 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("api", ["2026-01-01", "v0"])
+@pytest.mark.parametrize(("backend", "api"), [("sqlite", "2026-01-01"), ("sqlite", "v0"),
+                                              ("postgres", "2026-01-01")])
 def test_a_run_that_dies_mid_window_resumes_without_gaps_or_duplicates(
-        vault: Vault, sp: SellingPartner, emu: Any, api: str) -> None:
+        request: pytest.FixtureRequest, vault_key: str, clock: Clock, sp: SellingPartner,
+        emu: Any, backend: str, api: str) -> None:
+    url = request.getfixturevalue(f"{backend}_vault_url")
+    with Vault.open(url, key=vault_key, clock=clock.dt) as vault:
+        _die_and_resume(vault, sp, emu, api)
+
+
+def _die_and_resume(vault: Vault, sp: SellingPartner, emu: Any, api: str) -> None:
     def die_after_three(p: SyncProgress) -> None:
         if p.pages == 3:
             raise Crash

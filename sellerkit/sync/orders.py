@@ -395,7 +395,11 @@ class _OrderSync:
             if not ids:
                 raise ConfigurationError("the seller participates in no marketplace; pass "
                                          "marketplace ids to sync")
-            self._v0_mps = sorted(ids)[:50]  # getOrders takes at most 50
+            if len(ids) > 50:
+                raise ConfigurationError(
+                    f"the seller participates in {len(ids)} marketplaces and getOrders takes "
+                    f"at most 50: sync them in groups (marketplace ids / --marketplace)")
+            self._v0_mps = sorted(ids)
         return self._v0_mps
 
     # -- one page ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 
 from sellerkit import SellingPartner
 from sellerkit.errors import AccessDeniedError, ConfigurationError
-from sellerkit.sync import SyncProgress, sync_orders
+from sellerkit.sync import SyncProgress, SyncTakenOverError, sync_orders
 from sellerkit.vault import Principal, Role, Vault
 from tests.sync._emu import Clock, item_counts, orders_of, status, stored, truth
 
@@ -191,3 +191,18 @@ def test_only_a_user_who_may_write_data_syncs(svault: Vault, sp: SellingPartner,
     with pytest.raises(ConfigurationError, match="api"):
         run(svault, sp, emu, api="v1")
     assert stored(svault) == {}
+
+
+def test_a_second_run_takes_over_and_the_first_stops_without_writing(
+        svault: Vault, sp: SellingPartner, emu: Any) -> None:
+    seen: list[Any] = []
+
+    def start_another(p: SyncProgress) -> None:
+        if p.pages == 1:  # while the first run is between pages, a second one runs through
+            seen.append(run(svault, sp, emu, page_size=10))
+
+    with pytest.raises(SyncTakenOverError, match="took over"):
+        run(svault, sp, emu, page_size=10, progress=start_another)
+    (second,) = seen
+    assert second.resumed and second.completed
+    assert stored(svault) == truth(emu, second.high_water)

@@ -75,7 +75,7 @@ CONTEXT: dict[str, dict[str, str | None]] = {
 }
 
 # (version, schema): {property: (category, column, key)}; key None = the column holds the value.
-_ADDR_V0 = {
+_ADDR_V0: dict[str, tuple[str, str, str | None]] = {
     "Name": ("name", "name_ct", None), "CompanyName": ("company", "extra_pii_ct", None),
     "AddressLine1": ("address", "lines_ct", "line1"),
     "AddressLine2": ("address", "lines_ct", "line2"),
@@ -86,7 +86,7 @@ _ADDR_V0 = {
     "Municipality": ("region", "region_ct", "municipality"),
     "PostalCode": ("postal_code", "postal_code_ct", None), "Phone": ("phone", "phone_ct", None),
 }
-_ADDR_2026 = {
+_ADDR_2026: dict[str, tuple[str, str, str | None]] = {
     "name": ("name", "name_ct", None), "companyName": ("company", "extra_pii_ct", None),
     "addressLine1": ("address", "lines_ct", "line1"),
     "addressLine2": ("address", "lines_ct", "line2"),
@@ -97,7 +97,8 @@ _ADDR_2026 = {
     "municipality": ("region", "region_ct", "municipality"),
     "postalCode": ("postal_code", "postal_code_ct", None), "phone": ("phone", "phone_ct", None),
 }
-_BUYER_V0 = {
+_Props = dict[str, tuple[str, str, str | None]]
+_BUYER_V0: _Props = {
     "BuyerEmail": ("email", "email_ct", None), "BuyerName": ("name", "name_ct", None),
     "BuyerCounty": ("region", "extra_pii_ct", None),
     "PurchaseOrderNumber": ("extra", "extra_pii_ct", None),
@@ -193,8 +194,9 @@ def build(models: Path) -> dict[str, Any]:
     docs = {v: json.loads((models / rel).read_text(encoding="utf-8")) for v, rel in MODELS.items()}
     schemas = {v: _schemas(d) for v, d in docs.items()}
     problems: list[str] = []
-    for (version, name), props in [*PII.items(), *((k, {p: None for p in v})
-                                                   for k, v in CLEAR.items())]:
+    named: list[tuple[tuple[str, str], set[str]]] = [(k, set(v)) for k, v in PII.items()]
+    named += [(k, set(v)) for k, v in CLEAR.items()]
+    for (version, name), props in named:
         have = schemas[version].get(name, {}).get("properties")
         if have is None:
             problems.append(f"{version} schema {name} is not in the models")

@@ -171,7 +171,7 @@ def inventory(vault: VaultOpt = None, key: KeyOpt = None, user: UserOpt = None,
     for col in ("kind", "location", "status", "PII", "mode", "problems"):
         table.add_column(col, overflow="fold")
     for i in items:
-        table.add_row(i.kind, i.location, i.status + (f" ({i.encryption})" if i.encryption else ""),
+        table.add_row(i.kind, i.location, i.status,
                       "yes" if i.contains_pii else "no", i.mode or "",
                       "; ".join(i.problems))
     _console().print(table)
@@ -196,7 +196,7 @@ def export(out: Annotated[Path, typer.Option("--out", "-o", help="The export fil
     if json_out:
         print_json(doc)
         return
-    typer.echo(f"wrote {res.path}: {res.records} {res.what} records, encrypted"
+    typer.echo(f"wrote {res.path}: {res.records} record(s) of {res.what}, encrypted"
                + (", with PII" if res.pii else "")
                + "; read it back with: sellerkit vault decrypt-export " + str(res.path))
 

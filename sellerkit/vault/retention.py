@@ -56,7 +56,7 @@ from sellerkit.vault.roles import Permission, Principal, require
 if TYPE_CHECKING:
     from sellerkit.vault.core import Vault
 
-__all__ = ["HOLD_SCOPES", "LegalHold", "PolicyVersion", "PurgeReport", "Retention",
+__all__ = ["COUNT_KINDS", "HOLD_SCOPES", "LegalHold", "PolicyVersion", "PurgeReport", "Retention",
            "RetentionPolicy", "RetentionStatus", "delivery_anchor", "load_policy"]
 
 HOLD_SCOPES = ("order", "seller", "all")
@@ -462,7 +462,7 @@ class Retention:
         q = select(o.id, o.seller_id, o.amazon_order_id, o.key_id, o.delivered_at,
                    o.latest_delivery_date, o.latest_ship_date, o.purchase_date,
                    o.first_seen_at).where(
-            o.pii_erased_at.is_(None),
+            o.pii_erased_at.is_(None), o.key_id.is_not(None),
             or_(o.purchase_date.is_(None), o.purchase_date <= now - timedelta(days=n_days)))
         for row in c.execute(q):
             anchor, _kind = delivery_anchor(row, bound)
@@ -489,32 +489,32 @@ class Retention:
             cutoff = _months_before(now, version.non_pii_months)
             changed = func.coalesce(o.last_update_date, o.purchase_date, o.first_seen_at)
             erase = set(plan.erase_ids)
-            for row in c.execute(select(o.id, o.seller_id, o.amazon_order_id, o.key_id,
+            for old in c.execute(select(o.id, o.seller_id, o.amazon_order_id, o.key_id,
                                         o.pii_erased_at).where(changed < cutoff)):
-                if holds.for_order(row.seller_id, row.amazon_order_id):
+                if holds.for_order(old.seller_id, old.amazon_order_id):
                     plan.counts["orders_data_held"] += 1
                     continue
-                plan.delete_order_ids.append(row.id)
-                if row.pii_erased_at is None and row.id not in erase:
-                    erase.add(row.id)
-                    plan.erase_ids.append(row.id)
-                    if row.key_id is not None:
-                        plan.key_ids.append(row.key_id)
+                plan.delete_order_ids.append(old.id)
+                if old.pii_erased_at is None and old.id not in erase:
+                    erase.add(old.id)
+                    plan.erase_ids.append(old.id)
+                    if old.key_id is not None:
+                        plan.key_ids.append(old.key_id)
             r = s.report_records.c
-            for row in c.execute(select(r.id, r.seller_id, r.local_path)
+            for rep in c.execute(select(r.id, r.seller_id, r.local_path)
                                  .where(r.created_at < cutoff)):
-                if holds.for_seller(row.seller_id):
+                if holds.for_seller(rep.seller_id):
                     plan.counts["report_records_held"] += 1
                     continue
-                plan.delete_report_ids.append(row.id)
-                if row.local_path:
-                    plan.files.append(row.local_path)
+                plan.delete_report_ids.append(rep.id)
+                if rep.local_path:
+                    plan.files.append(rep.local_path)
             f = s.feed_records.c
-            for row in c.execute(select(f.id, f.seller_id).where(f.created_at < cutoff)):
-                if holds.for_seller(row.seller_id):
+            for feed in c.execute(select(f.id, f.seller_id).where(f.created_at < cutoff)):
+                if holds.for_seller(feed.seller_id):
                     plan.counts["feed_records_held"] += 1
                     continue
-                plan.delete_feed_ids.append(row.id)
+                plan.delete_feed_ids.append(feed.id)
         return plan
 
     def _dry_counts(self, c: Connection, plan: _Plan) -> dict[str, int]:
@@ -523,7 +523,7 @@ class Retention:
         counts["data_keys_destroyed"] = len(set(plan.key_ids))
         counts["order_items_deleted"] = self._count(c, s.order_items, s.order_items.c.order_id,
                                                     plan.delete_order_ids)
-        return counts
+        return _ordered(counts)
 
     @staticmethod
     def _count(c: Connection, table: Any, column: Any, ids: Sequence[int]) -> int:
@@ -575,6 +575,7 @@ class Retention:
             c.execute(delete(s.order_addresses).where(s.order_addresses.c.order_id.in_(chunk)))
             c.execute(delete(s.orders).where(s.orders.c.id.in_(chunk)))
         counts["order_items_deleted"] = items_deleted
+        counts = _ordered(counts)
         for chunk in _chunks(plan.delete_report_ids):
             c.execute(delete(s.report_records).where(s.report_records.c.id.in_(chunk)))
         for chunk in _chunks(plan.delete_feed_ids):
@@ -597,6 +598,17 @@ class Retention:
             except OSError:  # already gone, or not ours to remove: the inventory shows it
                 continue
         return removed
+
+
+# The purge report's kinds, in the order they are shown.
+COUNT_KINDS = ("orders_pii_erased", "data_keys_destroyed", "buyers_cleared", "addresses_cleared",
+               "item_pii_cleared", "orders_pii_held", "orders_deleted", "order_items_deleted",
+               "orders_data_held", "report_records_deleted", "report_files_deleted",
+               "report_records_held", "feed_records_deleted", "feed_records_held")
+
+
+def _ordered(counts: dict[str, int]) -> dict[str, int]:
+    return {k: int(counts.get(k, 0)) for k in COUNT_KINDS}
 
 
 class _Plan:

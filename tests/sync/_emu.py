@@ -63,6 +63,12 @@ def truth(emu: Any, until: str | None = None) -> dict[str, str]:
                 if o["created"] <= now and last_update(o, now) <= hi}
 
 
+def items_of(emu: Any, order_ids: Any) -> dict[str, int]:
+    """{order id: number of items} of those orders, as the emulator has them."""
+    ids = set(order_ids)
+    return {o["id"]: len(o["items"]) for o in orders_of(emu) if o["id"] in ids}
+
+
 def status(emu: Any, order_id: str) -> str:
     st = state(emu)
     with st.lock:

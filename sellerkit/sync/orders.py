@@ -233,6 +233,7 @@ class _OrderSync:
         self.run_id = secrets.token_hex(8)
         self.stream = stream_of(api)
         self.scope = scope_of(self.marketplace_ids)
+        self._since(self.clock())  # a bad since fails here, before anything is written
 
     # -- the run -------------------------------------------------------------------------------
 

@@ -27,8 +27,10 @@ now (2 minutes 30 seconds): Amazon refuses a ``LastUpdatedBefore`` less than two
 past, and the extra half minute absorbs clock skew. Rate limits are the client's business: every
 call waits for its quota (``paginate`` waits as long as needed); nothing here sleeps.
 
-After a run: one audit entry ``sync`` with the counts, a retention purge (``trigger="sync"``) and
-the monitor's rules, when the vault has those parts. A run needs the ``write_data`` permission.
+After a run: one audit entry ``sync`` with the counts (``failed`` when the run failed), the
+outcome on the seller's connection (``record_call``, for a ``for_seller`` client), then a
+retention purge (``trigger="sync"``, as the system principal) and the monitor's rules. A run needs
+the ``write_data`` permission.
 
 Sync only, no async twin: the vault is a synchronous SQLAlchemy engine, the pages of a window are
 stored one after the other by design (the checkpoint is a position in one ordered listing), and
@@ -514,37 +516,23 @@ class _OrderSync:
             outcome = "failed"
             details["error"] = type(error).__name__
         vault = self.vault
-        _optional(lambda: vault.audit.record(
-            "sync", actor=self.actor.user_id, target=f"seller:{self.spid}:{self.region}",
-            outcome=outcome, details=details))
+        vault.audit.record("sync", actor=self.actor.user_id,
+                           target=f"seller:{self.spid}:{self.region}", outcome=outcome,
+                           details=details)
         client_id = getattr(getattr(self.sp, "settings", None), "client_id", None)
         if getattr(self.sp, "connection", None) is not None and client_id:
             message = None
             if isinstance(error, SellerkitError):
                 message = f"{type(error).__name__}: {error}"[:500]
-            _optional(lambda: vault.connections.record_call(
-                self.spid, self.region, client_id, ok=error is None, error=message))
+            vault.connections.record_call(self.spid, self.region, client_id,
+                                          ok=error is None, error=message)
         if error is not None:
             return
         from sellerkit.vault.roles import SYSTEM
 
-        report = _optional(lambda: vault.retention.purge(SYSTEM, trigger="sync"))
-        if report is not None:
-            summary.purged = _report_dict(report)
-        alerts = _optional(lambda: vault.monitor.check())
-        if alerts is not None:
-            summary.alerts = len(alerts)
-
-
-def _optional(call: Callable[[], Any]) -> Any:
-    """Run a vault part's step; None when this vault build lacks the part (its module)."""
-    try:
-        return call()
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("sellerkit.vault."):
-            raise
-        log.debug("the vault has no %s; step skipped", exc.name)
-        return None
+        # the vault's own maintenance, as the system principal (the syncing user may not purge)
+        summary.purged = _report_dict(vault.retention.purge(SYSTEM, trigger="sync"))
+        summary.alerts = len(vault.monitor.check())
 
 
 def _report_dict(report: Any) -> dict[str, int]:

@@ -70,6 +70,7 @@ def test_self_authorized_seller_then_an_incremental_run(env: dict[str, str], ser
     assert r.exit_code == 0, r.output
     assert "sync done: seller profile:default (NA), Orders 2026-01-01" in r.stdout
     assert "0 new, 0 updated" in r.stdout
+    assert "@" not in r.stdout + r.stderr  # counts only: no buyer e-mail, no PII
 
 
 def test_a_seller_connected_in_the_vault(env: dict[str, str], server: Any) -> None:

@@ -124,6 +124,15 @@ def run(url: str, key: str, data: tuple[Any, ...], *, batch: int, reads: int) ->
     }
 
 
+def _calibrate(order: dict[str, Any]) -> float:
+    """CPU microseconds of one json.dumps of an order: a yardstick of this machine's speed
+    (and of how much the machine's other load slows one core), to compare runs by."""
+    cpu = time.process_time()
+    for _ in range(2000):
+        json.dumps(order)
+    return round((time.process_time() - cpu) / 2000 * 1e6, 1)
+
+
 def _pg_schema(base: str) -> tuple[str, Any]:
     from sqlalchemy import create_engine, text
 
@@ -160,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     data = payloads(args.orders)
     gen_s = time.perf_counter() - t0
     results: dict[str, Any] = {"load_average": [round(x, 2) for x in os.getloadavg()],
-                               "cpus": os.cpu_count(), "generate_s": round(gen_s, 2)}
+                               "cpus": os.cpu_count(), "generate_s": round(gen_s, 2),
+                               "json_dumps_us": _calibrate(data[0][0])}
     with tempfile.TemporaryDirectory(prefix="sellerkit-vault-bench-") as tmp:
         results["sqlite"] = run(f"sqlite:///{Path(tmp) / 'vault.sqlite3'}",
                                 f"file:{Path(tmp) / 'vault.key'}", data, batch=args.batch,
@@ -180,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"vault bench: {args.orders} v0 orders with items, buyer info and address "
           f"(encrypted), batches of {args.batch}; load average {results['load_average']} "
-          f"on {results['cpus']} CPUs")
+          f"on {results['cpus']} CPUs; json.dumps of one order: {results['json_dumps_us']} us "
+          f"CPU")
     print(f"{'backend':<11} {'ingest/s':>9} {'per CPU s':>10} {'resync/s':>9} "
           f"{'read/s':>8} {'ingest':>8} {'read':>7}")
     for name in ("sqlite", "postgresql"):

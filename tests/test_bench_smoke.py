@@ -105,3 +105,16 @@ def test_clients_bench_table_names_what_it_measured() -> None:
                                                      ("httpclient", "floor"))}
     assert set(figures) == {"sellerkit", "httpclient"}
     assert all(v > 0 for v in figures.values())
+
+
+def test_vault_bench_runs_and_prints_figures() -> None:
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "vault.py"), "--orders", "120", "--read", "30",
+         "--batch", "50", "--no-postgres", "--json"],
+        capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    s = doc["sqlite"]
+    assert s["orders"] == s["inserted"] == 120 and s["items"] > 120
+    assert s["unchanged_orders"] == 120 and s["read"] == 30
+    assert s["orders_per_s"] > 0 and s["orders_per_cpu_s"] > 0 and s["reads_per_s"] > 0

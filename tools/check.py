@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         env[ENV] = str(where.root)
         run(py, "tools/gen_catalog.py", "--check", "--models", str(where.root))
+        run(py, "tools/gen_pii_fields.py", "--check", "--models", str(where.root))
     run(py, "tools/unasync.py", "--check")
     run(py, "tools/gen_vault_migration.py", "--check")
     run(py, "-m", "ruff", "check", "sellerkit", "tests", "tools", "bench")

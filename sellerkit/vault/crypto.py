@@ -8,7 +8,7 @@ A field ciphertext is ``0x01 | nonce (12) | ciphertext | tag (16)``; its associa
 ``table|column|row_ref|key_id``, so a ciphertext copied to another row, another column or under
 another key fails to decrypt (:class:`~sellerkit.errors.IntegrityError`). A wrapped data key is
 ``0x01 | nonce | AES-256-GCM(KEK, data key)`` bound to the KEK's id. Unwrapped data keys are
-cached per open vault (bounded, least recently used out first), so a bulk read unwraps each
+cached per open vault (bounded; the oldest go first), so a bulk read unwraps each
 record's key once.
 
 Erasing a record's PII destroys its data key (:meth:`FieldCipher.destroy_keys`): the ciphertexts
@@ -490,25 +490,45 @@ class FieldCipher:
         started = time.monotonic()
         url = self.vault.engine.url.render_as_string(hide_password=False)
         provider = resolve_key_provider(new_key, url)
-        old = self._keks[self.kek_id]
-        kek_raw, wrapped = provider.create_kek()
-        new = _Kek(0, kek_raw, fingerprint(kek_raw))
-        with self.vault.write() as conn:
-            if conn.execute(select(schema.vault_meta.c.key).where(
-                    schema.vault_meta.c.key == _ROTATION_KEY)).first():
-                raise VaultError("a key rotation is already under way for this vault; let it "
-                                 "finish (or run rotate-key again with the same new key after "
-                                 "it failed)")
-            new_id = self._insert_kek(conn, provider, kek_raw, wrapped)
-            conn.execute(insert(schema.vault_meta).values(
-                key=_ROTATION_KEY, updated_at=self.vault.now(), value={
-                "old": old.id, "new": new_id,
-                "new_under_old": _b64(_wrap(old.aes, kek_raw, _kek_aad(new_id))),
-                "old_under_new": _b64(_wrap(new.aes, old.raw, _kek_aad(old.id)))}))
-        with self._lock:
-            new.id = new_id
-            self._keks[new_id] = new
-            self._current = new_id
+        with self.vault.read() as conn:
+            pending = conn.execute(select(schema.vault_meta.c.value).where(
+                schema.vault_meta.c.key == _ROTATION_KEY)).scalar()
+            target = None if not pending else conn.execute(select(schema.keks).where(
+                schema.keks.c.id == int(pending["new"]))).one()
+        if pending and target is not None:
+            # an interrupted rotation: finish it, with the same new key
+            try:
+                raw = provider.load_kek(target.wrapped if provider.kind == "kms" else None,
+                                        expected=target.fingerprint) \
+                    if provider.exists() else b""
+            except VaultKeyError:
+                raw = b""
+            if not raw or fingerprint(raw) != target.fingerprint:
+                raise VaultError(
+                    f"a rotation to the key {target.provider}:{target.ref} (fingerprint "
+                    f"{target.fingerprint}) was interrupted: run rotate-key again with "
+                    f"--new-key {target.provider}:{target.ref} to finish it first")
+            with self._lock:
+                self._keks.setdefault(target.id, _Kek(target.id, raw, target.fingerprint))
+                self._current = target.id
+            old = self._kek(int(pending["old"]))
+            new = self._keks[target.id]
+            new_id = target.id
+        else:
+            old = self._keks[self.kek_id]
+            kek_raw, wrapped = provider.create_kek()
+            new = _Kek(0, kek_raw, fingerprint(kek_raw))
+            with self.vault.write() as conn:
+                new_id = self._insert_kek(conn, provider, kek_raw, wrapped)
+                conn.execute(insert(schema.vault_meta).values(
+                    key=_ROTATION_KEY, updated_at=self.vault.now(), value={
+                        "old": old.id, "new": new_id,
+                        "new_under_old": _b64(_wrap(old.aes, kek_raw, _kek_aad(new_id))),
+                        "old_under_new": _b64(_wrap(new.aes, old.raw, _kek_aad(old.id)))}))
+            with self._lock:
+                new.id = new_id
+                self._keks[new_id] = new
+                self._current = new_id
         total = batches = 0
         while True:
             with self.vault.write() as conn:

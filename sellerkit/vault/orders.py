@@ -248,12 +248,12 @@ class OrderStore:
         if not isinstance(oid, str) or not oid.strip() or len(oid) > 40:
             raise VaultError(f"an order without a valid {key}: every {api_version} order "
                              f"object has one (got {oid!r:.60})")
-        sp = cls.split(_SHAPE[api_version], dict(o))
+        sp = cls.split(_SHAPE[api_version], o)
         item_rows: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = []  # noqa: E501
         if api_version == "v0":
             fields = _order_fields_v0(o)
             for it in items or ():
-                isp = cls.split("v0.order_item", dict(it))
+                isp = cls.split("v0.order_item", it)
                 iid = it.get("OrderItemId")
                 if not isinstance(iid, str) or not iid:
                     raise VaultError(f"an item of order {oid} has no OrderItemId")
@@ -268,16 +268,17 @@ class OrderStore:
                                   isp.pii.get("item", {})))
         public = sp.public
         if buyer:
-            bsp = cls.split("v0.buyer_info", dict(buyer))
+            bsp = cls.split("v0.buyer_info", buyer)
             _merge(sp, bsp)
             rest = {k: v for k, v in bsp.public.items() if k != "AmazonOrderId"}
             if rest:
                 public["getOrderBuyerInfo"] = rest
         if address:
-            asp = cls.split("v0.order_address", dict(address))
+            asp = cls.split("v0.order_address", address)
             _merge(sp, asp)
-            rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"}
-            if rest:
+            rest = {k: v for k, v in asp.public.items() if k != "AmazonOrderId"
+                    and not (k == "ShippingAddress" and v == public.get(k))}
+            if rest:  # what getOrderAddress had beyond the order's own (clear) fields
                 public["getOrderAddress"] = rest
         return _Parsed(oid, fields, _Json(public), {r: _plain(c) for r, c in sp.pii.items()},
                        sp.clear, [(iid, f, _Json(pub), _plain(ip))
@@ -521,7 +522,8 @@ class OrderStore:
         out: dict[str, dict[str, Any]] = {}
         with self.vault.write() as conn:
             for part in _chunks(ids):
-                q = select(schema.orders).where(o.amazon_order_id.in_(part))
+                q = select(o.id, o.seller_id, o.amazon_order_id, o.key_id, o.pii_erased_at,
+                           o.extra_pii_ct).where(o.amazon_order_id.in_(part))
                 if seller_id is not None:
                     q = q.where(o.seller_id == seller_id)
                 rows = conn.execute(q).all()

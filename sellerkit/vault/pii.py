@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -132,12 +133,12 @@ class Classification:
         fields: dict[str, Any] = self.data["shapes"][shape]["fields"]
         return fields
 
-    def split(self, shape: str, obj: dict[str, Any]) -> Split:
+    def split(self, shape: str, obj: Mapping[str, Any]) -> Split:
         root = self.shapes.get(shape)
         if root is None:
             raise VaultError(f"no PII classification for response shape {shape!r}: known are "
                              f"{', '.join(sorted(self.shapes))}")
-        if not isinstance(obj, dict):
+        if not isinstance(obj, Mapping):
             raise VaultError(f"a {shape} response must be a JSON object, not "
                              f"{type(obj).__name__}")
         record = self.shape_record[shape]
@@ -145,7 +146,7 @@ class Classification:
         out.public = self._walk(obj, root, root.pii_object, record, out, "")
         return out
 
-    def _walk(self, obj: dict[str, Any], node: _Node, inside: str | None, record: str,
+    def _walk(self, obj: Mapping[str, Any], node: _Node, inside: str | None, record: str,
               out: Split, prefix: str) -> dict[str, Any]:
         # Copy the object (C speed), then touch only what needs it: the unknown keys and the
         # children with something classified below them.
@@ -212,7 +213,7 @@ def classification() -> Classification:
     return Classification(json.loads(text))
 
 
-def split(shape: str, obj: dict[str, Any]) -> Split:
+def split(shape: str, obj: Mapping[str, Any]) -> Split:
     """Separate one response object of ``shape`` (``v0.order``, ``v0.order_item``,
     ``v0.buyer_info``, ``v0.order_address``, ``v0.order_item_buyer_info``,
     ``2026-01-01.order``) into its clear part and its PII."""

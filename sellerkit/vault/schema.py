@@ -182,6 +182,8 @@ orders = Table(
     _ts("first_seen_at", nullable=False),
     _ts("updated_at", nullable=False),
     UniqueConstraint("seller_id", "amazon_order_id", name="uq_orders_seller_order"),
+    # lookups by order id alone (vault show, read_pii): Amazon order ids are unique
+    Index("ix_orders_amazon_order_id", "amazon_order_id"),
 )
 
 order_items = Table(

@@ -25,13 +25,23 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def vault(vault_url: str, tmp_path: Path, clock: Clock) -> Iterator[Vault]:
+def vault(sqlite_vault_url: str, tmp_path: Path, clock: Clock) -> Iterator[Vault]:
+    v = Vault.open(sqlite_vault_url, key=f"file:{tmp_path / 'kek'}", clock=clock)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def any_vault(vault_url: str, tmp_path: Path, clock: Clock) -> Iterator[Vault]:
+    """On SQLite and on PostgreSQL."""
     v = Vault.open(vault_url, key=f"file:{tmp_path / 'kek'}", clock=clock)
     yield v
     v.close()
 
 
-def test_upsert_encrypts_the_token_and_reauthorization_renews(vault: Vault, clock: Clock) -> None:
+def test_upsert_encrypts_the_token_and_reauthorization_renews(any_vault: Vault,
+                                                              clock: Clock) -> None:
+    vault = any_vault
     info = vault.connections.upsert(SYSTEM, selling_partner_id="A2SELLER", region="NA",
                                     client_id=APP, refresh_token=TOKEN,
                                     marketplace_ids=["ATVPDKIKX0DER", "ATVPDKIKX0DER"])

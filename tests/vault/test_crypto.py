@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from sellerkit.errors import AccessDeniedError, IntegrityError, VaultKeyError
+from sellerkit.errors import AccessDeniedError, IntegrityError, VaultError, VaultKeyError
 from sellerkit.vault import Principal, Role, Vault, schema
 from sellerkit.vault.crypto import FORMAT_VERSION
 from sellerkit.vault.roles import SYSTEM
@@ -24,13 +24,22 @@ def _keys(v: Vault, n: int) -> list[int]:
 
 
 @pytest.fixture
-def vault(vault_url: str, tmp_path: Path) -> Iterator[Vault]:
+def vault(sqlite_vault_url: str, tmp_path: Path) -> Iterator[Vault]:
+    v = Vault.open(sqlite_vault_url, key=f"file:{tmp_path / 'kek'}")
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def any_vault(vault_url: str, tmp_path: Path) -> Iterator[Vault]:
+    """On SQLite and on PostgreSQL."""
     v = Vault.open(vault_url, key=f"file:{tmp_path / 'kek'}")
     yield v
     v.close()
 
 
-def test_a_field_round_trips_and_is_versioned(vault: Vault) -> None:
+def test_a_field_round_trips_and_is_versioned(any_vault: Vault) -> None:
+    vault = any_vault
     (kid,) = _keys(vault, 1)
     ct = vault.cipher.encrypt(kid, "order_buyers", "email_ct", "1:111-222", "zoë@example.com")
     assert ct is not None and ct[0] == FORMAT_VERSION and b"example" not in ct
@@ -75,10 +84,10 @@ def test_data_keys_are_wrapped_and_survive_a_reopen(vault_url: str, tmp_path: Pa
             == [f"secret {i}" for i in ids]
 
 
-def test_destroyed_keys_make_ciphertexts_unreadable_even_with_the_kek(vault_url: str,
+def test_destroyed_keys_make_ciphertexts_unreadable_even_with_the_kek(sqlite_vault_url: str,
                                                                       tmp_path: Path) -> None:
     spec = f"file:{tmp_path / 'kek'}"
-    with Vault.open(vault_url, key=spec) as v:
+    with Vault.open(sqlite_vault_url, key=spec) as v:
         a, b = _keys(v, 2)
         ct = v.cipher.encrypt(a, "t", "c", "r", "Jane Roe")
         with v.write() as conn:
@@ -87,13 +96,13 @@ def test_destroyed_keys_make_ciphertexts_unreadable_even_with_the_kek(vault_url:
         with pytest.raises(VaultKeyError, match="destroyed"):
             v.cipher.decrypt(a, "t", "c", "r", ct)
         assert v.cipher.describe()["data_keys"] == {"live": 1, "destroyed": 1}
-    with Vault.open(vault_url, key=spec) as v, pytest.raises(VaultKeyError, match="destroyed"):
+    with Vault.open(sqlite_vault_url, key=spec) as v, pytest.raises(VaultKeyError, match="destroyed"):
         v.cipher.decrypt(a, "t", "c", "r", ct)
 
 
-def test_blind_index_is_keyed_normalised_and_per_vault(vault_url: str, tmp_path: Path) -> None:
+def test_blind_index_is_keyed_normalised_and_per_vault(sqlite_vault_url: str, tmp_path: Path) -> None:
     email = "Jane.Roe@Example.COM "
-    with Vault.open(vault_url, key=f"file:{tmp_path / 'k1'}") as v:
+    with Vault.open(sqlite_vault_url, key=f"file:{tmp_path / 'k1'}") as v:
         idx = v.cipher.blind_index("email", email)
         assert idx == v.cipher.blind_index("email", "jane.roe@example.com")
         assert idx != v.cipher.blind_index("phone", "jane.roe@example.com")
@@ -105,10 +114,10 @@ def test_blind_index_is_keyed_normalised_and_per_vault(vault_url: str, tmp_path:
         assert v2.cipher.blind_index("email", email) != idx
 
 
-def test_secret_keys_are_stable_wrapped_and_created_on_first_use(vault_url: str,
+def test_secret_keys_are_stable_wrapped_and_created_on_first_use(sqlite_vault_url: str,
                                                                  tmp_path: Path) -> None:
     spec = f"file:{tmp_path / 'kek'}"
-    with Vault.open(vault_url, key=spec) as v:
+    with Vault.open(sqlite_vault_url, key=spec) as v:
         audit = v.cipher.secret_key("audit-mac")
         custom = v.cipher.secret_key("my-feature")
         assert len(audit) == 32 and audit != custom
@@ -119,7 +128,7 @@ def test_secret_keys_are_stable_wrapped_and_created_on_first_use(vault_url: str,
                 select(schema.vault_meta.c.key, schema.vault_meta.c.value))}
         assert audit.hex() not in str(stored) and custom.hex() not in str(stored)
         assert {"secret:audit-mac", "secret:my-feature", "secret:another"} <= set(stored)
-    with Vault.open(vault_url, key=spec) as v:
+    with Vault.open(sqlite_vault_url, key=spec) as v:
         assert v.cipher.secret_key("audit-mac") == audit
         assert v.cipher.secret_key("my-feature") == custom
         assert v.cipher.secret_key("another") == in_tx
@@ -156,11 +165,11 @@ def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str
                                                                   tmp_path: Path) -> None:
     old_spec, new_spec = f"file:{tmp_path / 'old.key'}", f"file:{tmp_path / 'new.key'}"
     with Vault.open(vault_url, key=old_spec) as v:
-        ids = _keys(v, 450)
+        ids = _keys(v, 120)
         cts = {i: v.cipher.encrypt(i, "t", "c", str(i), f"value {i}") for i in ids}
         secret = v.cipher.secret_key("blind-index")
         old_fp = v.cipher.kek_fingerprint
-        v.cipher.rotate_batch = 100  # several batches, so the reader runs between them
+        v.cipher.rotate_batch = 25  # several batches, so the reader runs between them
         reader = Vault.open(vault_url, key=old_spec)  # another connection pool, opened before
         errors: list[BaseException] = []
         reads = 0
@@ -171,7 +180,7 @@ def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str
             try:
                 while not stop.is_set():
                     reader.cipher._cache.clear()  # force unwrapping from the database
-                    for i in ids[::37]:
+                    for i in ids[::11]:
                         assert reader.cipher.decrypt(i, "t", "c", str(i), cts[i]) == f"value {i}"
                         reads += 1
             except BaseException as exc:  # noqa: BLE001 (reported below)
@@ -187,13 +196,13 @@ def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str
             reader.close()
         assert not errors, errors
         assert reads > 0
-        assert report.data_keys == 450 and report.batches >= 4 and report.secrets >= 4
+        assert report.data_keys == 120 and report.batches >= 4 and report.secrets >= 4
         assert report.old_fingerprint == old_fp != report.new_fingerprint
         desc = v.cipher.describe()
         assert desc["kek"]["fingerprint"] == report.new_fingerprint
         assert [r["fingerprint"] for r in desc["retired_keks"]] == [old_fp]
         events = v.audit.events(SYSTEM, action="key.rotate")
-        assert len(events) == 1 and (events[0].details or {})["data_keys"] == 450
+        assert len(events) == 1 and (events[0].details or {})["data_keys"] == 120
     (tmp_path / "old.key").unlink()  # the old KEK is no longer needed
     with Vault.open(vault_url, key=new_spec) as v:
         assert all(v.cipher.decrypt(i, "t", "c", str(i), c) == f"value {i}"
@@ -213,3 +222,41 @@ def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str
 def test_rotating_to_the_key_in_use_is_refused(vault: Vault) -> None:
     with pytest.raises(VaultKeyError, match="used by this vault already"):
         vault.cipher.rotate(SYSTEM, vault.keys)
+
+
+def test_an_interrupted_rotation_keeps_the_vault_readable_and_resumes(
+        sqlite_vault_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sellerkit.vault.crypto import FieldCipher
+
+    old_spec, new_spec = f"file:{tmp_path / 'old.key'}", f"file:{tmp_path / 'new.key'}"
+    with Vault.open(sqlite_vault_url, key=old_spec) as v:
+        ids = _keys(v, 60)
+        cts = {i: v.cipher.encrypt(i, "t", "c", str(i), f"v{i}") for i in ids}
+        v.cipher.rotate_batch = 20
+        real = FieldCipher._rewrap_batch
+        calls = 0
+
+        def crash_after_one(self: FieldCipher, conn: object, new: object) -> int:
+            nonlocal calls
+            calls += 1
+            if calls > 1:
+                raise KeyboardInterrupt  # the process dies mid-rotation
+            return real(self, conn, new)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(FieldCipher, "_rewrap_batch", crash_after_one)
+        with pytest.raises(KeyboardInterrupt):
+            v.cipher.rotate(SYSTEM, new_spec)
+        monkeypatch.setattr(FieldCipher, "_rewrap_batch", real)
+    for spec in (old_spec, new_spec):  # either key reads everything meanwhile
+        with Vault.open(sqlite_vault_url, key=spec) as v:
+            assert all(v.cipher.decrypt(i, "t", "c", str(i), c) == f"v{i}"
+                       for i, c in cts.items())
+    with Vault.open(sqlite_vault_url, key=old_spec) as v:
+        with pytest.raises(VaultError, match="was interrupted: run rotate-key again"):
+            v.cipher.rotate(SYSTEM, f"file:{tmp_path / 'third.key'}")
+        assert not (tmp_path / "third.key").exists()
+        report = v.cipher.rotate(SYSTEM, new_spec)
+        assert report.data_keys == 40  # the rest
+    (tmp_path / "old.key").unlink()
+    with Vault.open(sqlite_vault_url, key=new_spec) as v:
+        assert all(v.cipher.decrypt(i, "t", "c", str(i), c) == f"v{i}" for i, c in cts.items())

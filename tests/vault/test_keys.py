@@ -146,7 +146,9 @@ def _kms_key(alias: str) -> str:
     return str(key_id)
 
 
-def test_kms_wraps_the_kek_and_costs_one_decrypt_per_open(vault_url: str, aws_env: str) -> None:
+def test_kms_wraps_the_kek_and_costs_one_decrypt_per_open(sqlite_vault_url: str,
+                                                          aws_env: str) -> None:
+    vault_url = sqlite_vault_url
     alias = f"alias/vault-{os.getpid()}-{secrets.token_hex(3)}"
     _kms_key(alias)
     provider = KmsKeyProvider(alias)

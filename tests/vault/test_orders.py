@@ -30,7 +30,15 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def vault(vault_url: str, tmp_path: Path, clock: Clock) -> Iterator[Vault]:
+def vault(sqlite_vault_url: str, tmp_path: Path, clock: Clock) -> Iterator[Vault]:
+    v = Vault.open(sqlite_vault_url, key=f"file:{tmp_path / 'kek'}", clock=clock)
+    yield v
+    v.close()
+
+
+@pytest.fixture
+def any_vault(vault_url: str, tmp_path: Path, clock: Clock) -> Iterator[Vault]:
+    """On SQLite and on PostgreSQL."""
     v = Vault.open(vault_url, key=f"file:{tmp_path / 'kek'}", clock=clock)
     yield v
     v.close()
@@ -48,7 +56,8 @@ def _counts(v: Vault) -> dict[str, int]:
                                         "order_addresses", "data_keys")}
 
 
-def test_v0_upsert_is_idempotent_and_reads_back(vault: Vault, clock: Clock) -> None:
+def test_v0_upsert_is_idempotent_and_reads_back(any_vault: Vault, clock: Clock) -> None:
+    vault = any_vault
     sid = _seller(vault)
     recs = emulator_orders(30)
     orders, items, buyers, addresses = v0_payloads(recs)
@@ -123,7 +132,8 @@ def test_a_change_updates_and_a_partial_response_keeps_what_it_lacks(vault: Vaul
         len(vault.orders.list(SYSTEM, limit=2)) == 2
 
 
-def test_2026_orders_round_trip(vault: Vault) -> None:
+def test_2026_orders_round_trip(any_vault: Vault) -> None:
+    vault = any_vault
     sid = _seller(vault)
     recs = emulator_orders(5, seed=11)
     orders = orders_2026(recs)
@@ -187,7 +197,8 @@ def test_lookup_by_buyer_email_uses_the_blind_index(vault: Vault) -> None:
     assert all(len(i) == 64 for i in idx)
 
 
-def test_a_ciphertext_copied_to_another_order_fails(vault: Vault) -> None:
+def test_a_ciphertext_copied_to_another_order_fails(any_vault: Vault) -> None:
+    vault = any_vault
     sid = _seller(vault)
     orders, items, buyers, addresses = v0_payloads(emulator_orders(2))
     with vault.write() as conn:

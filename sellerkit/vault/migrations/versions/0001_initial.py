@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 17:38:25.846055
+Create Date: 2026-12-01 18:09:46.509894
 """
 from __future__ import annotations
 
@@ -246,6 +246,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('seller_id', 'amazon_order_id', name='uq_orders_seller_order')
     )
     with op.batch_alter_table('orders', schema=None) as batch_op:
+        batch_op.create_index('ix_orders_amazon_order_id', ['amazon_order_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_last_update_date'), ['last_update_date'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_marketplace_id'), ['marketplace_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_orders_purchase_date'), ['purchase_date'], unique=False)
@@ -371,6 +372,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orders_purchase_date'))
         batch_op.drop_index(batch_op.f('ix_orders_marketplace_id'))
         batch_op.drop_index(batch_op.f('ix_orders_last_update_date'))
+        batch_op.drop_index('ix_orders_amazon_order_id')
 
     op.drop_table('orders')
     with op.batch_alter_table('connections', schema=None) as batch_op:

@@ -11,9 +11,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from typer.testing import CliRunner
 
 from sellerkit.cli.main import app
+from sellerkit.vault import users as users_mod
 from tests.test_docs_examples import _console_commands, blocks, run_doc, with_checks
 
 runner = CliRunner()
@@ -36,6 +38,9 @@ def test_the_vault_access_page_runs_as_written(tmp_path: Path,
     commands = _console_commands(PAGE)
     assert len(commands) >= 10
     monkeypatch.chdir(tmp_path)
+    # the page's Python ran with argon2's real costs; its commands here use small ones
+    monkeypatch.setattr(users_mod, "default_hasher", lambda: PasswordHasher(
+        time_cost=1, memory_cost=1024, parallelism=1))
     for cmd, shown in commands:
         if cmd.startswith("export "):
             name, _, value = cmd.removeprefix("export ").partition("=")

@@ -14,7 +14,7 @@ import typer
 
 from sellerkit.cli import print_json
 from sellerkit.cli.vault_cmd import KeyOpt, UserOpt, VaultOpt, acting_user, open_vault
-from sellerkit.cli.vault_retention_cmd import JsonOpt, parse_time
+from sellerkit.cli.vault_retention_cmd import JsonOpt, parse_time, write_out
 
 __all__ = ["incident_app", "register"]
 
@@ -114,9 +114,7 @@ def draft(incident_id: IdArg,
     if out is None:
         typer.echo(text, nl=False)
     else:
-        from sellerkit._files import write_private
-
-        write_private(out, text)
+        write_out(out, text)
         typer.echo(f"wrote {out}")
 
 

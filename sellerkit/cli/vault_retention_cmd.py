@@ -17,7 +17,7 @@ import typer
 from sellerkit.cli import UserError, print_json
 from sellerkit.cli.vault_cmd import KeyOpt, UserOpt, VaultOpt, acting_user, open_vault, vault_app
 
-__all__ = ["config_app", "parse_time", "register"]
+__all__ = ["config_app", "parse_time", "register", "write_out"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
@@ -41,6 +41,18 @@ def parse_time(text: str | None, what: str) -> datetime | None:
         raise UserError(f"{what} {text!r} has no time zone: add Z (UTC) or an offset, "
                         f"e.g. 2026-05-01T09:30Z")
     return when.astimezone(UTC)
+
+
+def write_out(path: Path, text: str) -> None:
+    """Write a file the user named (0600, atomically), or say plainly why it could not be."""
+    from sellerkit._files import write_private
+
+    if path.is_dir():
+        raise UserError(f"{path} is a directory: name a file for --out")
+    try:
+        write_private(path, text)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _console() -> Any:
@@ -97,7 +109,8 @@ def retention(vault: VaultOpt = None, key: KeyOpt = None, user: UserOpt = None,
         f"orders with PII: {st.orders_with_pii}; erased: {st.orders_erased}; "
         f"overdue now: {st.overdue}; held: {st.held_orders} ({st.active_holds} active hold(s))",
         "last purge: " + (f"{st.last_run['finished_at']} ({st.last_run['trigger']}, "
-                          f"by {st.last_run['actor']})" if st.last_run else "never"),
+                          f"by {st.last_run['actor']})" if st.last_run else "never")
+        + (f"; {st.failed_since_last} failed run(s) since" if st.failed_since_last else ""),
     ]
     typer.echo("\n".join(lines))
 
@@ -210,7 +223,6 @@ def decrypt_export(
     """Decrypt an export made by `sellerkit vault export` (permission-checked, audited)."""
     import json
 
-    from sellerkit._files import write_private
     from sellerkit.vault.inventory import read_export_header
 
     if read_export_header(file).get("pii") and out is None:
@@ -222,7 +234,7 @@ def decrypt_export(
     if out is None:
         sys.stdout.write(text)
     else:
-        write_private(out, text)
+        write_out(out, text)
         typer.echo(f"wrote {out}")
 
 

@@ -29,6 +29,7 @@ from xml.sax.saxutils import escape
 from sqlalchemy import func, select
 
 from sellerkit._files import write_private
+from sellerkit.errors import VaultError
 from sellerkit.vault import schema as s
 from sellerkit.vault.roles import ROLE_PERMISSIONS, Permission, Principal, Role, require
 
@@ -218,11 +219,15 @@ def _access_review(vault: Vault, actor: Principal) -> dict[str, Any]:
     for e in events:
         d = per_user.setdefault(e.actor or "?", {"ok": 0, "denied": 0, "failed": 0})
         d[e.outcome] = d.get(e.outcome, 0) + 1
+    tokens = _events(vault, actor, "connection.token_read", since)
     return {
         "since": since.isoformat(), "days": ACCESS_REVIEW_DAYS, "reads": len(events),
         "per_user": per_user,
         "events": [{"at": e.at.isoformat(), "user": e.actor, "target": e.target,
                     "purpose": e.purpose, "outcome": e.outcome} for e in events],
+        # sellers' refresh tokens decrypted (by sync jobs, admins): who, when, why
+        "token_reads": [{"at": e.at.isoformat(), "user": e.actor, "target": e.target,
+                         "purpose": e.purpose, "outcome": e.outcome} for e in tokens],
     }
 
 
@@ -434,10 +439,16 @@ def render_markdown(ev: Evidence) -> str:
         out += ["", "| when | user | record | purpose | outcome |", "|---|---|---|---|---|"]
         out += [f"| {e['at']} | {_md_escape(e['user'])} | {_md_escape(e['target'] or '')} | "
                 f"{_md_escape(e['purpose'] or '')} | {e['outcome']} |" for e in r["events"]]
+    if r["token_reads"]:
+        out += ["", f"Refresh-token reads: {len(r['token_reads'])}.", "",
+                "| when | user | connection | purpose | outcome |", "|---|---|---|---|---|"]
+        out += [f"| {e['at']} | {_md_escape(e['user'])} | {_md_escape(e['target'] or '')} | "
+                f"{_md_escape(e['purpose'] or '')} | {e['outcome']} |" for e in r["token_reads"]]
     out += ["", "## Retention runs", ""]
     if f["purge_runs"]:
         out += ["| run | finished | trigger | by | policy | counts |", "|---|---|---|---|---|---|"]
-        out += [f"| {p['id']} | {p['finished_at'] or 'failed'} | {p['trigger']} | "
+        out += [f"| {p['id']} | {p['finished_at']}{' FAILED' if p['error'] else ''} | "
+                f"{p['trigger']} | "
                 f"{_md_escape(p['actor'])} | {p['policy_version']} | "
                 f"{_md_escape(json.dumps(p['counts'], sort_keys=True))} |"
                 for p in f["purge_runs"]]
@@ -531,10 +542,15 @@ def render_svg(f: dict[str, Any]) -> str:
 
 def write_pack(vault: Vault, actor: Principal, out_dir: str | Path) -> list[Path]:
     """Write the pack's Markdown, JSON and SVG files into ``out_dir`` (each atomically)."""
-    ev = collect(vault, actor)
     out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise VaultError(f"{out} is a file: give a directory for the evidence pack (-o DIR)")
+    ev = collect(vault, actor)
     md, js, svg = (out / name for name in PACK_FILES)
-    write_private(js, json.dumps(ev.as_dict(), indent=2, sort_keys=True, default=str) + "\n")
-    write_private(svg, ev.svg)
-    write_private(md, render_markdown(ev))
+    try:
+        write_private(js, json.dumps(ev.as_dict(), indent=2, sort_keys=True, default=str) + "\n")
+        write_private(svg, ev.svg)
+        write_private(md, render_markdown(ev))
+    except OSError as exc:
+        raise VaultError(f"cannot write the evidence pack to {out}: {exc.strerror}") from None
     return [md, js, svg]

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, select, update
 
 from sellerkit._files import write_private
-from sellerkit.errors import AccessDeniedError, IntegrityError, VaultError
+from sellerkit.errors import AccessDeniedError, IntegrityError, VaultError, VaultKeyError
 from sellerkit.vault import schema as s
 from sellerkit.vault.roles import Permission, Principal, require
 
@@ -154,7 +154,7 @@ class Inventory:
     def record(self, kind: str, location: str | os.PathLike[str], *, encrypted: bool,
                encryption: str | None = None, contains_pii: bool = False,
                description: str | None = None, actor: str | Principal | None = None,
-               conn: Connection | None = None) -> int:
+               conn: Connection | None = None, key_id: int | None = None) -> int:
         """Record a file sellerkit wrote with Amazon data (an export, a downloaded report, a
         backup). Recording the same location again updates its entry. Returns the entry id."""
         if kind not in RECORDED_KINDS:
@@ -167,7 +167,7 @@ class Inventory:
         values = {"kind": kind, "location": loc, "encrypted": bool(encrypted),
                   "encryption": encryption, "contains_pii": bool(contains_pii),
                   "description": (description or None) and description[:500],
-                  "created_by": who}
+                  "created_by": who, "key_id": key_id}
         t = s.inventory_items.c
         with self._conn(conn) as c:
             existing = c.execute(select(t.id).where(t.location == loc, t.removed_at.is_(None))
@@ -190,6 +190,8 @@ class Inventory:
                                  f"inventory")
             if delete_file and "://" not in row.location:
                 Path(row.location).unlink(missing_ok=True)
+            if row.key_id is not None:  # copies of an export elsewhere become unreadable too
+                self.vault.cipher.destroy_keys(c, [row.key_id])
             c.execute(update(s.inventory_items).where(t.id == item_id)
                       .values(removed_at=self.vault.now()))
             self.vault.audit.record("inventory.remove", actor=actor.user_id,
@@ -332,10 +334,15 @@ class Inventory:
             raise VaultError("the export could not be encrypted")
         data = (EXPORT_MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n"
                 + base64.b64encode(blob) + b"\n")
-        write_private(target, data)
+        try:
+            write_private(target, data)
+        except OSError as exc:
+            with self.vault.write() as c:  # the key encrypts nothing that exists
+                self.vault.cipher.destroy_keys(c, [key_id])
+            raise VaultError(f"cannot write the export to {target}: {exc.strerror}") from None
         with self.vault.write() as c:
             inv_id = self.record("export", target, encrypted=True, encryption=EXPORT_ENCRYPTION,
-                                 contains_pii=pii, actor=actor,
+                                 contains_pii=pii, actor=actor, key_id=key_id,
                                  description=f"{what} export, {len(records)} records"
                                              + (", with PII" if pii else ""), conn=c)
             self.vault.audit.record(
@@ -382,6 +389,10 @@ class Inventory:
                 raise
         try:
             text = self.vault.cipher.decrypt(key_id, "exports", "payload", ref, blob)
+        except VaultKeyError:
+            raise VaultKeyError(f"{p}: this export's data key was destroyed (by the retention "
+                                f"policy or its removal): no copy of it can be read any "
+                                f"more") from None
         except IntegrityError:
             raise IntegrityError(f"{p}: the export was altered (its header or body does not "
                                  f"match its encryption)") from None

@@ -203,8 +203,9 @@ class RetentionStatus:
     policy: PolicyVersion
     pii_days: int
     delivery_bound_days: int
-    last_run: dict[str, Any] | None
-    runs: int
+    last_run: dict[str, Any] | None  # the last run that finished without error
+    runs: int  # runs that finished without error
+    failed_since_last: int  # runs that failed after it
     overdue: int  # orders whose PII is past its erasure date and not held: the next purge erases
     held_orders: int
     active_holds: int
@@ -342,10 +343,14 @@ class Retention:
         now = self.vault.now()
         with self.vault.read() as c:
             plan = self._plan(c, now)
-            last = c.execute(select(s.purge_runs).where(s.purge_runs.c.finished_at.is_not(None))
-                             .order_by(s.purge_runs.c.id.desc()).limit(1)).first()
+            pr = s.purge_runs.c
+            done = (pr.finished_at.is_not(None), pr.error.is_(None))
+            last = c.execute(select(s.purge_runs).where(*done)
+                             .order_by(pr.id.desc()).limit(1)).first()
             runs = c.execute(select(func.count()).select_from(s.purge_runs)
-                             .where(s.purge_runs.c.finished_at.is_not(None))).scalar_one()
+                             .where(*done)).scalar_one()
+            failed = c.execute(select(func.count()).select_from(s.purge_runs).where(
+                pr.error.is_not(None), pr.id > (last.id if last is not None else 0))).scalar_one()
             with_pii = c.execute(select(func.count()).select_from(s.orders).where(
                 s.orders.c.key_id.is_not(None), s.orders.c.pii_erased_at.is_(None))).scalar_one()
             erased = c.execute(select(func.count()).select_from(s.orders).where(
@@ -361,6 +366,7 @@ class Retention:
         return RetentionStatus(
             policy=self.policy.at(now), pii_days=days,
             delivery_bound_days=self.policy.delivery_bound_days, last_run=last_run, runs=runs,
+            failed_since_last=failed,
             overdue=len(plan.erase_ids), held_orders=plan.counts["orders_pii_held"],
             active_holds=active, orders_with_pii=with_pii, orders_erased=erased)
 
@@ -418,11 +424,12 @@ class Retention:
                     details={"trigger": trigger, "policy_version": version.version,
                              "counts": counts}, conn=c)
         except Exception as exc:
-            self._record_failure(actor, trigger, version.version, started, exc)
+            if conn is None:  # in the caller's transaction, the caller sees and handles it
+                self._record_failure(actor, trigger, version.version, started, exc)
             raise
         if sqlite and conn is None:
             self._checkpoint()
-        self._remove_files(plan.files)
+        self._remove_files([*plan.files, *plan.export_files])
         return report
 
     # -- internals -------------------------------------------------------------------------------
@@ -484,6 +491,21 @@ class Retention:
             plan.erase_ids.append(row.id)
             if row.key_id is not None:
                 plan.key_ids.append(row.key_id)
+        # Exports sellerkit made: one with PII is shredded (its data key destroyed, so every
+        # copy is unreadable) N days after it was made, any export at the non-PII limit.
+        if not holds.everything:
+            inv = s.inventory_items.c
+            pii_cutoff = now - timedelta(days=n_days)
+            data_cutoff = (_months_before(now, version.non_pii_months)
+                           if version.non_pii_months else None)
+            for item in c.execute(select(inv.id, inv.location, inv.key_id, inv.contains_pii,
+                                         inv.created_at).where(
+                    inv.kind == "export", inv.removed_at.is_(None), inv.key_id.is_not(None))):
+                if (item.contains_pii and item.created_at <= pii_cutoff) or (
+                        data_cutoff is not None and item.created_at < data_cutoff):
+                    plan.export_ids.append(item.id)
+                    plan.key_ids.append(item.key_id)
+                    plan.export_files.append(item.location)
         # Non-PII: orders last changed, reports and feeds recorded, 18 months ago or more.
         if version.non_pii_months:
             cutoff = _months_before(now, version.non_pii_months)
@@ -553,20 +575,29 @@ class Retention:
 
     def _execute(self, c: Connection, plan: _Plan) -> dict[str, int]:
         counts = plan.base_counts()
-        counts.update(self._count_pii_rows(c, plan.erase_ids))
+        counts["orders_pii_erased"] = len(plan.erase_ids)
         now = self.vault.now()
         keys = sorted(set(plan.key_ids))
         counts["data_keys_destroyed"] = 0
         for chunk in _chunks(keys):
             counts["data_keys_destroyed"] += int(self.vault.cipher.destroy_keys(c, chunk) or 0)
+        cleared_kind = {s.order_items: "item_pii_cleared", s.order_buyers: "buyers_cleared",
+                        s.order_addresses: "addresses_cleared"}
+        for kind in cleared_kind.values():
+            counts[kind] = 0
         for chunk in _chunks(plan.erase_ids):
             for table in _PII_TABLES:
-                cleared: dict[str, Any] = {n: None for n in _ct_columns(table)}
+                names = _ct_columns(table)
+                cleared: dict[str, Any] = {n: None for n in names}
                 if table is s.orders:
                     c.execute(update(table).where(table.c.id.in_(chunk))
                               .values(**cleared, pii_erased_at=now))
                 else:
-                    c.execute(update(table).where(table.c.order_id.in_(chunk)).values(**cleared))
+                    # only rows holding a ciphertext: their number is the report's count
+                    held = or_(*[table.c[n].is_not(None) for n in names])
+                    done = c.execute(update(table).where(table.c.order_id.in_(chunk), held)
+                                     .values(**cleared))
+                    counts[cleared_kind[table]] += int(done.rowcount or 0)
         items_deleted = 0
         for chunk in _chunks(plan.delete_order_ids):
             items_deleted += c.execute(
@@ -580,6 +611,9 @@ class Retention:
             c.execute(delete(s.report_records).where(s.report_records.c.id.in_(chunk)))
         for chunk in _chunks(plan.delete_feed_ids):
             c.execute(delete(s.feed_records).where(s.feed_records.c.id.in_(chunk)))
+        for chunk in _chunks(plan.export_ids):
+            c.execute(update(s.inventory_items).where(s.inventory_items.c.id.in_(chunk))
+                      .values(removed_at=now))
         if plan.files:
             inv = s.inventory_items.c
             for chunk in _chunks(plan.files):  # type: ignore[arg-type]
@@ -602,8 +636,8 @@ class Retention:
 
 # The purge report's kinds, in the order they are shown.
 COUNT_KINDS = ("orders_pii_erased", "data_keys_destroyed", "buyers_cleared", "addresses_cleared",
-               "item_pii_cleared", "orders_pii_held", "orders_deleted", "order_items_deleted",
-               "orders_data_held", "report_records_deleted", "report_files_deleted",
+               "item_pii_cleared", "orders_pii_held", "exports_shredded", "orders_deleted",
+               "order_items_deleted", "orders_data_held", "report_records_deleted", "report_files_deleted",
                "report_records_held", "feed_records_deleted", "feed_records_held")
 
 
@@ -621,6 +655,8 @@ class _Plan:
         self.delete_report_ids: list[int] = []
         self.delete_feed_ids: list[int] = []
         self.files: list[str] = []
+        self.export_ids: list[int] = []
+        self.export_files: list[str] = []
         self.counts: dict[str, int] = {"orders_pii_held": 0, "orders_data_held": 0,
                                        "report_records_held": 0, "feed_records_held": 0}
 
@@ -629,4 +665,5 @@ class _Plan:
                 "orders_deleted": len(self.delete_order_ids),
                 "report_records_deleted": len(self.delete_report_ids),
                 "report_files_deleted": len(self.files),
+                "exports_shredded": len(self.export_ids),
                 "feed_records_deleted": len(self.delete_feed_ids)}

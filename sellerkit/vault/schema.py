@@ -411,5 +411,7 @@ inventory_items = Table(
     Column("created_by", String(64), nullable=True),
     _ts("created_at", nullable=False),
     _ts("removed_at"),
+    # the data key an export is encrypted under: destroying it shreds every copy of the file
+    Column("key_id", Integer, ForeignKey("data_keys.id"), nullable=True),
     Index("ix_inventory_items_location", "location"),
 )

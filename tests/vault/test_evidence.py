@@ -106,7 +106,10 @@ def test_the_access_review_says_who_read_pii_when_and_why(
     clock.advance(hours=2)
     v.audit.record("pii.read", actor="ann", target="order:116-0000001-0000001",
                    purpose="curious", outcome="denied")
+    v.audit.record("connection.token_read", actor="sync", target="connection:1",
+                   purpose="sync orders")
     review = collect(v, Principal("aud", Role.AUDITOR)).access_review
+    assert [(e["user"], e["purpose"]) for e in review["token_reads"]] == [("sync", "sync orders")]
     assert review["reads"] == 2
     assert review["per_user"]["fay"]["ok"] == 1 and review["per_user"]["ann"]["denied"] == 1
     assert [(e["user"], e["purpose"], e["outcome"]) for e in review["events"]] == [

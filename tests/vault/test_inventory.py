@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from sellerkit.errors import AccessDeniedError, IntegrityError, SellerkitError, VaultError
+from sellerkit.errors import (
+    AccessDeniedError,
+    IntegrityError,
+    SellerkitError,
+    VaultError,
+    VaultKeyError,
+)
 from sellerkit.vault import Principal, Role, Vault
 from sellerkit.vault.roles import SYSTEM
 from tests.vault.ret_helpers import Clock, open_vault
@@ -150,3 +156,26 @@ def _seed_orders(v: Vault) -> None:
         store_orders(v, ["114-0000001-0000001", "114-0000002-0000002"])
     except (ImportError, AttributeError, SellerkitError) as exc:  # pragma: no cover
         pytest.fail(f"the order store is needed for exports: {exc}")
+
+
+def test_a_pii_export_is_shredded_by_the_retention_policy(
+        vault_url: str, tmp_path: Path, clock: Clock) -> None:
+    v = open_vault(vault_url, tmp_path, clock)
+    _seed_orders(v)
+    pii_out, plain_out = tmp_path / "pii.skx", tmp_path / "plain.skx"
+    v.inventory.export(SYSTEM, out=pii_out, pii=True, purpose="carrier claim")
+    v.inventory.export(SYSTEM, out=plain_out)
+    copy = tmp_path / "copy-on-a-laptop.skx"
+    copy.write_bytes(pii_out.read_bytes())
+    clock.advance(days=29)
+    assert v.retention.purge(SYSTEM).counts["exports_shredded"] == 0
+    clock.advance(days=2)
+    report = v.retention.purge(SYSTEM)
+    assert report.counts["exports_shredded"] == 1
+    assert not pii_out.exists() and plain_out.exists()
+    with pytest.raises(VaultKeyError, match="destroyed"):
+        v.inventory.decrypt_export(SYSTEM, copy, purpose="carrier claim")
+    assert v.inventory.decrypt_export(SYSTEM, plain_out)[0]["records"] == 2
+    assert [i.location for i in _by_kind(v.inventory.list(SYSTEM), "export")] == [
+        str(plain_out)]
+    v.close()

@@ -92,7 +92,9 @@ def test_the_sqlite_file_keeps_no_trace_of_the_erased_ciphertext(
     assert not any(p.encode() in before for p in PII_VALUES)  # encrypted at rest all along
     v.retention.purge(SYSTEM)
     after = raw()  # the vault still open: its WAL has not been folded in by a last close
-    leftover = [i for i, blob in enumerate(o.ciphertexts) if blob in after]
+    # not even a 16-byte piece of any erased ciphertext is left
+    leftover = [i for i, blob in enumerate(o.ciphertexts)
+                if any(blob[j:j + 16] in after for j in range(0, len(blob) - 15, 4))]
     assert leftover == [], f"erased ciphertexts still in the SQLite file: {leftover}"
     assert bytes(wrapped) not in after, "the destroyed data key is still in the SQLite file"
     assert not any(p.encode() in after for p in PII_VALUES)
@@ -316,3 +318,50 @@ def test_orders_stored_by_the_order_store_lose_their_pii(
     assert PII_VALUES[0] in json.dumps(
         v.orders.read_pii(SYSTEM, "119-0000002-0000002", purpose="test"))
     v.close()
+
+
+def test_a_sync_runs_the_purge_in_its_own_transaction_and_a_failure_is_recorded(
+        sqlite_vault_url: str, tmp_path: Path, clock: Clock,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    v = open_vault(sqlite_vault_url, tmp_path, clock)
+    o = seed_order(v, "F-1", purchase=clock.now - 50 * DAY, delivered=clock.now - 40 * DAY)
+    with pytest.raises(RuntimeError), v.write() as conn:  # the sync's page fails after it
+        assert v.retention.purge(SYSTEM, trigger="sync", conn=conn).counts[
+            "orders_pii_erased"] == 1
+        raise RuntimeError("the sync failed")
+    assert order_row(v, o.row_id).pii_erased_at is None  # rolled back with the sync
+    assert v.retention.runs(SYSTEM) == []
+
+    def broken(conn: object, key_ids: object) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(v.cipher, "destroy_keys", broken)
+    with pytest.raises(OSError):
+        v.retention.purge(SYSTEM, trigger="schedule")
+    (run,) = v.retention.runs(SYSTEM)
+    assert run["error"] == "failed: OSError" and run["trigger"] == "schedule"
+    assert order_row(v, o.row_id).pii_erased_at is None and ciphertexts_left(v, o.row_id) > 0
+    status = v.retention.status(SYSTEM)
+    assert status.last_run is None and status.failed_since_last == 1  # a failure is no run
+    monkeypatch.undo()
+    assert v.retention.purge(SYSTEM).counts["orders_pii_erased"] == 1
+    v.close()
+
+
+def test_the_purge_bench_runs_and_prints_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location("vault_purge_bench",
+                                                      root / "bench" / "vault_purge.py")
+        assert spec is not None and spec.loader is not None
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        assert mod.main(["--orders", "40", "--batch", "20", "--no-postgres", "--json"]) == 0
+    finally:
+        sys.path.remove(str(root / "bench"))
+    doc = json.loads(capsys.readouterr().out)["sqlite"]
+    assert doc["erased"] == doc["keys_destroyed"] == 40 and doc["erased_per_s"] > 0

@@ -117,6 +117,11 @@ def test_inventory_export_and_decrypt(cli: Cli, tmp_path: Path) -> None:
     assert json.loads(out) == {"what": "orders", "records": []}
     _, out, _ = cli("vault", "inventory")
     assert "orders.skx" in out and "encrypted" in out
+    (tmp_path / "adir").mkdir()
+    code, _, err = cli("vault", "decrypt-export", "orders.skx", "--out", "adir", ok=False)
+    assert code == 2 and "is a directory" in err
+    code, _, err = cli("vault", "decrypt-export", "missing.skx", ok=False)
+    assert code == 2 and "cannot read the export" in err
     code, _, err = cli("vault", "export", "--out", "p.skx", "--pii", ok=False)
     assert code == 2 and "purpose" in err
     code, _, err = cli("vault", "export", "--out", "x.skx", "--since", "yesterday", ok=False)
@@ -151,6 +156,10 @@ def test_config_incidents_and_evidence(cli: Cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "pack").iterdir()) == [
         "data-flow.svg", "evidence.json", "evidence.md"]
     assert "Dana Ops" in (tmp_path / "pack" / "evidence.md").read_text()
+    code, _, err = cli("vault", "evidence", "--out", "pack/evidence.md", ok=False)
+    assert code == 2 and "is a file" in err
+    code, _, err = cli("incident", "draft", str(iid), "--out", "pack", ok=False)
+    assert code == 2 and "is a directory" in err
 
 
 def test_the_docs_walkthrough_runs_as_written(tmp_path: Path) -> None:
@@ -166,3 +175,22 @@ def test_the_docs_walkthrough_runs_as_written(tmp_path: Path) -> None:
         assert argv[0] == "sellerkit"
         cli(*argv[1:])
     assert (tmp_path / "notice.txt").exists() and (tmp_path / "evidence" / "evidence.md").exists()
+
+
+def test_the_docs_python_examples_run_in_order(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    text = (ROOT / "docs" / "vault-retention.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    namespace: dict[str, Any] = {"__name__": "docs_vault_retention"}
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for code in blocks:
+            exec(compile(code, "docs/vault-retention.md", "exec"), namespace)  # noqa: S102
+        namespace["vault"].close()
+    finally:
+        os.chdir(cwd)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "0 dpp-2025-11-11"
+    assert "report_file" in out[1] and "database" in out[1]

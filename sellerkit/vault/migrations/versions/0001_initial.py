@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 18:09:46.509894
+Create Date: 2026-12-01 18:10:57.040440
 """
 from __future__ import annotations
 
@@ -69,22 +69,6 @@ def upgrade() -> None:
     sa.Column('resolution', sa.Text(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_incidents'))
     )
-    op.create_table('inventory_items',
-    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('location', sa.String(length=1000), nullable=False),
-    sa.Column('encrypted', sa.Boolean(), nullable=False),
-    sa.Column('encryption', sa.String(length=60), nullable=True),
-    sa.Column('contains_pii', sa.Boolean(), nullable=False),
-    sa.Column('description', sa.String(length=500), nullable=True),
-    sa.Column('created_by', sa.String(length=64), nullable=True),
-    sa.Column('created_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
-    sa.Column('removed_at', sellerkit.vault.schema.UTCDateTime(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_items'))
-    )
-    with op.batch_alter_table('inventory_items', schema=None) as batch_op:
-        batch_op.create_index('ix_inventory_items_location', ['location'], unique=False)
-
     op.create_table('keks',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('provider', sa.String(length=20), nullable=False),
@@ -214,6 +198,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_connections_seller_id'), ['seller_id'], unique=False)
+
+    op.create_table('inventory_items',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('location', sa.String(length=1000), nullable=False),
+    sa.Column('encrypted', sa.Boolean(), nullable=False),
+    sa.Column('encryption', sa.String(length=60), nullable=True),
+    sa.Column('contains_pii', sa.Boolean(), nullable=False),
+    sa.Column('description', sa.String(length=500), nullable=True),
+    sa.Column('created_by', sa.String(length=64), nullable=True),
+    sa.Column('created_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
+    sa.Column('removed_at', sellerkit.vault.schema.UTCDateTime(), nullable=True),
+    sa.Column('key_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['key_id'], ['data_keys.id'], name=op.f('fk_inventory_items_key_id_data_keys')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inventory_items'))
+    )
+    with op.batch_alter_table('inventory_items', schema=None) as batch_op:
+        batch_op.create_index('ix_inventory_items_location', ['location'], unique=False)
 
     op.create_table('orders',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -375,6 +377,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_orders_amazon_order_id')
 
     op.drop_table('orders')
+    with op.batch_alter_table('inventory_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_inventory_items_location')
+
+    op.drop_table('inventory_items')
     with op.batch_alter_table('connections', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connections_seller_id'))
 
@@ -391,10 +397,6 @@ def downgrade() -> None:
     op.drop_table('purge_runs')
     op.drop_table('legal_holds')
     op.drop_table('keks')
-    with op.batch_alter_table('inventory_items', schema=None) as batch_op:
-        batch_op.drop_index('ix_inventory_items_location')
-
-    op.drop_table('inventory_items')
     op.drop_table('incidents')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))

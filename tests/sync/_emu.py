@@ -32,17 +32,20 @@ def state(emu: Any) -> Any:
     return emu.simulation._state
 
 
-def settle(emu: Any) -> None:
-    """Freeze the simulated orders: drop the ones created in the future and the status changes
-    still to come, so an order changes only when a test changes it."""
+def settle(emu: Any, quiet: float = 900.0) -> None:
+    """Freeze the simulated orders: drop the ones created in the last ``quiet`` seconds or in
+    the future, and the status changes after that point, so an order changes only when a test
+    changes it. The quiet stretch before now matters: a listing is a snapshot two minutes old,
+    and a run's window ends 2.5 minutes ago, so a change in the last minutes would be seen by
+    one run and not another (correctly: the next run would catch it)."""
     st = state(emu)
     with st.lock:
-        now = st.now()
+        cutoff = st.now() - quiet
         for lst in st.d["orders"].values():
-            lst[:] = [o for o in lst if o["created"] <= now - 1]
+            lst[:] = [o for o in lst if o["created"] <= cutoff]
             for o in lst:
                 for k in ("unshipped", "shipped", "canceled"):
-                    if o[k] is not None and o[k] > now - 1:
+                    if o[k] is not None and o[k] > cutoff:
                         o[k] = None
         st._reindex()
 

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from sellerkit.errors import VaultError
 from sellerkit.vault.schema import sync_checkpoints
 
-__all__ = ["Checkpoint", "SyncTakenOverError", "load", "merge_stats", "owned_by", "save"]
+__all__ = ["Checkpoint", "SyncTakenOverError", "load", "lock", "merge_stats", "owned_by", "save"]
 
 
 class SyncTakenOverError(VaultError):
@@ -39,6 +39,19 @@ class Checkpoint:
     cursor: dict[str, Any] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     exists: bool = False
+
+
+def lock(conn: Connection, seller_id: int, stream: str, scope: str) -> None:
+    """Serialise the runs of one stream for the rest of the transaction: SQLite's write
+    transaction already does; on PostgreSQL a transaction-scoped advisory lock does, so two
+    first runs do not both insert the checkpoint row."""
+    if conn.dialect.name != "postgresql":
+        return
+    import hashlib
+
+    digest = hashlib.sha256(f"sellerkit-sync:{seller_id}:{stream}:{scope}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
 def load(conn: Connection, seller_id: int, stream: str, scope: str, *,

@@ -273,6 +273,7 @@ class _OrderSync:
         now = self.clock()
         with self.vault.write() as conn:
             self.seller_pk = self.vault.connections.ensure_seller(conn, self.spid, self.region)
+            checkpoints.lock(conn, self.seller_pk, self.stream, self.scope)
             cp = checkpoints.load(conn, self.seller_pk, self.stream, self.scope, for_update=True)
             resumed = cp.cursor is not None
             if resumed:

@@ -206,3 +206,55 @@ def test_a_second_run_takes_over_and_the_first_stops_without_writing(
     (second,) = seen
     assert second.resumed and second.completed
     assert stored(svault) == truth(emu, second.high_water)
+
+
+def test_two_first_runs_at_once_on_postgresql(postgres_vault_url: str, vault_key: str,
+                                              clock: Clock, emu: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both race for the checkpoint row: one stores the orders, the other finishes too or
+    stops as taken over; never a duplicate row or a constraint error."""
+    import threading
+    import time
+
+    from sellerkit.sync import checkpoints
+
+    # both runs reach the claim together, and a slow read of the (missing) row leaves the
+    # other all the time it needs to read it too, unless the claim is serialised
+    barrier = threading.Barrier(2)
+    real_lock, real_load = checkpoints.lock, checkpoints.load
+
+    def together(*a: Any, **kw: Any) -> None:
+        barrier.wait(10)
+        real_lock(*a, **kw)
+
+    def slow_load(*a: Any, **kw: Any) -> Any:
+        cp = real_load(*a, **kw)
+        if not cp.exists:
+            time.sleep(0.3)
+        return cp
+
+    monkeypatch.setattr(checkpoints, "lock", together)
+    monkeypatch.setattr(checkpoints, "load", slow_load)
+    outcomes: list[Any] = []
+    with Vault.open(postgres_vault_url, key=vault_key, clock=clock.dt) as v:
+        with v.write() as conn:  # the seller is known (connected, or another stream ran)
+            v.connections.ensure_seller(conn, emu.seller_ids[0], "na")
+
+        def one() -> None:
+            with client(emu) as c:
+                try:
+                    outcomes.append(run(v, c, emu, page_size=10))
+                except Exception as exc:  # noqa: BLE001 - checked below
+                    outcomes.append(exc)
+
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert len(outcomes) == 2
+        errors = [o for o in outcomes if isinstance(o, Exception)]
+        assert all(isinstance(e, SyncTakenOverError) for e in errors), errors
+        done = [o for o in outcomes if not isinstance(o, Exception)]
+        assert done and all(o.completed for o in done)
+        assert stored(v) == truth(emu, done[-1].high_water)

@@ -49,11 +49,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from sellerkit.errors import IntegrityError, VaultError
 from sellerkit.vault.roles import Permission, Principal, require
-from sellerkit.vault.schema import audit_events, vault_meta
+from sellerkit.vault.schema import audit_events, users, vault_meta
 
 if TYPE_CHECKING:
     from sellerkit.vault.core import Vault
@@ -77,17 +77,27 @@ _OUTCOMES = frozenset({"ok", "denied", "failed"})
 
 # -- small helpers other vault parts share ---------------------------------------------------------
 
+# Statements built once (an append runs four; building them each time cost more than the SQL).
+_META_GET = select(vault_meta.c.value).where(vault_meta.c.key == bindparam("k"))
+_META_UPDATE = (update(vault_meta).where(vault_meta.c.key == bindparam("k"))
+                .values(value=bindparam("v", type_=vault_meta.c.value.type),
+                        updated_at=bindparam("u", type_=vault_meta.c.updated_at.type)))
+_META_INSERT = insert(vault_meta)
+_LAST_ENTRY = (select(audit_events.c.seq, audit_events.c.mac)
+               .order_by(audit_events.c.seq.desc()).limit(1))
+_INSERT_ENTRY = insert(audit_events)
+
+
 def meta_get(conn: Connection, key: str) -> Any:
     """The JSON value of ``vault_meta[key]`` (None when absent)."""
-    return conn.execute(select(vault_meta.c.value).where(vault_meta.c.key == key)).scalar()
+    return conn.execute(_META_GET, {"k": key}).scalar()
 
 
 def meta_set(conn: Connection, key: str, value: Any, now: datetime) -> None:
     """Insert or replace ``vault_meta[key]`` (the caller holds the write transaction)."""
-    done = conn.execute(update(vault_meta).where(vault_meta.c.key == key)
-                        .values(value=value, updated_at=now))
+    done = conn.execute(_META_UPDATE, {"k": key, "v": value, "u": now})
     if not done.rowcount:
-        conn.execute(insert(vault_meta).values(key=key, value=value, updated_at=now))
+        conn.execute(_META_INSERT, {"key": key, "value": value, "updated_at": now})
 
 
 def check_no_pii(field_name: str, value: Any) -> None:
@@ -299,8 +309,7 @@ class AuditLog:
                 purpose: str | None, outcome: str, details: Any) -> int:
         now = self.vault.now().astimezone(UTC)
         head, head_ok = self._anchor(conn, HEAD_KEY)
-        last = conn.execute(select(audit_events.c.seq, audit_events.c.mac)
-                            .order_by(audit_events.c.seq.desc()).limit(1)).first()
+        last = conn.execute(_LAST_ENTRY).first()
         if head is not None and head_ok:
             prev_mac = str(head["mac"])
             seq = max(int(head["seq"]), last.seq if last else 0) + 1
@@ -310,9 +319,10 @@ class AuditLog:
             prev_mac, seq = self.genesis(), 1
         mac = self._entry_mac(prev_mac, seq, now, actor, action, target, purpose, outcome,
                               details)
-        conn.execute(insert(audit_events).values(
-            seq=seq, at=now, actor=actor, action=action, target=target, purpose=purpose,
-            outcome=outcome, details=details, prev_mac=prev_mac, mac=mac))
+        conn.execute(_INSERT_ENTRY, {
+            "seq": seq, "at": now, "actor": actor, "action": action, "target": target,
+            "purpose": purpose, "outcome": outcome, "details": details, "prev_mac": prev_mac,
+            "mac": mac})
         self._set_anchor(conn, HEAD_KEY, seq, mac, now)
         return seq
 
@@ -360,8 +370,23 @@ class AuditLog:
             self._load_key(conn)
             return self._verify(conn, expect_head)
         self._load_key()
-        with self.vault.read() as own:
+        with self._snapshot() as own:
             return self._verify(own, expect_head)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one state of the database throughout: the anchors and
+        the entries must agree while others append (SQLite's read transactions do; PostgreSQL's
+        default READ COMMITTED takes a new snapshot per statement)."""
+        if self.vault.engine.dialect.name == "postgresql":
+            with self.vault.engine.connect() as conn:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+            return
+        with self.vault.read() as conn:
+            with conn.begin():
+                yield conn
 
     def _authentic(self, r: Any, seq: int | None = None) -> bool:
         mac = self._entry_mac(r.prev_mac, r.seq if seq is None else seq, r.at, r.actor, r.action,
@@ -463,6 +488,12 @@ class AuditLog:
         if head is None and checked:
             problems.append(AuditProblem(0, "anchor", "the head anchor (audit.head in "
                                          "vault_meta) is missing: it was deleted"))
+        elif head is None and start is None and not checked and conn.execute(
+                select(users.c.id).limit(1)).first() is not None:
+            # every user was added through the log (user.add): an empty log with users in
+            # the vault means the entries and the anchor were removed together
+            problems.append(AuditProblem(1, "deleted", "the audit log and its head anchor are "
+                                         "gone although the vault has users: deleted"))
         if head_seq is not None:
             if prev_seq < head_seq:
                 first = prev_seq + 1

@@ -23,7 +23,9 @@ Log-ins (:meth:`UserStore.authenticate`):
   the policy stricter, never weaker;
 * a TOTP second factor (pyotp; the secret encrypted under the user's own data key). When it is
   enabled a log-in without the code raises :class:`SecondFactorRequired` (not a failure: the
-  password was right), a wrong code counts as a failed log-in.
+  password was right), a wrong code counts as a failed log-in. Each code logs in once: the time
+  step of the last one used is kept (``users.totp_step.<id>`` in ``vault_meta``) and a code of
+  that step or an earlier one is refused (RFC 6238 section 5.2).
 
 Every log-in and every failure is audited (``login``, ``login.failed`` with the reason); every
 change (``user.add``, ``user.change``, ``apikey.create``, ``apikey.rotate``, ``apikey.revoke``).
@@ -70,6 +72,7 @@ __all__ = ["DEFAULT_POLICY", "LOCKOUT_THRESHOLD", "PasswordPolicy", "SecondFacto
 LOCKOUT_THRESHOLD = 10  # consecutive failed log-ins (DPP, 2025-11)
 LOCKOUT_MINUTES_KEY = "users.lockout_minutes"
 POLICY_KEY = "users.password_policy"
+TOTP_STEP_PREFIX = "users.totp_step."  # + user id: the time step of the last code used
 API_KEY_PREFIX = "skv1"
 DEFAULT_API_KEY_DAYS = 90
 MAX_API_KEY_DAYS = 365
@@ -231,6 +234,29 @@ class UserStore:
         raw = meta_get(conn, POLICY_KEY)
         return DEFAULT_POLICY.tightened(raw if isinstance(raw, dict) else None)
 
+    def set_password_policy(self, actor: Principal, **overrides: int | bool) -> PasswordPolicy:
+        """Make the password policy stricter (CONFIGURE; audited): e.g. ``min_length=16``.
+        Values weaker than :data:`DEFAULT_POLICY` are refused."""
+        require(actor, Permission.CONFIGURE, what="change the password policy")
+        names = {f.name for f in fields(PasswordPolicy)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise VaultError(f"unknown password policy setting(s) {', '.join(unknown)}: use "
+                             f"{', '.join(sorted(names))}")
+        stricter = DEFAULT_POLICY.tightened(overrides)
+        weaker = sorted(k for k, v in overrides.items() if getattr(stricter, k) != v)
+        if weaker:
+            raise VaultError(f"the password policy can only be made stricter than the default "
+                             f"({DEFAULT_POLICY}); refused: {', '.join(weaker)}")
+        with self.vault.write() as conn:
+            meta_set(conn, POLICY_KEY, {k: getattr(stricter, k) for k in overrides},
+                     self.vault.now())
+            self.vault.audit.record("config.change", actor=actor.user_id,
+                                    target=f"setting:{POLICY_KEY}",
+                                    details={"key": POLICY_KEY, "fields": sorted(overrides)},
+                                    conn=conn)
+        return stricter
+
     def get(self, actor: Principal, user_id: str) -> User:
         if actor.user_id != user_id and not actor.can(Permission.READ_AUDIT):
             require(actor, Permission.MANAGE_USERS, what="look at other users")
@@ -289,6 +315,25 @@ class UserStore:
                 f"the vault user {uid!r} is disabled: an admin re-enables it with "
                 f"'sellerkit users enable {uid}'")
         return Principal(row.id, Role(row.role), row.kind)
+
+    def check_active(self, principal: Principal, conn: Connection | None = None) -> None:
+        """Raise AuthenticationError when ``principal`` is a user that was disabled (or removed)
+        since it was obtained: for long-lived principals (a web session, a service) before a
+        sensitive action. The vault's own ``system`` principal always passes."""
+        if principal == SYSTEM:
+            return
+        if conn is None:
+            with self.vault.read() as c:
+                return self.check_active(principal, c)
+        row = self._row(conn, principal.user_id) if _USER_ID.match(principal.user_id) else None
+        if row is None or row.disabled_at is not None:
+            raise AuthenticationError(
+                f"the vault user {principal.user_id!r} is "
+                f"{'disabled' if row is not None else 'not a vault user'}: log in again or ask "
+                f"an admin")
+        if Role(row.role) is not principal.role:
+            raise AuthenticationError(
+                f"the role of {principal.user_id!r} changed to {row.role}: log in again")
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -503,12 +548,14 @@ class UserStore:
                        count=False)
         if not self._verify_hash(row.password_hash, password):
             self._fail(user_id, source, "password", wrong, count=True)
+        step: int | None = None
         if row.totp_secret_ct is not None:
             if not totp_code:
                 self._fail(user_id, source, "totp-missing",
                            "this account needs its one-time code (TOTP) as well", count=False,
                            exc=SecondFactorRequired)
-            if not self._totp_ok(row, totp_code or ""):
+            step = self._totp_step(row, totp_code or "")
+            if step is None:
                 self._fail(user_id, source, "totp", "wrong one-time code", count=True)
         if (policy.max_age_days and row.password_changed_at is not None
                 and self.vault.now() > row.password_changed_at
@@ -517,16 +564,35 @@ class UserStore:
                        f"the password is older than {policy.max_age_days} days: an admin sets a "
                        f"new one with 'sellerkit users set-password {user_id}'", count=False)
         now = self.vault.now()
+        reused = False
         with self.vault.write() as conn:
-            values: dict[str, Any] = {"failed_logins": 0, "locked_at": None,
-                                      "last_login_at": now}
-            if self.hasher.check_needs_rehash(row.password_hash):
-                values["password_hash"] = self.hasher.hash(password)
-            conn.execute(update(users).where(users.c.id == user_id).values(**values))
-            self.vault.audit.record("login", actor=row.id, target=_target(row.id),
-                                    details={"source": source,
-                                             "totp": row.totp_secret_ct is not None}, conn=conn)
-        return Principal(row.id, Role(row.role), row.kind)
+            fresh = self._row(conn, user_id)  # attempts in parallel may have locked it since
+            locked_meanwhile = (fresh is None or fresh.disabled_at is not None
+                                or self._locked(conn, fresh))
+            if not locked_meanwhile and step is not None:  # each code logs in once (RFC 6238 section 5.2)
+                used_key = f"{TOTP_STEP_PREFIX}{row.id}"
+                used = meta_get(conn, used_key)
+                reused = isinstance(used, int) and step <= used
+                if not reused:
+                    meta_set(conn, used_key, step, now)
+            if not (reused or locked_meanwhile):
+                values: dict[str, Any] = {"failed_logins": 0, "locked_at": None,
+                                          "last_login_at": now}
+                if self.hasher.check_needs_rehash(row.password_hash):
+                    values["password_hash"] = self.hasher.hash(password)
+                conn.execute(update(users).where(users.c.id == user_id).values(**values))
+                self.vault.audit.record("login", actor=row.id, target=_target(row.id),
+                                        details={"source": source,
+                                                 "totp": row.totp_secret_ct is not None},
+                                        conn=conn)
+        if locked_meanwhile:
+            self._fail(user_id, source, "locked",
+                       f"the account {user_id!r} was locked or disabled during this log-in",
+                       count=False)
+        if reused:
+            self._fail(user_id, source, "totp-reused",
+                       "that one-time code was used already: wait for the next one", count=True)
+        return Principal(fresh.id, Role(fresh.role), fresh.kind)
 
     # -- TOTP ----------------------------------------------------------------------------------
 
@@ -536,14 +602,23 @@ class UserStore:
         assert secret is not None
         return secret
 
-    def _totp_ok(self, row: Any, code: str) -> bool:
+    def _totp_step(self, row: Any, code: str) -> int | None:
+        """The time step ``code`` is valid for (this one, or one either side for clock drift),
+        or None."""
+        import hmac as _hmac
+
         import pyotp
 
         code = code.strip().replace(" ", "")
         if not code.isdigit():
-            return False
-        return bool(pyotp.TOTP(self._totp_secret(row)).verify(
-            code, for_time=self.vault.now(), valid_window=1))
+            return None
+        totp = pyotp.TOTP(self._totp_secret(row))
+        now = self.vault.now()
+        here = totp.timecode(now)
+        for offset in (0, -1, 1):
+            if _hmac.compare_digest(totp.generate_otp(here + offset), code):
+                return int(here + offset)
+        return None
 
     def enable_totp(self, actor: Principal, user_id: str) -> str:
         """A new TOTP secret for the user (itself or MANAGE_USERS); returns the otpauth:// URI to

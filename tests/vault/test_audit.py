@@ -149,6 +149,21 @@ def test_a_truncated_tail_with_a_forged_or_deleted_anchor_is_found(vault: Vault,
     assert "missing" in vault.audit.verify().problems[0].message
 
 
+def test_an_emptied_log_is_found(vault: Vault, clock: Clock) -> None:
+    from argon2 import PasswordHasher
+
+    from sellerkit.vault.users import UserStore
+
+    assert vault.audit.verify().ok  # a new vault: nothing yet, nothing wrong
+    vault.__dict__["users"] = UserStore(vault, hasher=PasswordHasher(time_cost=1,
+                                                                     memory_cost=1024))
+    vault.users.bootstrap_admin("root")
+    _fill(vault, clock, 3)
+    _sql(vault, "DELETE FROM audit_events")
+    _sql(vault, "DELETE FROM vault_meta WHERE key = 'audit.head'")
+    assert _problems(vault) == [(1, "deleted")]
+
+
 def test_a_rolled_back_log_is_found_with_a_head_kept_elsewhere(vault: Vault,
                                                                clock: Clock) -> None:
     _fill(vault, clock, 5)
@@ -253,6 +268,30 @@ def test_concurrent_writers_in_threads_keep_one_chain(vault: Vault) -> None:
     assert errors == []
     result = vault.audit.verify()
     assert result.ok and result.checked == 32
+
+
+def test_verifying_while_others_append_sees_no_problem(vault: Vault) -> None:
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            while not stop.is_set():
+                vault.audit.record("sync", actor="svc")
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    vault.audit.record("sync", actor="svc")
+    writer = threading.Thread(target=work)
+    writer.start()
+    try:
+        results = [vault.audit.verify() for _ in range(15)]
+    finally:
+        stop.set()
+        writer.join()
+    assert errors == []
+    assert [r.problems for r in results if not r.ok] == []
+    assert results[-1].checked > 1
 
 
 def _child(url: str, tmp: str, n: int) -> None:

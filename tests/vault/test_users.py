@@ -233,6 +233,20 @@ def test_a_password_older_than_a_year_must_be_changed(vault: Vault, clock: Clock
     vault.users.authenticate("dana", "Brand-New-Pass-9")
 
 
+def test_the_policy_is_made_stricter_through_the_api(vault: Vault) -> None:
+    policy = vault.users.set_password_policy(ADMIN, min_length=14, history=12)
+    assert policy.min_length == 14 and policy.history == 12
+    assert vault.users.policy() == policy
+    with pytest.raises(VaultError, match="refused: min_length"):
+        vault.users.set_password_policy(ADMIN, min_length=8)
+    with pytest.raises(VaultError, match="unknown password policy"):
+        vault.users.set_password_policy(ADMIN, colour=True)
+    with pytest.raises(AccessDeniedError):
+        vault.users.set_password_policy(AUDITOR, min_length=20)
+    assert _audit(vault, "config.change")[-1]["details"] == {
+        "key": "users.password_policy", "fields": ["history", "min_length"]}
+
+
 def test_a_stricter_policy_from_the_vault_applies_never_a_weaker_one(vault: Vault) -> None:
     from sellerkit.vault.audit import meta_set
 
@@ -326,7 +340,12 @@ def test_totp_second_factor(vault: Vault, clock: Clock) -> None:
     assert vault.users.get(ADMIN, "dana").failed_logins == 1
     p = vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
     assert p.user_id == "dana"
+    with pytest.raises(AuthenticationError, match="used already"):  # a code logs in once
+        vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
+    clock.advance(seconds=30)
+    vault.users.authenticate("dana", PW, totp_code=totp.at(clock.now))
     assert _audit(vault, "login")[-1]["details"] == {"source": "cli", "totp": True}
+    assert _audit(vault, "login.failed")[-1]["details"]["reason"] == "totp-reused"  # type: ignore[index]
     clock.advance(minutes=5)  # an old code is no good later
     old = totp.at(clock.now - timedelta(minutes=5))
     if old != totp.at(clock.now):
@@ -367,3 +386,44 @@ def test_the_default_hasher_is_argon2id() -> None:
     from sellerkit.vault.users import default_hasher
 
     assert default_hasher().hash("x").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_check_active_catches_a_principal_outliving_its_user(vault: Vault) -> None:
+    from sellerkit.vault.roles import SYSTEM
+
+    vault.users.add(ADMIN, "dana", "fulfillment", password=PW)
+    dana = vault.users.authenticate("dana", PW)
+    vault.users.check_active(dana)
+    vault.users.check_active(SYSTEM)
+    vault.users.set_role(ADMIN, "dana", "analyst")
+    with pytest.raises(AuthenticationError, match="changed to analyst"):
+        vault.users.check_active(dana)
+    vault.users.disable(ADMIN, "dana")
+    with pytest.raises(AuthenticationError, match="disabled"):
+        vault.users.check_active(vault.users.get(ADMIN, "dana").principal)
+    with pytest.raises(AuthenticationError, match="not a vault user"):
+        vault.users.check_active(Principal("ghost", Role.ADMIN))
+
+
+def test_parallel_failures_all_count(vault: Vault) -> None:
+    import threading
+
+    vault.users.add(ADMIN, "dana", "analyst", password=PW)
+    refused: list[str] = []
+
+    def attempt() -> None:
+        try:
+            vault.users.authenticate("dana", "guess")
+        except AuthenticationError as exc:
+            refused.append(str(exc))
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(refused) == 12
+    u = vault.users.get(ADMIN, "dana")
+    assert u.locked and u.failed_logins >= 10
+    with pytest.raises(AuthenticationError, match="locked"):
+        vault.users.authenticate("dana", PW)

@@ -72,7 +72,8 @@ def verify(expect_head: Annotated[str | None, typer.Option(
         print_json(result.to_dict())
     elif result.ok:
         h = result.head
-        typer.echo(f"audit chain OK: {result.checked} entries"
+        typer.echo(f"audit chain OK: {result.checked} "
+                   f"{'entry' if result.checked == 1 else 'entries'}"
                    + (f", head {h['seq']}:{h['mac']}" if h else ""))
     else:
         typer.echo(f"audit chain FAILED: {len(result.problems)} problem(s) in "

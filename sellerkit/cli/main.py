@@ -47,6 +47,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.vault_audit_cmd",
     "sellerkit.cli.vault_retention_cmd",
     "sellerkit.cli.incident_cmd",
+    "sellerkit.cli.sync_cmd",
 )
 
 

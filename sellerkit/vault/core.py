@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, event
 
 from sellerkit.vault import store
 
@@ -48,6 +48,14 @@ __all__ = ["Vault"]
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _sqlite_cache(dbapi_conn: Any, _record: Any) -> None:
+    # 64 MB of page cache (SQLite's default is 2 MB): bulk ingest updates indexes of random
+    # keys (order ids, blind indexes) all over a file of hundreds of megabytes.
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
 
 
 def _recorded_key(engine: Engine) -> str | None:
@@ -84,6 +92,8 @@ class Vault:
 
         raw_url = url or store.default_vault_url()
         engine = store.create_vault_engine(raw_url, **engine_kwargs)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_cache)
         try:
             store.migrate(engine)
             provider = resolve_key_provider(key, raw_url, recorded=_recorded_key(engine))

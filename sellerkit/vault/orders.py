@@ -293,6 +293,10 @@ class OrderStore:
         docstring. Idempotent: the same input twice leaves the same rows."""
         if api_version not in API_VERSIONS:
             raise VaultError(f"api_version {api_version!r}: use v0 or 2026-01-01")
+        if conn.execute(select(schema.sellers.c.id).where(
+                schema.sellers.c.id == seller_id)).first() is None:
+            raise VaultError(f"no seller {seller_id!r} in the vault: get the id from "
+                             f"vault.connections.ensure_seller(conn, selling_partner_id, region)")
         items, buyers, addresses = items or {}, buyers or {}, addresses or {}
         stats = UpsertStats()
         for part in _chunks(list(orders)):

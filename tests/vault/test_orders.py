@@ -237,6 +237,8 @@ def test_erased_orders_are_not_refilled_by_a_resync(vault: Vault) -> None:
 def test_bad_input_is_a_clear_error(vault: Vault) -> None:
     sid = _seller(vault)
     with vault.write() as conn:
+        with pytest.raises(VaultError, match="no seller 999 in the vault"):
+            vault.orders.upsert_orders(conn, 999, "v0", [])
         with pytest.raises(VaultError, match="api_version 'v1'"):
             vault.orders.upsert_orders(conn, sid, "v1", [])
         with pytest.raises(VaultError, match="without a valid AmazonOrderId"):

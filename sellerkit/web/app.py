@@ -111,7 +111,7 @@ class WebContext:
         from sellerkit.regions import get_marketplace
 
         return self.vault.connections.upsert(
-            WEB_PRINCIPAL, selling_partner_id=selling_partner_id, region=region,
+            WEB_PRINCIPAL, selling_partner_id=selling_partner_id, region=region.lower(),
             client_id=self.settings.client_id, refresh_token=refresh_token, kind=kind,
             source=source, marketplace_ids=[get_marketplace(marketplace).id])
 

@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.notifications_cmd",
     "sellerkit.cli.datakiosk_cmd",
     "sellerkit.cli.vault_cmd",  # the `vault` group: before the modules that add to it
+    "sellerkit.cli.sync_cmd",
     "sellerkit.cli.serve_cmd",
 )
 

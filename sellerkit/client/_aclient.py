@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from sellerkit.catalog import Operation
     from sellerkit.client._wire_async import AsyncHttpxStream, AsyncHttpxWire, AsyncPool, AsyncStream
+    from sellerkit.vault import Principal, Vault
 
 log = logging.getLogger("sellerkit.client")
 
@@ -75,6 +76,25 @@ class AsyncSellingPartner(BaseClient, AsyncResourceAttributes):
             if self._transport is None and not self.settings.proxy
             else AsyncHttpxWire(self._http, self.connect_timeout))
         self._rdt_locks: dict[tuple[str, str, tuple[str, ...]], asyncio.Lock] = {}
+
+    @classmethod
+    def for_seller(cls, selling_partner_id: str, region: str, *, vault: Vault | str | None = None,
+                   profile: str | None = None, actor: Principal | None = None, **kwargs: Any
+                   ) -> AsyncSellingPartner:
+        """A client for a seller whose connection (authorization of this app) is stored in the
+        vault: ``AsyncSellingPartner.for_seller("A1...", "NA")``. The refresh token is read
+        from the vault (decrypted, audited with the purpose "api calls"); the app's client id
+        and secret come from ``profile``, the environment or ``kwargs``, and must be the app
+        the seller authorized. ``vault`` is a ``Vault`` or its URL (default: the default
+        vault); ``actor`` the vault principal reading the token (default: the system)."""
+        from sellerkit.client._for_seller import connection_kwargs
+
+        found = connection_kwargs(selling_partner_id, region, vault=vault, profile=profile,
+                                  actor=actor, kwargs=kwargs)
+        client = cls(**found.kwargs)
+        client.selling_partner_id = found.selling_partner_id
+        client.connection = found.info
+        return client
 
     @property
     def _http(self) -> httpx.AsyncClient:

@@ -650,6 +650,9 @@ class BaseClient:
         # it made itself; a limiter passed in (shared, or in Redis) is its owner's to save.
         self._owns_limiter = rate_limiter is None or rate_limiter is True
         self._resources: dict[str, Any] = {}
+        # set by for_seller(): the seller and its vault connection record (no token in it)
+        self.selling_partner_id: str | None = None
+        self.connection: Any = None
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} endpoint={self.base_url} region={self.region_name} "

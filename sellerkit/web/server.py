@@ -50,10 +50,14 @@ class WebServer:
     """The web app on a loopback port in a background thread (a context manager)."""
 
     def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0,
-                 tls_cert: Path | None = None, tls_key: Path | None = None) -> None:
+                 tls_cert: Path | None = None, tls_key: Path | None = None,
+                 sock: socket.socket | None = None) -> None:
+        """``sock``: an already bound socket to serve on (so a caller can learn the port, e.g.
+        to build the redirect URI, before the app exists)."""
         self.app = app
         self.host = host
         self.port = port
+        self._given = sock
         self.tls_cert, self.tls_key = tls_cert, tls_key
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -69,10 +73,14 @@ class WebServer:
     def start(self) -> WebServer:
         import uvicorn
 
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        if self._given is not None:
+            sock = self._given
+            self.host = sock.getsockname()[0]
+        else:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self.port))
         sock.listen(128)
         self._sock = sock
         self.port = sock.getsockname()[1]

@@ -50,6 +50,19 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _recorded_key(engine: Engine) -> str | None:
+    """The spec of the KEK the vault records as in use (so a vault whose key was rotated to
+    another file or to KMS opens without naming it again)."""
+    from sqlalchemy import select
+
+    from sellerkit.vault.schema import keks
+
+    with engine.connect() as conn:
+        row = conn.execute(select(keks.c.provider, keks.c.ref).where(keks.c.retired_at.is_(None))
+                           .order_by(keks.c.id.desc()).limit(1)).first()
+    return f"{row.provider}:{row.ref}" if row is not None else None
+
+
 class Vault:
     """An open vault. Build it with :meth:`open`; close it with :meth:`close` (or ``with``)."""
 
@@ -71,9 +84,14 @@ class Vault:
 
         raw_url = url or store.default_vault_url()
         engine = store.create_vault_engine(raw_url, **engine_kwargs)
-        store.migrate(engine)
-        vault = cls(engine, resolve_key_provider(key, raw_url), clock=clock)
-        vault.cipher.bind()  # load (or, on a new vault, create) the KEK and vault secrets
+        try:
+            store.migrate(engine)
+            provider = resolve_key_provider(key, raw_url, recorded=_recorded_key(engine))
+            vault = cls(engine, provider, clock=clock)
+            vault.cipher.bind()  # load (or, on a new vault, create) the KEK and vault secrets
+        except BaseException:
+            engine.dispose()
+            raise
         return vault
 
     def __repr__(self) -> str:

@@ -265,7 +265,8 @@ async def _incidents_page(request: Request, principal: Principal, status: int = 
                           problem: str = "") -> Response:
     ctx = request.app.state.web
     items = await run_in_threadpool(ctx.vault.incidents.list, principal)
-    cols, rows = _table(items)
+    now = datetime.fromtimestamp(ctx.clock(), UTC)
+    cols, rows = _table([i.as_dict(now) if hasattr(i, "as_dict") else i for i in items])
     return _render(request, "admin/incidents.html", status, cols=cols, rows=rows,
                    problem=problem, page="incidents",
                    may_manage=principal.can(Permission.MANAGE_INCIDENTS))

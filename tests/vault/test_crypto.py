@@ -154,7 +154,6 @@ def test_rotation_needs_manage_keys(vault: Vault, tmp_path: Path) -> None:
 
 def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str,
                                                                   tmp_path: Path) -> None:
-    pytest.importorskip("sellerkit.vault.audit")
     old_spec, new_spec = f"file:{tmp_path / 'old.key'}", f"file:{tmp_path / 'new.key'}"
     with Vault.open(vault_url, key=old_spec) as v:
         ids = _keys(v, 450)
@@ -194,7 +193,7 @@ def test_rotation_rewraps_everything_while_a_reader_keeps_reading(vault_url: str
         assert desc["kek"]["fingerprint"] == report.new_fingerprint
         assert [r["fingerprint"] for r in desc["retired_keks"]] == [old_fp]
         events = v.audit.events(SYSTEM, action="key.rotate")
-        assert len(events) == 1 and events[0].details["data_keys"] == 450
+        assert len(events) == 1 and (events[0].details or {})["data_keys"] == 450
     (tmp_path / "old.key").unlink()  # the old KEK is no longer needed
     with Vault.open(vault_url, key=new_spec) as v:
         assert all(v.cipher.decrypt(i, "t", "c", str(i), c) == f"value {i}"

@@ -204,13 +204,18 @@ class AuditLog:
 
     # the key and the MACs
 
-    @property
-    def _key(self) -> bytes:
+    def _load_key(self, conn: Connection | None = None) -> bytes:
+        """The MAC key; ``conn`` is the caller's write transaction, if any (the secret is made on
+        first use, and a second write transaction would wait for the caller's lock)."""
         if self._key_override is not None:
             return self._key_override
         if self._key_cache is None:
-            self._key_cache = self.vault.cipher.secret_key("audit-mac")
+            self._key_cache = self.vault.cipher.secret_key("audit-mac", conn=conn)
         return self._key_cache
+
+    @property
+    def _key(self) -> bytes:
+        return self._load_key()
 
     def _hmac(self, data: bytes) -> str:
         return hmac.new(self._key, data, hashlib.sha256).hexdigest()
@@ -287,6 +292,7 @@ class AuditLog:
         except ValueError as exc:
             raise VaultError(f"audit details are not JSON data: {exc}") from None
         with self._locked(conn) as c:
+            self._load_key(c)
             return self._append(c, action, actor, target, purpose, outcome, clean)
 
     def _append(self, conn: Connection, action: str, actor: str | None, target: str | None,
@@ -351,7 +357,9 @@ class AuditLog:
         if actor is not None:
             require(actor, Permission.READ_AUDIT, what="verify the audit log")
         if conn is not None:
+            self._load_key(conn)
             return self._verify(conn, expect_head)
+        self._load_key()
         with self.vault.read() as own:
             return self._verify(own, expect_head)
 
@@ -504,6 +512,7 @@ class AuditLog:
                 f"Protection Policy); {months} is too short: give {MIN_RETENTION_MONTHS} or more")
         with self.vault.write() as conn:
             self._lock(conn)
+            self._load_key(conn)
             old = self.retention_months(conn)
             meta_set(conn, RETENTION_KEY, int(months), self.vault.now())
             self.record("config.change", actor=actor.user_id, target=RETENTION_KEY,
@@ -516,6 +525,7 @@ class AuditLog:
         Returns the number of entries removed."""
         require(actor, Permission.PURGE, what="prune the audit log")
         with self._locked(conn) as c:
+            self._load_key(c)
             result = self._verify(c, None)
             if not result.ok:
                 raise IntegrityError(

@@ -27,19 +27,3 @@ def open_vault(url: str, tmp_path: Path, clock: Clock | None = None) -> Vault:
     key = tmp_path / "vault.key"
     return Vault.open(url, key=f"file:{key}", clock=clock or Clock())
 
-
-def _pre_core_vault(url: str, clock: Clock | None) -> Vault:  # until vault-core is merged
-    from sellerkit.vault import store
-    from sellerkit.vault.audit import AuditLog
-
-    engine = store.create_vault_engine(url)
-    store.migrate(engine)
-    v = Vault(engine, None, clock=clock or Clock())
-    v.__dict__["audit"] = AuditLog(v, key=b"k" * 32)
-    return v
-
-
-try:
-    import sellerkit.vault.keys  # noqa: F401
-except ImportError:
-    open_vault = lambda url, tmp_path, clock=None: _pre_core_vault(url, clock)  # noqa: E731

@@ -419,16 +419,16 @@ async def callback(request: Request) -> Response:
     try:
         grant = await ctx.exchange_code(code)
     except LwaError as exc:
-        if exc.code == "invalid_grant":
+        if exc.error == "invalid_grant":
             return _result(request, ok=False, title="The authorization code has expired",
                            message="Amazon's authorization code is valid for 5 minutes and "
                                    "works once; this one has expired or was already used.",
                            todo="Start again from the Connect page and finish without a "
                                 "pause.", reason="code")
-        ctx.log.warning("LWA refused the authorization code: %s", exc.code)
+        ctx.log.warning("LWA refused the authorization code: %s", exc.error[:40])
         return _result(request, ok=False, status=502,
                        title="Amazon refused the authorization",
-                       message=f"Login with Amazon answered {exc.code}.",
+                       message=f"Login with Amazon answered {exc.error[:40]}.",
                        todo="Try again later; if it repeats, the app's operator should check "
                             "the LWA client id and secret.")
     except TransportError:

@@ -37,8 +37,8 @@ def test_roles_are_enforced_on_every_admin_route(site: Site) -> None:
     from sellerkit.vault.roles import SYSTEM
 
     incident = site.vault.incidents.open(SYSTEM, "role test incident", severity="low")
-    guarded = [(r, getattr(r.endpoint, "sellerkit_access")) for r in _admin_routes(site.app)
-               if getattr(r.endpoint, "sellerkit_access") != LOGIN]
+    guarded = [(r, r.endpoint.sellerkit_access) for r in _admin_routes(site.app)
+               if r.endpoint.sellerkit_access != LOGIN]
     # without a session: GET goes to the log-in page, POST is refused
     with site.client() as anon:
         for route, _ in guarded:

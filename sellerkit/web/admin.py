@@ -140,6 +140,26 @@ def _pairs(obj: Any) -> list[tuple[str, Any]]:
 # -- log-in ---------------------------------------------------------------------------------------
 
 
+def _needs_code(exc: AuthenticationError) -> bool:
+    from sellerkit.vault.users import SecondFactorRequired
+
+    return isinstance(exc, SecondFactorRequired)
+
+
+def _login_problem(exc: AuthenticationError) -> str:
+    """What the log-in page says: the same for an unknown user and a wrong password (no hint
+    which user ids exist); the lockout, an expired password and a missing code are named."""
+    text = str(exc).lower()
+    if _needs_code(exc):
+        return "This account needs the code from its authenticator app as well."
+    if "locked" in text:
+        return ("This account is locked after too many failed log-ins. An administrator can "
+                "unlock it (sellerkit users unlock).")
+    if "older than" in text:
+        return "The password has expired: an administrator sets a new one."
+    return "The user name, password or code is wrong."
+
+
 @guarded(LOGIN)
 async def login_page(request: Request) -> Response:
     return _render(request, "admin/login.html")
@@ -162,11 +182,8 @@ async def login(request: Request) -> Response:
         principal = await run_in_threadpool(
             lambda: ctx.vault.users.authenticate(user, password, totp_code=code, source="web"))
     except AuthenticationError as exc:
-        locked = "lock" in str(exc).lower()
-        problem = ("This account is locked after too many failed log-ins. An administrator "
-                   "can unlock it." if locked else
-                   "The user name, password or code is wrong.")
-        return _render(request, "admin/login.html", 401, problem=problem, username=user)
+        return _render(request, "admin/login.html", 401, problem=_login_problem(exc),
+                       username=user)
     sid = await run_in_threadpool(ctx.sessions.create, principal.user_id)
     response = RedirectResponse("/admin", 303)
     response.set_cookie(_session_cookie(request), ctx.keys.signed("session", sid),

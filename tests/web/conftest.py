@@ -24,8 +24,8 @@ import pytest
 from sellerkit.emulator import EmulatorConfig
 from sellerkit.emulator.server import EmulatorServer
 
-PASSWORDS = {"alice": "correct horse battery staple 1", "aud": "auditor passphrase long 2",
-             "ana": "analyst passphrase long 3"}
+PASSWORDS = {"alice": "Correct-Horse-Battery-1", "aud": "Quiet-Ledger-Review-2",
+             "ana": "Blue-Report-Window-3"}
 ROLES = {"alice": "admin", "aud": "auditor", "ana": "analyst"}
 
 

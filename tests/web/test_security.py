@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.routing import Mount, Route
 
-from tests.web.conftest import Site, approve, csrf_of, login, make_site, start_connect
+from tests.web.conftest import PASSWORDS, Site, approve, csrf_of, login, make_site, start_connect
 
 REQUIRED = {
     "x-frame-options": "DENY",
@@ -197,7 +197,7 @@ def test_tls_serves_hsts_and_secure_cookies(site: Site, tmp_path: Path) -> None:
         assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
         page = c.get("/admin/login")
         r = c.post("/admin/login", data={"csrf_token": csrf_of(page.text), "user": "alice",
-                                         "password": "correct horse battery staple 1"})
+                                         "password": PASSWORDS["alice"]})
         assert r.status_code == 303
         session = r.headers["set-cookie"]
         assert session.startswith("__Host-sk_session=") and "Secure" in session
@@ -225,7 +225,7 @@ def test_no_code_state_token_or_secret_in_logs_or_urls(site: Site,
         page = browser.get("/admin/login")
         r = browser.post("/admin/login", data={"csrf_token": csrf_of(page.text),
                                                "user": "alice",
-                                               "password": "correct horse battery staple 1"})
+                                               "password": PASSWORDS["alice"]})
         locations.append(r.headers["location"])
         browser.get("/admin/sellers")
     q = parse_qs(parts.query)
@@ -235,7 +235,7 @@ def test_no_code_state_token_or_secret_in_logs_or_urls(site: Site,
     text = caplog.text + " ".join(r.getMessage() for r in caplog.records)
     assert "/callback" in text  # the request was logged...
     for secret in (code, state, token, site.settings.client_secret.reveal(),
-                   "correct horse battery staple 1"):
+                   PASSWORDS["alice"]):
         assert secret not in text  # ...without its query string
     assert locations == ["/admin"]
     # the only redirect to Amazon carries the protocol's parameters and nothing else

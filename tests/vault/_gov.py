@@ -1,11 +1,28 @@
-"""Helpers the governance tests (audit, users, monitor) share: a vault with a settable clock."""
+"""Helpers the governance tests (audit, users, monitor) share.
+
+Opening a vault runs its migrations, which costs a second or two per database; the governance
+tests instead open one vault per module and back end (:func:`gov_backend`, on SQLite and on the
+PostgreSQL server) and empty the governance tables before each test (:func:`reset`), keeping the
+key material. Each test gets a fresh :class:`Clock`.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import delete, or_
 
 from sellerkit.vault import Vault
+from sellerkit.vault import schema as s
+
+PG_ENV = "SELLERKIT_TEST_POSTGRES_URL"
 
 
 class Clock:
@@ -22,8 +39,71 @@ class Clock:
         return self.now
 
 
-def open_vault(url: str, tmp_path: Path, clock: Clock | None = None) -> Vault:
-    """A vault at ``url`` with its key in a file under ``tmp_path`` (the same key every time)."""
-    key = tmp_path / "vault.key"
-    return Vault.open(url, key=f"file:{key}", clock=clock or Clock())
+def open_vault(url: str, key_dir: Path, clock: Clock | None = None) -> Vault:
+    """A vault at ``url`` with its key in a file under ``key_dir`` (the same key every time)."""
+    return Vault.open(url, key=f"file:{key_dir / 'vault.key'}", clock=clock or Clock())
 
+
+@dataclass
+class Backend:
+    url: str
+    key_dir: Path
+    vault: Vault
+
+
+def _pg_schema_url(base: str) -> tuple[str, str]:
+    schema = "vg_" + secrets.token_hex(6)
+    sep = "&" if "?" in base else "?"
+    return schema, f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def gov_backend_factory(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    key_dir = tmp_path_factory.mktemp("gov")
+    if request.param == "sqlite":
+        url = f"sqlite:///{key_dir / 'vault.sqlite3'}"
+        v = open_vault(url, key_dir)
+        try:
+            yield Backend(url, key_dir, v)
+        finally:
+            v.close()
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"PostgreSQL tests need ${PG_ENV} "
+                    f"(e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    from sqlalchemy import create_engine, text
+
+    schema, url = _pg_schema_url(base)
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        v = open_vault(url, key_dir)
+        try:
+            yield Backend(url, key_dir, v)
+        finally:
+            v.close()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+_META_PREFIXES = ("audit.", "users.", "monitor.")
+
+
+def reset(v: Vault, clock: Clock) -> Vault:
+    """Empty what the governance parts write (the keys and vault secrets stay)."""
+    with v.engine.begin() as conn:
+        for table in (s.alerts, s.audit_events, s.api_keys, s.password_history, s.users,
+                      s.purge_runs, s.order_items, s.order_buyers, s.order_addresses, s.orders,
+                      s.sellers):
+            conn.execute(delete(table))
+        conn.execute(delete(s.data_keys).where(s.data_keys.c.purpose == "user"))
+        conn.execute(delete(s.vault_meta).where(
+            or_(*(s.vault_meta.c.key.startswith(p) for p in _META_PREFIXES))))
+    v.clock = clock
+    for part in ("users", "monitor"):  # rebuilt on next use, with the test's settings
+        v.__dict__.pop(part, None)
+    return v

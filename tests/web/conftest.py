@@ -125,13 +125,17 @@ def make_site(tmp: Path, *, consent_host: str = "127.0.0.1", sellers: int = 2,
     with EmulatorServer(emu_cfg) as emu:
         consent = emu.base_url.replace("127.0.0.1", consent_host)
         vault = Vault.open(f"sqlite:///{tmp / 'vault.sqlite3'}")
-        import importlib.util
+        # argon2id still, with test-sized costs (the default costs 64 MiB and ~0.5 s a hash)
+        from argon2 import PasswordHasher
 
-        if importlib.util.find_spec("sellerkit.vault.users"):  # TEMP until vault-gov lands
-            admin = vault.users.bootstrap_admin("alice")
-            vault.users.set_password(admin, "alice", PASSWORDS["alice"])
-            for user in ("aud", "ana"):
-                vault.users.add(admin, user, Role(ROLES[user]), password=PASSWORDS[user])
+        from sellerkit.vault.users import UserStore
+
+        vault.__dict__["users"] = UserStore(vault, hasher=PasswordHasher(
+            time_cost=1, memory_cost=1024, parallelism=1))
+        admin = vault.users.bootstrap_admin("alice")
+        vault.users.set_password(admin, "alice", PASSWORDS["alice"])
+        for user in ("aud", "ana"):
+            vault.users.add(admin, user, Role(ROLES[user]), password=PASSWORDS[user])
         cfg = emu.emulator.config
         kw: dict[str, Any] = {
             "application_id": cfg.application_id, "client_id": cfg.client_id,

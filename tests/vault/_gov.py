@@ -98,9 +98,9 @@ def reset(v: Vault, clock: Clock) -> Vault:
     with v.engine.begin() as conn:
         for table in (s.alerts, s.audit_events, s.api_keys, s.password_history, s.users,
                       s.purge_runs, s.order_items, s.order_buyers, s.order_addresses, s.orders,
-                      s.sellers):
+                      s.legal_holds, s.sellers):
             conn.execute(delete(table))
-        conn.execute(delete(s.data_keys).where(s.data_keys.c.purpose == "user"))
+        conn.execute(delete(s.data_keys).where(s.data_keys.c.purpose.in_(("user", "config"))))
         conn.execute(delete(s.vault_meta).where(
             or_(*(s.vault_meta.c.key.startswith(p) for p in _META_PREFIXES))))
     v.clock = clock

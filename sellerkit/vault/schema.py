@@ -176,6 +176,9 @@ orders = Table(
     _ct("extra_pii_ct"),
     _ts("pii_erased_at"),
     Column("legal_hold_id", Integer, ForeignKey("legal_holds.id"), nullable=True),
+    # HMAC of everything last stored for the order under its own data key: an unchanged
+    # re-sync is recognised without decrypting (and the MAC dies with the key on erasure).
+    Column("content_mac", String(64), nullable=True),
     _ts("first_seen_at", nullable=False),
     _ts("updated_at", nullable=False),
     UniqueConstraint("seller_id", "amazon_order_id", name="uq_orders_seller_order"),

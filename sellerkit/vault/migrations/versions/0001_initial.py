@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 17:25:59.033956
+Create Date: 2026-12-01 17:49:29.648708
 """
 from __future__ import annotations
 
@@ -257,6 +257,7 @@ def upgrade() -> None:
     sa.Column('extra_pii_ct', sa.LargeBinary(), nullable=True),
     sa.Column('pii_erased_at', sellerkit.vault.schema.UTCDateTime(), nullable=True),
     sa.Column('legal_hold_id', sa.Integer(), nullable=True),
+    sa.Column('content_mac', sa.String(length=64), nullable=True),
     sa.Column('first_seen_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['key_id'], ['data_keys.id'], name=op.f('fk_orders_key_id_data_keys')),

@@ -37,6 +37,8 @@ COMMAND_MODULES = (
     "sellerkit.cli.notifications_cmd",
     "sellerkit.cli.datakiosk_cmd",
     "sellerkit.cli.vault_cmd",  # the `vault` group: before the modules that add to it
+    "sellerkit.cli.users_cmd",
+    "sellerkit.cli.vault_audit_cmd",
     "sellerkit.cli.vault_retention_cmd",
     "sellerkit.cli.incident_cmd",
     "sellerkit.cli.sync_cmd",

@@ -71,59 +71,52 @@ def _count(c: Any, table: Any, *where: Any) -> int:
     return int(c.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
-def _users(c: Any) -> dict[str, Any]:
-    u = s.users.c
-    rows = list(c.execute(select(u.id, u.role, u.kind, u.totp_secret_ct.is_not(None).label("mfa"),
-                                 u.locked_at, u.disabled_at, u.failed_logins,
-                                 u.password_changed_at)))
-    active = [r for r in rows if r.disabled_at is None]
-    persons = [r for r in active if r.kind == "person"]
-    per_role = {role.value: sum(1 for r in active if r.role == role.value) for role in Role}
+def _users(vault: Vault, actor: Principal) -> dict[str, Any]:
+    found = vault.users.list(actor)
+    active = [u for u in found if not u.disabled]
+    persons = [u for u in active if u.kind == "person"]
+    per_role = {role.value: sum(1 for u in active if u.role == role) for role in Role}
     return {
-        "total": len(rows), "active": len(active), "disabled": len(rows) - len(active),
+        "total": len(found), "active": len(active), "disabled": len(found) - len(active),
         "per_role": per_role,
         "persons": len(persons), "services": len(active) - len(persons),
-        "persons_with_mfa": sum(1 for r in persons if r.mfa),
-        "persons_without_mfa": [r.id for r in persons if not r.mfa],
-        "locked": [r.id for r in active if r.locked_at is not None],
-        "with_failed_logins": sum(1 for r in active if (r.failed_logins or 0) > 0),
+        "persons_with_mfa": sum(1 for u in persons if u.totp),
+        "persons_without_mfa": [u.user_id for u in persons if not u.totp],
+        "locked": [u.user_id for u in active if u.locked],
+        "with_failed_logins": sum(1 for u in active if u.failed_logins > 0),
     }
 
 
-def _password_policy() -> dict[str, Any]:
-    """What the vault's user store enforces, read from it (vault-gov's users module)."""
-    try:
-        from sellerkit.vault import users as users_mod
-    except ImportError:  # pragma: no cover - the users part is not installed
-        return {}
-    out: dict[str, Any] = {}
-    for name in dir(users_mod):
-        if name.isupper() and not name.startswith("_"):
-            value = getattr(users_mod, name)
-            if isinstance(value, int | float | str | bool) and any(
-                    w in name for w in ("PASSWORD", "LOCK", "HISTORY", "API_KEY", "TOTP", "MFA",
-                                        "FAILED", "AGE", "LENGTH")):
-                out[name.lower()] = value
+def _password_policy(vault: Vault) -> dict[str, Any]:
+    """What the vault's user store enforces: its password policy and lock-out threshold."""
+    from dataclasses import asdict
+
+    from sellerkit.vault import users as users_mod
+
+    out: dict[str, Any] = dict(asdict(vault.users.policy()))
+    out["lockout_after_failed_logins"] = users_mod.LOCKOUT_THRESHOLD
     return out
 
 
 def _pii_fields() -> list[dict[str, Any]]:
-    """The PII classification the vault encrypts by (vault-core's pii_fields.json)."""
+    """The PII classification the vault encrypts by (vault-core's ``pii_fields.json``): every
+    field of every stored response shape marked PII, its category and where it is encrypted."""
     try:
-        raw = resources.files("sellerkit.vault").joinpath("data/pii_fields.json").read_text()
-    except (FileNotFoundError, OSError):
+        from sellerkit.vault.pii import classification
+    except ImportError:  # pragma: no cover - the order store's classification is not installed
         return []
-    doc = json.loads(raw)
-    fields: list[dict[str, Any]] = []
-    items = doc.get("fields", doc) if isinstance(doc, dict) else doc
-    if isinstance(items, dict):
-        items = [{"field": k, **(v if isinstance(v, dict) else {"column": v})}
-                 for k, v in items.items() if not k.startswith(("about", "_"))]
-    for it in items if isinstance(items, list) else []:
-        if isinstance(it, dict):
-            fields.append({k: v for k, v in it.items()
-                           if isinstance(v, str | int | bool | list) or v is None})
-    return fields
+    shapes: dict[str, Any] = classification().data.get("shapes", {})
+    out: list[dict[str, Any]] = []
+    for shape, spec in sorted(shapes.items()):
+        for path, entry in sorted(spec.get("fields", {}).items()):
+            if "pii" in entry:
+                out.append({"shape": shape, "field": path, "category": entry["pii"],
+                            "record": entry.get("to"), "column": entry.get("column")})
+            elif "pii_object" in entry:
+                out.append({"shape": shape, "field": path, "category": "object (unknown "
+                            "fields are PII)", "record": entry["pii_object"],
+                            "column": "extra_pii_ct"})
+    return out
 
 
 def _stored_ciphertext_columns() -> list[dict[str, str]]:
@@ -157,8 +150,8 @@ def _facts(vault: Vault, actor: Principal) -> dict[str, Any]:
     inventory = [i.as_dict() for i in vault.inventory.list(actor)]
     incidents = [i.as_dict(now) for i in vault.incidents.list(actor)]
     contact = vault.incidents.contact()
+    users = _users(vault, actor)
     with vault.read() as c:
-        users = _users(c)
         o = s.orders.c
         orders = {"total": _count(c, s.orders),
                   "with_live_pii": _count(c, s.orders, o.key_id.is_not(None),
@@ -195,7 +188,7 @@ def _facts(vault: Vault, actor: Principal) -> dict[str, Any]:
                   "retention_months": audit_retention},
         "users": users,
         "roles": {r.value: sorted(p.value for p in ROLE_PERMISSIONS[r]) for r in Role},
-        "password_policy": _password_policy(),
+        "password_policy": _password_policy(vault),
         "lockouts": {"locked_users": len(users["locked"]),
                      f"failed_logins_{ACCESS_REVIEW_DAYS}d": len(failed_logins)},
         "alerts": {f"last_{ACCESS_REVIEW_DAYS}d": len(alert_rows),
@@ -251,8 +244,8 @@ def _answers(f: dict[str, Any], pii_fields: list[dict[str, Any]],
     clear_pii = [i for i in inv if i["contains_pii"] and not i["encrypted"]
                  and i["kind"] not in ("database",)]
     last = ret.get("last_run")
-    kinds = sorted({str(x.get("kind") or x.get("category") or x.get("field", ""))
-                    for x in pii_fields} - {""})
+    kinds = sorted({str(x["category"]) for x in pii_fields
+                    if not str(x["category"]).startswith("object")})
     role_line = ", ".join(f"{r} {n}" for r, n in users["per_role"].items())
     a: dict[str, tuple[list[str], list[str]]] = {}
     a["pii-need"] = (

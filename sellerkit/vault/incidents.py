@@ -16,6 +16,7 @@ to send it to is not confirmed by an official source (older DPP copies say
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -154,7 +155,7 @@ class Incidents:
             raise VaultError(f"no incident {incident_id}: see sellerkit incident list")
         return _from_row(row)
 
-    def list(self, actor: Principal, *, include_closed: bool = True) -> list[Incident]:
+    def list(self, actor: Principal, *, include_closed: bool = True) -> builtins.list[Incident]:
         self._may_read(actor)
         q = select(s.incidents).order_by(s.incidents.c.id)
         if not include_closed:
@@ -289,7 +290,7 @@ class Incidents:
         }
 
     @staticmethod
-    def _containment(c: Any, since: datetime) -> list[dict[str, Any]]:
+    def _containment(c: Any, since: datetime) -> builtins.list[dict[str, Any]]:
         a = s.audit_events.c
         rows = c.execute(select(a.action, func.min(a.at), func.count())
                          .where(a.at >= since, a.action.in_(CONTAINMENT_ACTIONS))

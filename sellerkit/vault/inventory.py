@@ -21,6 +21,7 @@ key makes every copy unreadable. Exports with PII need the READ_PII permission a
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import os
 import secrets
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, insert, select, update
 
 from sellerkit._files import write_private
-from sellerkit.errors import IntegrityError, VaultError
+from sellerkit.errors import AccessDeniedError, IntegrityError, VaultError
 from sellerkit.vault import schema as s
 from sellerkit.vault.roles import Permission, Principal, require
 
@@ -68,7 +69,7 @@ class InventoryItem:
     created_by: str | None = None
     exists: bool | None = None
     mode: str | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: builtins.list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -198,7 +199,7 @@ class Inventory:
 
     # -- listing ---------------------------------------------------------------------------------
 
-    def list(self, actor: Principal) -> list[InventoryItem]:
+    def list(self, actor: Principal) -> builtins.list[InventoryItem]:
         """Every place Amazon data lives, checked now."""
         if not (actor.can(Permission.READ_AUDIT) or actor.can(Permission.CONFIGURE)):
             require(actor, Permission.READ_AUDIT, what="list the data inventory")
@@ -242,7 +243,7 @@ class Inventory:
                 item.problems.append("PII in a clear file: encrypt it or delete it")
         return item
 
-    def _database_items(self) -> list[InventoryItem]:
+    def _database_items(self) -> builtins.list[InventoryItem]:
         url = self.vault.engine.url
         masked = url.render_as_string(hide_password=True)
         item = InventoryItem(
@@ -264,7 +265,7 @@ class Inventory:
                     out.append(extra)
         return out
 
-    def _key_items(self) -> list[InventoryItem]:
+    def _key_items(self) -> builtins.list[InventoryItem]:
         k = s.keks.c
         with self.vault.read() as c:
             rows = list(c.execute(select(k.id, k.provider, k.ref, k.algorithm, k.created_at,
@@ -303,7 +304,13 @@ class Inventory:
         the READ_PII permission and a ``purpose`` (each order's PII read is audited too)."""
         require(actor, Permission.EXPORT, what="export Amazon data")
         if pii:
-            require(actor, Permission.READ_PII, purpose=purpose, what="export PII")
+            try:
+                require(actor, Permission.READ_PII, purpose=purpose, what="export PII")
+            except AccessDeniedError:
+                self.vault.audit.record("export", actor=actor.user_id, target=f"export:{what}",
+                                        purpose=(purpose or "").strip()[:200] or None,
+                                        outcome="denied", details={"what": what, "pii": True})
+                raise
         if what not in EXPORT_WHAT:
             raise VaultError(f"cannot export {what!r}: use one of {', '.join(EXPORT_WHAT)}")
         target = Path(out).expanduser()
@@ -340,15 +347,16 @@ class Inventory:
 
     def _collect(self, actor: Principal, what: str, *, pii: bool, purpose: str | None,
                  since: datetime | None, seller_id: int | None,
-                 limit: int | None) -> list[dict[str, Any]]:
-        orders = self.vault.orders.list(actor, seller_id=seller_id, since=since,
-                                        limit=limit if limit is not None else 1_000_000)
+                 limit: int | None) -> builtins.list[dict[str, Any]]:
+        orders = self.vault.orders.list(actor, seller_id=seller_id, since=since, limit=limit)
         records = [dict(o) for o in orders]
-        if pii:
+        if pii and records:
+            # one audited PII read for the whole export, naming the count and its purpose
+            found = self.vault.orders.read_pii_many(
+                actor, [r["amazon_order_id"] for r in records], purpose=purpose or "",
+                seller_id=seller_id)
             for rec in records:
-                rec["pii"] = self.vault.orders.read_pii(
-                    actor, rec["amazon_order_id"], purpose=purpose or "",
-                    seller_id=rec.get("seller_id"))
+                rec["pii"] = found.get(rec["amazon_order_id"])
         return records
 
     def decrypt_export(self, actor: Principal, path: str | os.PathLike[str], *,
@@ -364,14 +372,23 @@ class Inventory:
         except (KeyError, TypeError, ValueError):
             raise VaultError(f"{p}: the export header is damaged") from None
         if header.get("pii"):
-            require(actor, Permission.READ_PII, purpose=purpose, what="read a PII export")
+            try:
+                require(actor, Permission.READ_PII, purpose=purpose, what="read a PII export")
+            except AccessDeniedError:
+                self.vault.audit.record("pii.read", actor=actor.user_id,
+                                        target=f"export:{header.get('export_id')}",
+                                        purpose=(purpose or "").strip()[:200] or None,
+                                        outcome="denied", details={"export": True})
+                raise
         try:
             text = self.vault.cipher.decrypt(key_id, "exports", "payload", ref, blob)
         except IntegrityError:
             raise IntegrityError(f"{p}: the export was altered (its header or body does not "
                                  f"match its encryption)") from None
         with self.vault.write() as c:
-            self.vault.audit.record("export.read", actor=actor.user_id,
+            # reading a PII export is a PII read: it shows in the access review
+            self.vault.audit.record("pii.read" if header.get("pii") else "export.read",
+                                    actor=actor.user_id,
                                     target=f"export:{header.get('export_id')}", purpose=purpose,
                                     details={"what": header.get("what"),
                                              "pii": bool(header.get("pii")),

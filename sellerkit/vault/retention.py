@@ -462,7 +462,7 @@ class Retention:
         q = select(o.id, o.seller_id, o.amazon_order_id, o.key_id, o.delivered_at,
                    o.latest_delivery_date, o.latest_ship_date, o.purchase_date,
                    o.first_seen_at).where(
-            o.pii_erased_at.is_(None),
+            o.pii_erased_at.is_(None), o.key_id.is_not(None),
             or_(o.purchase_date.is_(None), o.purchase_date <= now - timedelta(days=n_days)))
         for row in c.execute(q):
             anchor, _kind = delivery_anchor(row, bound)
@@ -489,32 +489,32 @@ class Retention:
             cutoff = _months_before(now, version.non_pii_months)
             changed = func.coalesce(o.last_update_date, o.purchase_date, o.first_seen_at)
             erase = set(plan.erase_ids)
-            for row in c.execute(select(o.id, o.seller_id, o.amazon_order_id, o.key_id,
+            for old in c.execute(select(o.id, o.seller_id, o.amazon_order_id, o.key_id,
                                         o.pii_erased_at).where(changed < cutoff)):
-                if holds.for_order(row.seller_id, row.amazon_order_id):
+                if holds.for_order(old.seller_id, old.amazon_order_id):
                     plan.counts["orders_data_held"] += 1
                     continue
-                plan.delete_order_ids.append(row.id)
-                if row.pii_erased_at is None and row.id not in erase:
-                    erase.add(row.id)
-                    plan.erase_ids.append(row.id)
-                    if row.key_id is not None:
-                        plan.key_ids.append(row.key_id)
+                plan.delete_order_ids.append(old.id)
+                if old.pii_erased_at is None and old.id not in erase:
+                    erase.add(old.id)
+                    plan.erase_ids.append(old.id)
+                    if old.key_id is not None:
+                        plan.key_ids.append(old.key_id)
             r = s.report_records.c
-            for row in c.execute(select(r.id, r.seller_id, r.local_path)
+            for rep in c.execute(select(r.id, r.seller_id, r.local_path)
                                  .where(r.created_at < cutoff)):
-                if holds.for_seller(row.seller_id):
+                if holds.for_seller(rep.seller_id):
                     plan.counts["report_records_held"] += 1
                     continue
-                plan.delete_report_ids.append(row.id)
-                if row.local_path:
-                    plan.files.append(row.local_path)
+                plan.delete_report_ids.append(rep.id)
+                if rep.local_path:
+                    plan.files.append(rep.local_path)
             f = s.feed_records.c
-            for row in c.execute(select(f.id, f.seller_id).where(f.created_at < cutoff)):
-                if holds.for_seller(row.seller_id):
+            for feed in c.execute(select(f.id, f.seller_id).where(f.created_at < cutoff)):
+                if holds.for_seller(feed.seller_id):
                     plan.counts["feed_records_held"] += 1
                     continue
-                plan.delete_feed_ids.append(row.id)
+                plan.delete_feed_ids.append(feed.id)
         return plan
 
     def _dry_counts(self, c: Connection, plan: _Plan) -> dict[str, int]:

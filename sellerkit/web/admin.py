@@ -22,6 +22,7 @@ Log-in uses ``vault.users.authenticate`` (argon2 passwords, an optional TOTP cod
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -235,7 +236,7 @@ async def sellers(request: Request, principal: Principal) -> Response:
         rows.append({
             "info": info,
             "age_days": _days((now - authorized).total_seconds()) if authorized else None,
-            "due_days": _days((due - now).total_seconds()) if due else None,
+            "due_days": math.ceil((due - now).total_seconds() / 86400) if due else None,
         })
     return _render(request, "admin/sellers.html", rows=rows, page="sellers")
 

@@ -8,7 +8,7 @@ so the redirect back from "Amazon" is a cross-site navigation, as in production,
 SameSite=Lax visitor cookie the state is bound to has to survive it.
 
 Screenshots of the connect page and the admin page go to ``docs/images/`` when
-``SELLERKIT_UPDATE_SCREENSHOTS=1`` (the README shows them), else into the test's temp dir.
+``SELLERKIT_TEST_UPDATE_SCREENSHOTS=1`` (the README shows them), else into the test's temp dir.
 Outside CI the tests skip when Playwright or Chromium is missing; in CI a skip fails.
 """
 
@@ -77,7 +77,7 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 def _shot(page: Any, name: str, tmp_path: Path) -> Path:
-    target = IMAGES if os.environ.get("SELLERKIT_UPDATE_SCREENSHOTS") == "1" else tmp_path
+    target = IMAGES if os.environ.get("SELLERKIT_TEST_UPDATE_SCREENSHOTS") == "1" else tmp_path
     target.mkdir(parents=True, exist_ok=True)
     path = target / name
     page.screenshot(path=str(path), full_page=True)
@@ -110,13 +110,17 @@ def test_seller_connects_and_admin_sees_it(bsite: Site, page: Any, tmp_path: Pat
     # the redirect to the consent host was a form submission: CSP form-action allowed it
     assert not [p for p in page.problems if "Content Security Policy" in p], page.problems
 
+    _connect(page, bsite, "UK", "A2SIMSELLER0002")  # a second seller, in Europe
+    assert page.inner_text("#result-title") == "Your Amazon account is connected"
+
     page.goto(f"{bsite.base_url}/admin/login")
     page.fill("#user", "alice")
     page.fill("#password", PASSWORDS["alice"])
     page.click("#login")
     page.wait_for_url(f"{bsite.base_url}/admin/sellers")
     table = page.inner_text("#sellers")
-    assert "A2SIMSELLER0001" in table and "na" in table.lower()
+    assert "A2SIMSELLER0001" in table and "A2SIMSELLER0002" in table
+    assert "NA" in table and "EU" in table
     assert "days" in table  # authorization age and renewal due
     _shot(page, "admin-sellers.png", tmp_path)
 

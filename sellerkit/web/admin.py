@@ -247,7 +247,7 @@ async def audit(request: Request, principal: Principal) -> Response:
     action = request.query_params.get("action") or None
     events = await run_in_threadpool(
         lambda: ctx.vault.audit.events(principal, action=action, limit=200))
-    cols, rows = _table(events)
+    cols, rows = _table(sorted(events, key=lambda e: e.seq, reverse=True))  # newest first
     return _render(request, "admin/audit.html", cols=cols, rows=rows, action=action or "",
                    page="audit")
 

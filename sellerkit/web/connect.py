@@ -380,6 +380,9 @@ async def errors_page(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     """Amazon's redirect back (see the module docstring)."""
     ctx = request.app.state.web
+    if request.method == "HEAD":
+        # link checkers and prefetchers send HEAD: it must not spend the state or the code
+        return Response(status_code=200, media_type="text/html")
     q = request.query_params
     state = q.get("state", "")
     payload: StatePayload | None = None

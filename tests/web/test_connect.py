@@ -92,6 +92,8 @@ def test_reauthorization_updates_the_connection(site: Site) -> None:
 def test_replayed_callback_is_refused(site: Site) -> None:
     with site.client() as browser:
         back = approve(start_connect(browser))
+        parts = urlsplit(back)
+        assert browser.head(f"{parts.path}?{parts.query}").status_code == 200  # no side effect
         assert _callback(browser, back).status_code == 200
         again = _callback(browser, back)
     assert again.status_code == 400

@@ -116,8 +116,9 @@ def _money(m: Any, amount: str = "Amount", currency: str = "CurrencyCode"
     return (None if a is None else str(a)[:40]), (c[:3] if isinstance(c, str) else None)
 
 
-def _jtext(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# Built once: json.dumps with options makes a new encoder on every call.
+_jtext = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+_jpublic = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _order_fields_v0(o: Mapping[str, Any]) -> dict[str, Any]:
@@ -185,7 +186,7 @@ class _Json:
 
     def __init__(self, obj: Any) -> None:
         self.obj = obj
-        self.text = json.dumps(obj, separators=(",", ":"))
+        self.text = _jpublic(obj)
 
 
 @dataclass
@@ -198,14 +199,17 @@ class _Parsed:
     items: list[tuple[str, dict[str, Any], _Json, dict[str, str]]]  # id, fields, public, plain
 
     def digest_input(self, api_version: str) -> bytes:
+        """Everything stored for the order, as one string (the content MAC's input)."""
         parts = [api_version, self.public.text]
-        for rec in sorted(self.plain):
-            for col, text in sorted(self.plain[rec].items()):
-                parts += (rec, col, text)
-        for rec in sorted(self.clear):
-            parts += (rec, _jtext(self.clear[rec]))
+        for rec, cols in self.plain.items():
+            parts.append(rec)
+            for col, text in cols.items():
+                parts += (col, text)
+        parts.append(repr(self.clear))
         for iid, _fields, pub, plain in self.items:
-            parts += (iid, pub.text, _jtext(plain))
+            parts += (iid, pub.text)
+            for col, text in plain.items():
+                parts += (col, text)
         return "\x1f".join(parts).encode("utf-8")
 
 
@@ -632,10 +636,16 @@ def _upsert(conn: Connection, table: Any, conflict: builtins.list[str],
             continue
         compiled = stmt.compile(dialect=conn.dialect)
         names: builtins.list[str] = list(compiled.positiontup or ())
-        procs = [_sqlite_processor(table.c[n].type, conn.dialect) for n in names]
-        params = [tuple(v if v is None or p is None else p(v)
-                        for v, p in zip([r[n] for n in names], procs, strict=True))
-                  for r in group]
+        procs = [(i, p) for i, n in enumerate(names)
+                 if (p := _sqlite_processor(table.c[n].type, conn.dialect)) is not None]
+        params = []
+        for r in group:
+            values = [r[n] for n in names]
+            for i, proc in procs:
+                v = values[i]
+                if v is not None:
+                    values[i] = proc(v)
+            params.append(values)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(compiled.string, params)
@@ -644,7 +654,10 @@ def _upsert(conn: Connection, table: Any, conflict: builtins.list[str],
 
 
 def _sqlite_processor(type_: Any, dialect: Any) -> Any:
-    from sqlalchemy import JSON
+    from sqlalchemy import JSON, LargeBinary
+
+    if isinstance(type_, LargeBinary):
+        return None  # sqlite3 takes bytes as they are
 
     if isinstance(type_, schema.UTCDateTime):
         # what UTCDateTime + SQLite's DATETIME make of an aware time, memoised (a batch

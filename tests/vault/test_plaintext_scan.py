@@ -23,13 +23,13 @@ TOKEN = "Atzr|IwEBICanaryRefreshTokenQuillon0123456789"
 
 
 def _needles() -> list[bytes]:
-    out: list[bytes] = []
+    out: list[str] = []
     for n in range(2 * N):
         c = canary(n)
         out += [c["name"], c["email"], c["line1"], c["line2"], c["city"], c["phone"],
                 c["email"].upper()]
     out += ["Wexfordine", "Vexmarrow", "Zanzibarque", "canary@buyer", TOKEN, "CanaryRefresh"]
-    needles = [s.encode() if isinstance(s, str) else s for s in out]
+    needles = [s.encode() for s in out]
     # the same strings as UTF-16 (a dump tool might use it) and the e-mail's plain SHA-256
     needles += [s.encode("utf-16-le") for s in ("Vexmarrow", "Zanzibarque")]
     needles += [hashlib.sha256(canary(n)["email"].encode()).hexdigest().encode()

@@ -115,8 +115,8 @@ def test_the_access_review_says_who_read_pii_when_and_why(
 
 
 def test_the_pack_is_markdown_json_and_svg_without_pii(
-        vault_url: str, tmp_path: Path, clock: Clock) -> None:
-    v = open_vault(vault_url, tmp_path, clock)
+        sqlite_vault_url: str, tmp_path: Path, clock: Clock) -> None:
+    v = open_vault(sqlite_vault_url, tmp_path, clock)
     _add_user(v, "alice", "admin", mfa=True)
     seed_order(v, "117-0000001-0000001", purchase=clock.now - 3 * DAY)
     old = seed_order(v, "117-0000002-0000002", purchase=clock.now - 80 * DAY)

@@ -67,8 +67,8 @@ def test_bad_incident_input_is_refused_with_what_to_fix(
 
 
 def test_the_draft_names_the_contact_the_data_and_the_unconfirmed_address(
-        vault_url: str, tmp_path: Path, clock: Clock) -> None:
-    v = open_vault(vault_url, tmp_path, clock)
+        sqlite_vault_url: str, tmp_path: Path, clock: Clock) -> None:
+    v = open_vault(sqlite_vault_url, tmp_path, clock)
     seed_order(v, "113-1111111-1111111", purchase=clock.now - 5 * timedelta(days=1))
     seed_order(v, "113-2222222-2222222", purchase=clock.now - 3 * timedelta(days=1), pii=False)
     detected = datetime(2026, 6, 1, 9, 15, tzinfo=UTC)

@@ -54,8 +54,8 @@ def test_the_database_location_masks_its_password() -> None:
 
 
 def test_recorded_files_are_checked_at_listing(
-        vault_url: str, tmp_path: Path, clock: Clock) -> None:
-    v = open_vault(vault_url, tmp_path, clock)
+        sqlite_vault_url: str, tmp_path: Path, clock: Clock) -> None:
+    v = open_vault(sqlite_vault_url, tmp_path, clock)
     report = tmp_path / "reports" / "orders.tsv"
     report.parent.mkdir()
     report.write_text("amazon-order-id\tsku\n")

@@ -11,8 +11,12 @@ subscribes to REPORT_PROCESSING_FINISHED and FEED_PROCESSING_FINISHED (``ensure_
 submits a JSON_LISTINGS_FEED of PATCH messages (``ListingsFeed`` and ``sp.feeds.submit``: two
 for SKUs of the report, one for a SKU that does not exist, so accepted and applied differ) and
 reads the notifications the report and the feed caused from the emulator's in-process queue
-(parsed with ``parse_notification``). All of it is the emulator's synthetic data, and the output
-says so.
+(parsed with ``parse_notification``). Last, the vault: ``sellerkit.sync.sync_orders`` pulls the
+orders (Orders 2026-01-01, buyer and recipient blocks included) into a vault (a temporary SQLite
+one unless ``vault_url`` names one), a fulfillment user reads one buyer's name through the vault
+with a stated purpose (audited), and the demo scans the database's raw bytes to show the name is
+not in them: the PII is stored encrypted. All of it is the emulator's synthetic data, and the
+output says so.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ __all__ = [
     "NotificationsSummary",
     "ReportSummary",
     "ShippingSample",
+    "VaultSummary",
     "render",
     "run_demo",
 ]
@@ -101,6 +106,27 @@ class NotificationsSummary:
 
 
 @dataclass
+class VaultSummary:
+    """The orders ``sync_orders`` stored in the vault, and the proof that their PII is
+    encrypted: one buyer name read through the vault with a purpose, and not found in the
+    database's raw bytes."""
+
+    location: str  # "a temporary SQLite vault" or the URL given (password hidden)
+    orders: int
+    items: int
+    buyers: int
+    addresses: int
+    pages: int
+    seconds: float
+    order_id: str | None = None
+    buyer_name: str | None = None  # synthetic emulator data, read with the purpose below
+    read_as: str = ""
+    purpose: str = ""
+    raw_bytes: int = 0  # how many bytes of the database were scanned
+    name_in_raw_bytes: bool | None = None
+
+
+@dataclass
 class DemoSummary:
     base_url: str
     seller_id: str
@@ -114,6 +140,7 @@ class DemoSummary:
     feed: FeedSummary | None = None
     notifications: NotificationsSummary | None = None
     workflow_seconds: float = 0.0  # the report, the feed and the notifications
+    vault: VaultSummary | None = None
 
     @property
     def orders(self) -> int:
@@ -150,8 +177,10 @@ def _counting_transport() -> Any:
 
 
 def run_demo(*, orders: int = 300, seed: int = 0, rate_scale: float = 1000.0,
-             page_size: int = 25) -> DemoSummary:
-    """Run the demo end to end and return what it saw."""
+             page_size: int = 25, vault_url: str | None = None, vault_key: str | None = None,
+             with_vault: bool = True) -> DemoSummary:
+    """Run the demo end to end and return what it saw. ``vault_url`` (and ``vault_key``)
+    name the vault the orders are synced into; by default a temporary one, deleted after."""
     from sellerkit import CallOptions, SellingPartner
     from sellerkit.emulator import EmulatorConfig, EmulatorServer
 
@@ -213,10 +242,107 @@ def run_demo(*, orders: int = 300, seed: int = 0, rate_scale: float = 1000.0,
                 feed = _listings_feed(sp, seller_id, summaries[0].marketplace_id, skus)
                 notes = _notifications(server.emulator, after)
             workflow_seconds = time.perf_counter() - workflows_start
+            vault = _vault_step(sp, seller_id, vault_url, vault_key) if with_vault else None
     return DemoSummary(base_url=server.base_url, seller_id=server.emulator.seller_ids[0],
                        marketplaces=summaries, requests=requests, throttled=throttled,
                        seconds=seconds, rate_scale=rate_scale, address=address, report=report,
-                       feed=feed, notifications=notes, workflow_seconds=workflow_seconds)
+                       feed=feed, notifications=notes, workflow_seconds=workflow_seconds,
+                       vault=vault)
+
+
+DEMO_ADMIN = "demo-admin"
+DEMO_FULFILLMENT = "demo-fulfillment"
+DEMO_PURPOSE = "sellerkit demo: show one buyer's name read through the vault"
+
+
+def _vault_step(sp: Any, seller_id: str, vault_url: str | None, vault_key: str | None
+                ) -> VaultSummary:
+    """Sync the emulator's orders into a vault and show that their PII is encrypted."""
+    import tempfile
+    from datetime import UTC, datetime
+
+    from sellerkit.sync import sync_orders
+    from sellerkit.vault import Vault
+
+    with tempfile.TemporaryDirectory(prefix="sellerkit-demo-") as tmp:
+        url = vault_url or f"sqlite:///{tmp}/vault.sqlite3"
+        with Vault.open(url, key=vault_key) as v:
+            admin, fulfillment = _demo_users(v)
+            s = sync_orders(v, sp, actor=admin, selling_partner_id=seller_id, region="na",
+                            since=datetime(2000, 1, 1, tzinfo=UTC))
+            location = ("a temporary SQLite vault" if vault_url is None
+                        else v.engine.url.render_as_string(hide_password=True))
+            out = VaultSummary(location=location, orders=s.orders_new + s.orders_updated +
+                               s.orders_unchanged, items=s.items, buyers=s.buyers,
+                               addresses=s.addresses, pages=s.pages, seconds=s.seconds,
+                               read_as=f"{fulfillment.user_id} ({fulfillment.role.value})",
+                               purpose=DEMO_PURPOSE)
+            sample = _buyer_sample(v, fulfillment)
+            if sample is not None:
+                out.order_id, out.buyer_name = sample
+                out.raw_bytes, out.name_in_raw_bytes = _scan_raw(v, sample[1])
+    return out
+
+
+def _demo_users(v: Any) -> tuple[Any, Any]:
+    """An admin who syncs and a fulfillment user who reads PII. A new (temporary) vault gets
+    ``demo-admin`` as its first admin; a vault given with ``--vault`` is used as the OS login
+    name (a vault admin, as for every vault command), who adds ``demo-fulfillment`` if needed."""
+    from sellerkit.errors import VaultError
+    from sellerkit.vault import Role
+
+    users = v.users
+    admin = (users.bootstrap_admin(DEMO_ADMIN) if users.count() == 0
+             else users.cli_principal(None))
+    try:
+        fulfillment = users.get(admin, DEMO_FULFILLMENT)
+    except VaultError:
+        fulfillment = users.add(admin, DEMO_FULFILLMENT, Role.FULFILLMENT)
+    return admin, fulfillment.principal
+
+
+def _buyer_sample(v: Any, reader: Any) -> tuple[str, str] | None:
+    """One shipped order's buyer name, decrypted by the vault for ``reader`` with a purpose."""
+    for row in v.orders.list(reader, limit=50):
+        oid = str(row.get("amazon_order_id") or row.get("order_id") or "")
+        if not oid:
+            continue
+        pii = v.orders.read_pii(reader, oid, purpose=DEMO_PURPOSE)
+        buyer = pii.get("buyer") or {}
+        name = buyer.get("name") or buyer.get("buyerName") or buyer.get("BuyerName")
+        if name:
+            return oid, str(name)
+    return None
+
+
+def _scan_raw(v: Any, needle: str) -> tuple[int, bool]:
+    """Look for ``needle`` in the vault database's raw bytes: the SQLite file and its WAL, or
+    on PostgreSQL every column of the order tables as the server returns them."""
+    from pathlib import Path
+
+    target = needle.encode("utf-8")
+    url = v.engine.url
+    if url.get_backend_name() == "sqlite" and url.database:
+        total, found = 0, False
+        for suffix in ("", "-wal"):
+            path = Path(url.database + suffix)
+            if path.exists():
+                data = path.read_bytes()
+                total += len(data)
+                found = found or target in data
+        return total, found
+    from sqlalchemy import select
+
+    from sellerkit.vault.schema import order_addresses, order_buyers, order_items, orders
+
+    total, found = 0, False
+    with v.read() as conn:
+        for table in (orders, order_items, order_buyers, order_addresses):
+            for row in conn.execute(select(table)):
+                blob = repr(tuple(row)).encode("utf-8", "backslashreplace")
+                total += len(blob)
+                found = found or target in blob
+    return total, found
 
 
 def _subscribe(sp: Any) -> None:
@@ -336,4 +462,19 @@ def render(summary: DemoSummary) -> Any:
         parts.append(Text(f"notifications received from the emulator's queue: {n.count} "
                           f"({kinds}); report, feed and notifications took "
                           f"{summary.workflow_seconds:.2f}s."))
+    vs = summary.vault
+    if vs is not None:
+        parts.append(Text(
+            f"vault: sellerkit.sync stored {vs.orders} orders ({vs.items} items, {vs.buyers} "
+            f"buyers, {vs.addresses} addresses, {vs.pages} pages) in {vs.location} in "
+            f"{vs.seconds:.2f}s, buyer and address fields encrypted (AES-256-GCM)."))
+        if vs.buyer_name:
+            where = ("the database file's" if vs.location.startswith("a temporary")
+                     or vs.location.startswith("sqlite") else "the stored rows'")
+            verdict = ("do not contain it: the PII is encrypted at rest"
+                       if vs.name_in_raw_bytes is False else "CONTAIN IT")
+            parts.append(Text(
+                f"vault.orders.read_pii {vs.order_id} as {vs.read_as}, purpose stated and "
+                f"audited: buyer {vs.buyer_name} (synthetic); {where} {vs.raw_bytes} raw bytes "
+                f"{verdict}."))
     return Group(*parts)

@@ -24,10 +24,18 @@ def register(app: typer.Typer) -> None:
                              ] = 25,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")
                            ] = False,
+        vault: Annotated[str | None, typer.Option(
+            "--vault", metavar="URL",
+            help="Sync the orders into this vault (sqlite:///PATH or postgresql://...) "
+                 "[default: a temporary one, deleted after]")] = None,
+        key: Annotated[str | None, typer.Option(
+            "--key", metavar="SPEC", help="The --vault's key: file:PATH, env:VARIABLE or "
+                                          "kms:KEY_ID.")] = None,
     ) -> None:
         """Start the emulator, pull every order through the client (LWA, RDT, pagination,
         rate limits), fetch an orders report, submit a listings feed, receive the
-        notifications they cause, and print what it saw. No Amazon account needed."""
+        notifications they cause, sync the orders into a vault (PII encrypted), and print
+        what it saw. No Amazon account needed."""
         from rich.console import Console
 
         from sellerkit.demo import render, run_demo
@@ -38,7 +46,7 @@ def register(app: typer.Typer) -> None:
                                      "--page-size between 1 and 100")
         if as_json:
             summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
-                               page_size=page_size)
+                               page_size=page_size, vault_url=vault, vault_key=key)
             typer.echo(json.dumps(summary.to_dict(), indent=2))
             return
         console = Console()
@@ -46,7 +54,7 @@ def register(app: typer.Typer) -> None:
             console = Console(width=110)
         # the spinner is a status line: stderr, so stdout holds only the summary
         with Console(stderr=True).status("starting the emulator, pulling orders, fetching a report, "
-                                      "submitting a feed..."):
+                                      "submitting a feed, syncing the vault..."):
             summary = run_demo(orders=orders, seed=seed, rate_scale=rate_scale,
-                               page_size=page_size)
+                               page_size=page_size, vault_url=vault, vault_key=key)
         console.print(render(summary))

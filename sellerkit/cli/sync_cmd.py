@@ -79,9 +79,11 @@ def _progress_bar(quiet: bool) -> Iterator[Any]:
 
     class _InBar(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            line = format_wait(getattr(record, "sellerkit_wait", None))
-            if line:
-                progress.update(task, description=line)
+            wait = getattr(record, "sellerkit_wait", None)
+            if format_wait(wait) is not None:  # a wait record: the short form fits the bar
+                assert isinstance(wait, dict)
+                progress.update(task, description=format_wait(
+                    {"seconds": wait["seconds"], "operation": wait.get("operation")}))
 
     logger = logging.getLogger(LOGGER_NAME)
     # while the bar is drawn, the waits go into it instead of the group's status line
@@ -120,7 +122,10 @@ def _print_summary(s: SyncSummary) -> None:
               f"({s.throttled_wait_seconds:.1f} s), {s.throttled_responses} throttled, "
               f"{s.seconds:.1f} s", markup=False)
     if s.purged is not None:
-        out.print(f"retention purge: {json.dumps(s.purged, default=str)}", markup=False)
+        done = {k: v for k, v in s.purged.items() if v}
+        out.print("retention purge: " + (", ".join(f"{k.replace('_', ' ')} {v}"
+                                                    for k, v in done.items())
+                                         or "nothing past its date"), markup=False)
     if s.alerts:
         out.print(f"{s.alerts} alert(s) raised: see sellerkit vault alerts", markup=False)
 

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from sellerkit.errors import VaultError
-from sellerkit.vault.schema import sellers, sync_checkpoints
+from sellerkit.vault.schema import sync_checkpoints
 
-__all__ = ["Checkpoint", "SyncTakenOverError", "ensure_seller", "load", "save"]
+__all__ = ["Checkpoint", "SyncTakenOverError", "load", "merge_stats", "owned_by", "save"]
 
 
 class SyncTakenOverError(VaultError):
@@ -39,24 +39,6 @@ class Checkpoint:
     cursor: dict[str, Any] | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     exists: bool = False
-
-
-def ensure_seller(conn: Connection, selling_partner_id: str, region: str, now: datetime,
-                  kind: str = "seller") -> int:
-    """The ``sellers`` row id of a selling partner, created when missing.
-
-    The same as ``ConnectionStore.ensure_seller`` (used instead when the vault has it); kept
-    here so a sync of a self-authorized seller needs no connection record."""
-    row = conn.execute(select(sellers.c.id).where(
-        sellers.c.selling_partner_id == selling_partner_id,
-        sellers.c.region == region)).first()
-    if row is not None:
-        return int(row[0])
-    result = conn.execute(insert(sellers).values(
-        selling_partner_id=selling_partner_id, region=region, kind=kind, created_at=now))
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
 
 
 def load(conn: Connection, seller_id: int, stream: str, scope: str, *,

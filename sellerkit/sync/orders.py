@@ -128,7 +128,7 @@ class SyncSummary:
     throttled_wait_seconds: float = 0.0
     throttled_responses: int = 0
     window_restarts: int = 0
-    purged: dict[str, Any] | None = None
+    purged: dict[str, int] | None = None  # the retention purge's counts per kind
     alerts: int | None = None
     seconds: float = 0.0
     completed: bool = False
@@ -165,14 +165,19 @@ def _floor(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(microsecond=0)
 
 
-def scope_of(api: str, marketplace_ids: Sequence[str] | None) -> str:
-    """The checkpoint scope of a run: the API version, and the marketplaces when restricted."""
-    return api if not marketplace_ids else f"{api}:{','.join(sorted(marketplace_ids))}"
+def stream_of(api: str) -> str:
+    """The checkpoint stream of a run: ``orders:2026-01-01`` or ``orders:v0``."""
+    return f"{STREAM}:{api}"
+
+
+def scope_of(marketplace_ids: Sequence[str] | None) -> str:
+    """The checkpoint scope of a run: the marketplaces it covers ("" for all of them)."""
+    return ",".join(sorted(marketplace_ids or []))
 
 
 def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
                 selling_partner_id: str | None = None, region: str | None = None,
-                api: str = API_2026, since: datetime | timedelta | None = None,
+                api: str = API_2026, since: datetime | timedelta | str | None = None,
                 overlap: timedelta = DEFAULT_OVERLAP,
                 marketplace_ids: Sequence[str] | None = None, page_size: int = 100,
                 pii: bool = True, progress: Callable[[SyncProgress], None] | None = None,
@@ -180,9 +185,8 @@ def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
     """Pull the orders updated since the last run (or ``since``) into ``vault``; see the
     module docstring. ``sp`` is a client for the seller (``SellingPartner.for_seller`` sets
     ``selling_partner_id``; pass it for a self-authorized seller). ``since`` (a time, or a
-    duration back from now; default 30 days) starts the first run; a later run starts at its
-    checkpoint, or at ``since`` when that is earlier (a backfill). ``clock`` defaults to the
-    vault's."""
+    duration back from now; default 30 days) starts the first run; later runs start at their
+    checkpoint and ignore it. ``clock`` defaults to the vault's."""
     run = _OrderSync(vault, sp, actor=actor, selling_partner_id=selling_partner_id,
                      region=region, api=api, since=since, overlap=overlap,
                      marketplace_ids=marketplace_ids, page_size=page_size, pii=pii,
@@ -193,7 +197,7 @@ def sync_orders(vault: Vault, sp: SellingPartner, *, actor: Principal,
 class _OrderSync:
     def __init__(self, vault: Vault, sp: Any, *, actor: Principal,
                  selling_partner_id: str | None, region: str | None, api: str,
-                 since: datetime | timedelta | None, overlap: timedelta,
+                 since: datetime | timedelta | str | None, overlap: timedelta,
                  marketplace_ids: Sequence[str] | None, page_size: int, pii: bool,
                  progress: Callable[[SyncProgress], None] | None,
                  clock: Callable[[], datetime] | None) -> None:
@@ -227,7 +231,8 @@ class _OrderSync:
         self.pii = pii
         self.progress = progress
         self.run_id = secrets.token_hex(8)
-        self.scope = scope_of(api, self.marketplace_ids)
+        self.stream = stream_of(api)
+        self.scope = scope_of(self.marketplace_ids)
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -251,32 +256,25 @@ class _OrderSync:
             summary.throttled_waits = after[0] - limits_before[0]
             summary.throttled_wait_seconds = max(0.0, after[1] - limits_before[1])
             summary.throttled_responses = after[2] - limits_before[2]
-            if not isinstance(error, (KeyboardInterrupt, SyncTakenOverError)):
-                self._after_run(summary, error)
+            if error is None:
+                self._after_run(summary, None)
+            elif not isinstance(error, (KeyboardInterrupt, SyncTakenOverError)):
+                try:  # record the failed run; never hide the error that ended it
+                    self._after_run(summary, error)
+                except Exception as exc:  # noqa: BLE001 - the run's own error is re-raised
+                    log.warning("could not record the failed sync run: %s", exc)
         return summary
-
-    def _ensure_seller(self, conn: Any) -> int:
-        try:
-            store = self.vault.connections
-        except ModuleNotFoundError:  # a vault build without the connection store
-            return checkpoints.ensure_seller(conn, self.spid, self.region, self.clock())
-        return int(store.ensure_seller(conn, self.spid, self.region))
 
     def _claim(self) -> tuple[Checkpoint, bool]:
         """Take the checkpoint: carry on with the window in flight, or open the next one."""
         now = self.clock()
         with self.vault.write() as conn:
-            self.seller_pk = self._ensure_seller(conn)
-            cp = checkpoints.load(conn, self.seller_pk, STREAM, self.scope, for_update=True)
+            self.seller_pk = self.vault.connections.ensure_seller(conn, self.spid, self.region)
+            cp = checkpoints.load(conn, self.seller_pk, self.stream, self.scope, for_update=True)
             resumed = cp.cursor is not None
             if resumed:
                 assert cp.cursor is not None
                 cp.cursor["run"] = self.run_id
-                start = _parse(cp.cursor.get("after"))
-                wanted = self._since(now)
-                if wanted is not None and start is not None and wanted < start:
-                    # a backfill asked for while a window is in flight: widen it, from page 1
-                    cp.cursor.update(after=_iso(wanted), token=None)
             else:
                 cp.cursor = {"run": self.run_id, **self._next_window(cp, now), "token": None,
                              "pages": 0}
@@ -288,6 +286,11 @@ class _OrderSync:
             return None
         if isinstance(self.since, timedelta):
             return _floor(now - self.since)
+        if isinstance(self.since, str):
+            parsed = _parse(self.since)
+            if parsed is None:
+                raise ConfigurationError(f"since {self.since!r} is not an ISO 8601 date-time")
+            return _floor(parsed)
         if self.since.tzinfo is None:
             raise ConfigurationError("since must be an aware datetime (UTC)")
         return _floor(self.since)
@@ -297,8 +300,6 @@ class _OrderSync:
         wanted = self._since(now)
         if cp.high_water is not None:
             start = cp.high_water - self.overlap
-            if wanted is not None and wanted < start:
-                start = wanted
         else:
             start = wanted if wanted is not None else _floor(now - DEFAULT_SINCE)
         if start > end:
@@ -462,7 +463,7 @@ class _OrderSync:
         now = self.clock()
         skipped = int(extra.get("skipped", 0))
         with self.vault.write() as conn:
-            current = checkpoints.load(conn, self.seller_pk, STREAM, self.scope, for_update=True)
+            current = checkpoints.load(conn, self.seller_pk, self.stream, self.scope, for_update=True)
             if not checkpoints.owned_by(current, self.run_id):
                 raise SyncTakenOverError(
                     f"another sync of seller {self.spid} ({self.api}) took over this one's "
@@ -505,7 +506,7 @@ class _OrderSync:
                                    **summary.counts()}
         outcome = "ok"
         if error is not None:
-            outcome = "error"
+            outcome = "failed"
             details["error"] = type(error).__name__
         vault = self.vault
         _optional(lambda: vault.audit.record(
@@ -541,13 +542,9 @@ def _optional(call: Callable[[], Any]) -> Any:
         return None
 
 
-def _report_dict(report: Any) -> dict[str, Any]:
-    if hasattr(report, "to_dict"):
-        return dict(report.to_dict())
-    try:
-        return asdict(report)
-    except TypeError:
-        return {"report": str(report)}
+def _report_dict(report: Any) -> dict[str, int]:
+    """A purge report's counts per kind (no ids, no PII)."""
+    return {str(k): int(v) for k, v in dict(getattr(report, "counts", {}) or {}).items()}
 
 
 def _count_items(api: str, orders: Sequence[Mapping[str, Any]], extra: Mapping[str, Any]) -> int:

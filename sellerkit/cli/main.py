@@ -48,6 +48,7 @@ COMMAND_MODULES = (
     "sellerkit.cli.vault_retention_cmd",
     "sellerkit.cli.incident_cmd",
     "sellerkit.cli.sync_cmd",
+    "sellerkit.cli.serve_cmd",
 )
 
 

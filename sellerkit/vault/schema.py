@@ -415,3 +415,25 @@ inventory_items = Table(
     Column("key_id", Integer, ForeignKey("data_keys.id"), nullable=True),
     Index("ix_inventory_items_location", "location"),
 )
+
+# -- the web app (sellerkit serve) ------------------------------------------------------------------
+
+# OAuth ``state`` values the callback has accepted, so a state works once even across processes.
+# ``nonce`` is the state's random part (not a secret once used); rows are deleted after expiry.
+web_states = Table(
+    "web_states", metadata,
+    Column("nonce", String(64), primary_key=True),
+    _ts("used_at", nullable=False),
+    _ts("expires_at", nullable=False, index=True),
+)
+
+# Admin log-in sessions: the cookie holds a random id, the table its SHA-256 (a database reader
+# cannot take over a session). Idle and absolute expiry are checked on every request.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False, index=True),
+    _ts("created_at", nullable=False),
+    _ts("last_seen_at", nullable=False),
+    _ts("expires_at", nullable=False, index=True),
+)

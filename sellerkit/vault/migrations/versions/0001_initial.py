@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-01 18:10:57.040440
+Create Date: 2026-12-01 18:25:01.407480
 """
 from __future__ import annotations
 
@@ -119,6 +119,27 @@ def upgrade() -> None:
     sa.Column('updated_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_vault_meta'))
     )
+    op.create_table('web_sessions',
+    sa.Column('id_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
+    sa.Column('last_seen_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_web_sessions'))
+    )
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_sessions_expires_at'), ['expires_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_web_sessions_user_id'), ['user_id'], unique=False)
+
+    op.create_table('web_states',
+    sa.Column('nonce', sa.String(length=64), nullable=False),
+    sa.Column('used_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', sellerkit.vault.schema.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('nonce', name=op.f('pk_web_states'))
+    )
+    with op.batch_alter_table('web_states', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_states_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('data_keys',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('kek_id', sa.Integer(), nullable=False),
@@ -392,6 +413,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_data_keys_kek_id'))
 
     op.drop_table('data_keys')
+    with op.batch_alter_table('web_states', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_states_expires_at'))
+
+    op.drop_table('web_states')
+    with op.batch_alter_table('web_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_sessions_user_id'))
+        batch_op.drop_index(batch_op.f('ix_web_sessions_expires_at'))
+
+    op.drop_table('web_sessions')
     op.drop_table('vault_meta')
     op.drop_table('sellers')
     op.drop_table('purge_runs')

@@ -57,6 +57,30 @@ def register(app: typer.Typer) -> None:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+def _open_existing(vault: str | None, key: str | None) -> Vault:
+    """:func:`open_vault`, refusing to create a SQLite vault that is not there yet."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from sellerkit.cli import UserError
+    from sellerkit.vault import store
+
+    raw = vault or store.default_vault_url()
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        url = None
+    if url is not None and url.get_backend_name() == "sqlite" and url.database \
+            and url.database != ":memory:" and not url.database.startswith("file:"):
+        from pathlib import Path
+
+        path = Path(url.database).expanduser()
+        if not path.exists() or path.stat().st_size == 0:
+            raise UserError(f"there is no vault at {path}: create it with 'sellerkit vault "
+                            f"init' (or point --vault / $SELLERKIT_VAULT_URL at yours)")
+    return open_vault(vault, key)
+
+
 def _where(v: Vault) -> str:
     return v.engine.url.render_as_string(hide_password=True)
 
@@ -124,7 +148,7 @@ def init_cmd(vault: VaultOpt = None, key: KeyOpt = None, json_out: JsonOpt = Fal
 def status_cmd(vault: VaultOpt = None, key: KeyOpt = None, json_out: JsonOpt = False) -> None:
     """Where the vault is, its key (provider, fingerprint, age) and what it holds (counts, no
     PII)."""
-    v = open_vault(vault, key)
+    v = _open_existing(vault, key)
     try:
         desc = v.cipher.describe()
         from sellerkit.vault import store
@@ -160,7 +184,7 @@ def rotate_key_cmd(
         json_out: JsonOpt = False) -> None:
     """Re-wrap every data key and vault secret under a new key-encryption key (the vault stays
     in use meanwhile), then retire the old one."""
-    v = open_vault(vault, key)
+    v = _open_existing(vault, key)
     try:
         actor = acting_user(v, user)
         report = v.cipher.rotate(actor, new_key)
@@ -196,7 +220,7 @@ def show_cmd(
         raise UserError("--purpose goes with --pii: add --pii to read the buyer's data")
     if pii and not (purpose or "").strip():
         raise UserError("--pii needs --purpose TEXT: every PII read is audited with its purpose")
-    v = open_vault(vault, key)
+    v = _open_existing(vault, key)
     try:
         actor = acting_user(v, user)
         order = v.orders.get(actor, order_id)

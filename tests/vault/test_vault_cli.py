@@ -158,3 +158,11 @@ def test_the_cli_example_of_docs_vault_runs(tmp_path: Path,
         code, out, err = _run(*args[1:])
         assert code == 0, (line, err)
     assert json.loads(out)["key"]["ref"] == str(tmp_path / "demo-vault" / "new.key")
+
+
+def test_commands_other_than_init_do_not_create_a_vault(env: Path) -> None:
+    for args in (["vault", "status"], ["vault", "show", "111-1"],
+                 ["vault", "rotate-key", "--new-key", "env:X"]):
+        code, _, err = _run(*args)
+        assert code == 2 and "there is no vault at" in err and "vault init" in err, args
+    assert not env.exists() and not env.with_name("vault.key").exists()

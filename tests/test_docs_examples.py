@@ -146,13 +146,20 @@ def test_the_readme_only_uses_marketplaces_the_emulated_seller_sells_in() -> Non
     assert codes and all(c in {"US", "CA", "MX"} for c in codes)
 
 
-def test_the_readme_command_line_example_runs_against_the_emulator(emulator: EmulatorServer,
-                                                                   tmp_path: Path) -> None:
-    """Every line of the README's command-line block, in one shell; the emulator it starts in the
-    background is the one of the fixture (same defaults), so that line only has to parse."""
-    (script,) = [b for b in blocks("README.md", "sh") if "sellerkit call" in b]
+def _run_readme_sh(emulator: EmulatorServer, tmp_path: Path, marker: str,
+                   env: dict[str, str] | None = None,
+                   replace: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """Every line of the README's ``sh`` block containing ``marker``, in one shell (continuation
+    lines joined); each ``sellerkit`` line's stdout goes to ``$OUT/N.out``. The emulator such a
+    block starts in the background is the one of the fixture (same defaults), so that line only
+    has to parse."""
+    (script,) = [b for b in blocks("README.md", "sh") if marker in b]
+    script = _for(emulator, script).replace("\\\n", " ")
+    for old, new in (replace or {}).items():
+        assert old in script, old
+        script = script.replace(old, new)
     lines = []
-    for line in _for(emulator, script).splitlines():
+    for line in script.splitlines():
         line = re.sub(r"\s+#.*$", "", line)  # the comments
         if line.startswith("sellerkit emulator ") and line.endswith("&"):
             lines.append("sellerkit emulator --help > /dev/null")  # the fixture serves instead
@@ -168,8 +175,45 @@ def test_the_readme_command_line_example_runs_against_the_emulator(emulator: Emu
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("SELLERKIT_", "LWA_", "SP_API_"))}
     clean.update({"HOME": str(tmp_path), "SELLERKIT_CONFIG": os.devnull, "OUT": str(out),
                   "SELLERKIT_STATE_DIR": str(tmp_path / "state"), "PYTHONPATH": str(ROOT)})
+    clean.update(env or {})
     r = subprocess.run(["bash", "-c", prelude + "\n".join(lines)], capture_output=True, text=True,
                        env=clean, cwd=str(tmp_path), timeout=300, check=False)
+    return r, out
+
+
+def test_the_readme_first_call_on_the_emulator_runs(emulator: EmulatorServer, tmp_path: Path) -> None:
+    r, out = _run_readme_sh(emulator, tmp_path, "sellerkit doctor --profile emu", env={
+        "SELLERKIT_CONFIG": str(tmp_path / "config.toml"), "SELLERKIT_KEYRING": "off"})
+    assert r.returncode == 0, r.stderr[-4000:]
+    doctor = max(out.glob("*.out"), key=lambda p: int(p.stem)).read_text()
+    assert "First call" in doctor and "0 failed" in doctor, doctor
+    assert "emulator-secret" not in r.stdout + r.stderr + doctor  # secrets masked
+
+
+def test_the_readme_vault_example_runs(emulator: EmulatorServer, tmp_path: Path) -> None:
+    """The vault block against the emulator: init, sync, an audited PII read, purge, audit
+    verification, evidence."""
+    env = {"SELLERKIT_ENDPOINT": emulator.base_url,
+           "SELLERKIT_LWA_ENDPOINT": f"{emulator.base_url}/auth/o2/token",
+           "SELLERKIT_CLIENT_ID": emulator.config.client_id,
+           "SELLERKIT_CLIENT_SECRET": emulator.config.client_secret,
+           "SELLERKIT_REFRESH_TOKEN": emulator.emulator.refresh_token(), "SELLERKIT_MARKETPLACE": "US",
+           "SELLERKIT_VAULT_URL": f"sqlite:///{tmp_path / 'vault.sqlite3'}",
+           "SELLERKIT_VAULT_KEY": f"file:{tmp_path / 'vault.key'}"}
+    picker = tmp_path / "pick_order.py"  # an order id the sync stored, for `vault show`
+    picker.write_text("import sqlite3, sys\nrow = sqlite3.connect(sys.argv[1]).execute("
+                      "'SELECT amazon_order_id FROM orders LIMIT 1').fetchone()\nprint(row[0])\n")
+    pick = f'$("{sys.executable}" {picker} {tmp_path / "vault.sqlite3"})'
+    r, out = _run_readme_sh(emulator, tmp_path, "sellerkit vault init", env=env,
+                            replace={"113-1234567-1234567": pick})
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert (tmp_path / "evidence").is_dir() and any((tmp_path / "evidence").iterdir())
+
+
+def test_the_readme_command_line_example_runs_against_the_emulator(emulator: EmulatorServer,
+                                                                   tmp_path: Path) -> None:
+    """Every line of the README's command-line block, in one shell."""
+    r, out = _run_readme_sh(emulator, tmp_path, "sellerkit call")
     assert r.returncode == 0, r.stderr[-4000:]
 
     def unwrapped(x: object) -> object:  # the API's result, whether --json prints the body or the payload

@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                 conn, opts={"compare_type": True, "render_as_batch": True}), metadata)
             if args.check:
                 engine.dispose()
+                if store.HEAD != script.get_current_head():
+                    print(f"sellerkit/vault/store.py HEAD is {store.HEAD!r} but the newest "
+                          f"migration is {script.get_current_head()!r}: update HEAD",
+                          file=sys.stderr)
+                    return 1
                 if diff:
                     print("the vault schema differs from its migrations; run "
                           "python3 tools/gen_vault_migration.py MESSAGE:", file=sys.stderr)
@@ -58,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             n = len(list(script.walk_revisions())) + 1
             cfg = store._alembic_config(conn)
             command.revision(cfg, message=args.message, autogenerate=True, rev_id=f"{n:04d}")
+            print(f"now set HEAD = '{n:04d}' in sellerkit/vault/store.py")
         engine.dispose()
     return 0
 

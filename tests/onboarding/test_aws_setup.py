@@ -22,22 +22,16 @@ from typer.testing import CliRunner  # noqa: E402
 
 from sellerkit import SellingPartner  # noqa: E402
 from sellerkit.emulator import EmulatorConfig, EmulatorServer  # noqa: E402
+from tests.moto_server import CREDS, running_moto  # noqa: E402
 
 ACCOUNT = "123456789012"  # moto's account for unknown credentials
 AMAZON = "arn:aws:iam::437568002678:root"
-CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-         "region_name": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

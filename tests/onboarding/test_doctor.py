@@ -27,6 +27,7 @@ from sellerkit.onboarding.doctor import (
     run_doctor,
 )
 from sellerkit.onboarding.state import record_secret_expiry
+from tests.moto_server import running_moto
 
 from .conftest import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, Served, leaked
 
@@ -397,14 +398,8 @@ boto3 = pytest.importorskip("boto3")
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 def _aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: str) -> Any:

@@ -22,6 +22,7 @@ from sellerkit.cli.main import app
 from sellerkit.emulator import Emulator, EmulatorConfig
 from sellerkit.emulator.server import EmulatorServer
 from sellerkit.onboarding.state import read_secret_expiry, record_secret_expiry
+from tests.moto_server import running_moto
 
 from . import keyring_memory
 from .keyring_memory import MemoryKeyring
@@ -40,13 +41,8 @@ DAY = 86400.0
 
 @pytest.fixture(scope="module")
 def sqs_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from sellerkit.vault.keys import (
     parse_key_spec,
     resolve_key_provider,
 )
+from tests.moto_server import running_moto
 
 
 def test_a_new_sqlite_vault_creates_its_key_file_0600_beside_it(tmp_path: Path) -> None:
@@ -120,13 +121,8 @@ moto_server = pytest.importorskip("moto.server")
 
 @pytest.fixture(scope="module")
 def kms_endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 @pytest.fixture

@@ -19,22 +19,15 @@ moto_server = pytest.importorskip("moto.server")
 
 from sellerkit.emulator import Emulator, EmulatorConfig  # noqa: E402
 from sellerkit.workflows.notification_types import parse_notification  # noqa: E402
+from tests.moto_server import CREDS, running_moto  # noqa: E402
 
 from .test_notifications_delivery import run_feed, run_report, subscribe  # noqa: E402
-
-CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing",
-         "region_name": "us-east-1"}
 
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with running_moto() as url:
+        yield url
 
 
 def receive(sqs: Any, url: str, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:

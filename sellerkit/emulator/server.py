@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from typing import Any
 
+from sellerkit._uvicorn_thread import UvicornThread, bind
 from sellerkit.emulator.app import ABORT_EXTENSION, Emulator
 from sellerkit.emulator.config import EmulatorConfig
 
@@ -76,10 +75,8 @@ class EmulatorServer:
         self.emulator = emulator or Emulator(self.config)
         self.host = host
         self.port = port
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._runner: UvicornThread | None = None
         self._sock: socket.socket | None = None
-        self._error: BaseException | None = None
 
     @property
     def base_url(self) -> str:
@@ -89,48 +86,20 @@ class EmulatorServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> EmulatorServer:
-        import uvicorn
-
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        # proto IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
-        # TCP, and without it every response waits ~40 ms for a delayed ACK
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        sock.listen(512)
+        sock = bind(self.host, self.port, 512)
         self._sock = sock
         self.port = sock.getsockname()[1]
         config = uvicorn_config(self.emulator, self.host, self.port, configure_logging=False)
-        server = uvicorn.Server(config)
-        self._server = server
-
-        def run() -> None:
-            try:
-                server.run(sockets=[sock])
-            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="sellerkit-emulator-server",
-                                        daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if self._error is not None or not self._thread.is_alive():
-                raise RuntimeError(f"the emulator server did not start: {self._error!r}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the emulator server did not start within 10 s")
-            time.sleep(0.005)
+        self._runner = UvicornThread(config, sock, name="sellerkit-emulator-server",
+                                     what="emulator server")
+        self._runner.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
-        self._thread = None
-        self._server = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
+        self._sock = None
         if self.config.state_file is not None:
             self.emulator.save_state()
         if self._owns_emulator:

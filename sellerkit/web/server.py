@@ -13,11 +13,10 @@ uvicorn's access log is turned off: it would log the callback's query string, wh
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
+from sellerkit._uvicorn_thread import UvicornThread, bind
 from sellerkit.errors import ConfigurationError
 
 __all__ = ["WebServer", "check_tls_files", "uvicorn_config"]
@@ -59,10 +58,8 @@ class WebServer:
         self.port = port
         self._given = sock
         self.tls_cert, self.tls_key = tls_cert, tls_key
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._runner: UvicornThread | None = None
         self._sock: socket.socket | None = None
-        self._error: BaseException | None = None
 
     @property
     def base_url(self) -> str:
@@ -71,49 +68,25 @@ class WebServer:
         return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> WebServer:
-        import uvicorn
-
         if self._given is not None:
             sock = self._given
             self.host = sock.getsockname()[0]
+            sock.listen(128)
         else:
-            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((self.host, self.port))
-        sock.listen(128)
+            sock = bind(self.host, self.port, 128)
         self._sock = sock
         self.port = sock.getsockname()[1]
-        server = uvicorn.Server(uvicorn_config(self.app, self.host, self.port,
-                                               tls_cert=self.tls_cert, tls_key=self.tls_key,
-                                               log_level="warning", configure_logging=False))
-        self._server = server
-
-        def run() -> None:
-            try:
-                server.run(sockets=[sock])
-            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="sellerkit-web-server", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if self._error is not None or not self._thread.is_alive():
-                raise RuntimeError(f"the web server did not start: {self._error!r}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the web server did not start within 10 s")
-            time.sleep(0.005)
+        config = uvicorn_config(self.app, self.host, self.port, tls_cert=self.tls_cert,
+                                tls_key=self.tls_key, log_level="warning", configure_logging=False)
+        self._runner = UvicornThread(config, sock, name="sellerkit-web-server", what="web server")
+        self._runner.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        if self._sock is not None:
-            self._sock.close()
-        self._thread = self._server = self._sock = None
+        if self._runner is not None:
+            self._runner.stop()
+        self._runner = None
+        self._sock = None
 
     def __enter__(self) -> WebServer:
         return self.start()

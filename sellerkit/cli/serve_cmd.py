@@ -79,7 +79,7 @@ def serve(
         "allow_ips": tuple(allow_ip) if allow_ip else LOOPBACK,
         "allow_scope": allow_ip_scope, "tls": tls_cert is not None,
     }, profile=profile)
-    v = open_vault(vault, key)
+    v = open_vault(vault, key, create=True)  # sellers can connect before an admin exists
     app = create_app(settings, vault=v)
     web_log = logging.getLogger("sellerkit.web")
     if not web_log.handlers:  # the command is the application: it may give its logger a handler

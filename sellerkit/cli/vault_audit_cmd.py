@@ -9,13 +9,13 @@ naming every problem; ``--json`` prints the whole result for scripts.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
 from sellerkit.cli import UserError, print_json
 from sellerkit.cli.vault_cmd import KeyOpt, UserOpt, VaultOpt, acting_user, open_vault, vault_app
+from sellerkit.cli.vault_retention_cmd import parse_time
 
 __all__ = ["alerts_app", "audit_app", "register"]
 
@@ -29,20 +29,6 @@ SinceOpt = Annotated[str | None, typer.Option(
     "--since", metavar="TIME", help="Only from this time on (ISO 8601, e.g. 2026-05-01T09:30Z).")]
 
 
-def _time(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    raw = text.strip()
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise UserError(f"--since {text!r} is not an ISO 8601 time: write e.g. "
-                        f"2026-05-01T09:30Z or 2026-05-01") from None
-    if when.tzinfo is None:
-        if len(raw) == 10:
-            return when.replace(tzinfo=UTC)
-        raise UserError(f"--since {text!r} has no time zone: add Z (UTC) or an offset")
-    return when.astimezone(UTC)
 
 
 def _head(text: str | None) -> dict[str, Any] | None:
@@ -96,7 +82,7 @@ def show(action: Annotated[str | None, typer.Option(
          json_out: JsonOpt = False) -> None:
     """Audit entries, oldest first (auditors and admins)."""
     with open_vault(vault, key) as v:
-        events = v.audit.events(acting_user(v, user), action=action, since=_time(since),
+        events = v.audit.events(acting_user(v, user), action=action, since=parse_time(since, "--since"),
                                 user=of_user, limit=limit or None)
     if json_out:
         print_json([e.to_dict() for e in events])
@@ -176,7 +162,7 @@ def list_alerts(since: SinceOpt = None,
                 json_out: JsonOpt = False) -> None:
     """Alerts raised so far, oldest first."""
     with open_vault(vault, key) as v:
-        rows = v.monitor.alerts(acting_user(v, user), _time(since), rule=rule,
+        rows = v.monitor.alerts(acting_user(v, user), parse_time(since, "--since"), rule=rule,
                                 limit=limit or None)
     if json_out:
         print_json([a.to_dict() for a in rows])

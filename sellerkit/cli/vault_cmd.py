@@ -37,9 +37,13 @@ UserOpt = Annotated[str | None, typer.Option(
     help="The vault user to act as [default: your OS login name]")]
 
 
-def open_vault(vault: str | None, key: str | None) -> Vault:
+def open_vault(vault: str | None, key: str | None, *, create: bool = False) -> Vault:
+    """The vault of ``--vault``/``--key``. A SQLite vault that does not exist yet is refused
+    (only ``vault init`` creates one, with its first admin), unless ``create``."""
     from sellerkit.vault import Vault
 
+    if not create:
+        _refuse_missing(vault)
     return Vault.open(vault, key=key)
 
 
@@ -57,8 +61,7 @@ def register(app: typer.Typer) -> None:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _open_existing(vault: str | None, key: str | None) -> Vault:
-    """:func:`open_vault`, refusing to create a SQLite vault that is not there yet."""
+def _refuse_missing(vault: str | None) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -78,7 +81,6 @@ def _open_existing(vault: str | None, key: str | None) -> Vault:
         if not path.exists() or path.stat().st_size == 0:
             raise UserError(f"there is no vault at {path}: create it with 'sellerkit vault "
                             f"init' (or point --vault / $SELLERKIT_VAULT_URL at yours)")
-    return open_vault(vault, key)
 
 
 def _where(v: Vault) -> str:
@@ -125,7 +127,7 @@ def _bootstrap(v: Vault) -> tuple[str | None, str]:
 @vault_app.command("init")
 def init_cmd(vault: VaultOpt = None, key: KeyOpt = None, json_out: JsonOpt = False) -> None:
     """Create the vault (database, key file 0600) and make you its first admin."""
-    v = open_vault(vault, key)
+    v = open_vault(vault, key, create=True)
     try:
         admin, note = _bootstrap(v)
         desc = v.cipher.describe()
@@ -148,7 +150,7 @@ def init_cmd(vault: VaultOpt = None, key: KeyOpt = None, json_out: JsonOpt = Fal
 def status_cmd(vault: VaultOpt = None, key: KeyOpt = None, json_out: JsonOpt = False) -> None:
     """Where the vault is, its key (provider, fingerprint, age) and what it holds (counts, no
     PII)."""
-    v = _open_existing(vault, key)
+    v = open_vault(vault, key)
     try:
         desc = v.cipher.describe()
         from sellerkit.vault import store
@@ -184,7 +186,7 @@ def rotate_key_cmd(
         json_out: JsonOpt = False) -> None:
     """Re-wrap every data key and vault secret under a new key-encryption key (the vault stays
     in use meanwhile), then retire the old one."""
-    v = _open_existing(vault, key)
+    v = open_vault(vault, key)
     try:
         actor = acting_user(v, user)
         report = v.cipher.rotate(actor, new_key)
@@ -220,7 +222,7 @@ def show_cmd(
         raise UserError("--purpose goes with --pii: add --pii to read the buyer's data")
     if pii and not (purpose or "").strip():
         raise UserError("--pii needs --purpose TEXT: every PII read is audited with its purpose")
-    v = _open_existing(vault, key)
+    v = open_vault(vault, key)
     try:
         actor = acting_user(v, user)
         order = v.orders.get(actor, order_id)

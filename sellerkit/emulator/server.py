@@ -98,8 +98,7 @@ class EmulatorServer:
     def stop(self) -> None:
         if self._runner is not None:
             self._runner.stop()
-        self._runner = None
-        self._sock = None
+        self._runner = None  # base_url keeps answering: a summary may name the address after
         if self.config.state_file is not None:
             self.emulator.save_state()
         if self._owns_emulator:

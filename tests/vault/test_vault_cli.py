@@ -162,7 +162,9 @@ def test_the_cli_example_of_docs_vault_runs(tmp_path: Path,
 
 def test_commands_other_than_init_do_not_create_a_vault(env: Path) -> None:
     for args in (["vault", "status"], ["vault", "show", "111-1"],
-                 ["vault", "rotate-key", "--new-key", "env:X"]):
+                 ["vault", "rotate-key", "--new-key", "env:X"], ["users", "list"],
+                 ["vault", "audit", "verify"], ["vault", "purge"], ["vault", "inventory"],
+                 ["incident", "list"], ["vault", "alerts", "list"], ["sync", "orders"]):
         code, _, err = _run(*args)
         assert code == 2 and "there is no vault at" in err and "vault init" in err, args
     assert not env.exists() and not env.with_name("vault.key").exists()

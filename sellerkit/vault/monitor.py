@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from sellerkit.errors import VaultError
 from sellerkit.vault.audit import meta_get, meta_set
@@ -48,10 +48,7 @@ from sellerkit.vault.roles import SYSTEM, Permission, Principal, require
 from sellerkit.vault.schema import (
     alerts,
     audit_events,
-    legal_holds,
-    orders,
     purge_runs,
-    sellers,
     users,
     vault_meta,
 )
@@ -80,8 +77,6 @@ WEBHOOK_KEY = "monitor.webhook_url"
 LAST_SEQ_KEY = "monitor.last_seq"
 _SEVERITY = {"pii_rate": "high", "disabled_user": "high", "failed_logins": "medium",
              "purge_behind": "high", "audit_chain": "critical"}
-_PII_DAYS = 30  # the retention's default (retention.pii_days may lower it)
-_DELIVERY_BOUND_DAYS = 30  # an order with only a purchase date: delivered within 30 days
 _RETRY_HOURS = 24
 
 
@@ -314,42 +309,9 @@ class Monitor:
         return out
 
     def overdue_orders(self, conn: Connection, now: datetime) -> int:
-        """Orders whose PII is past its retention and not erased nor held (read from the
-        tables, with the retention's delivery-date rule)."""
-        pii_days = _PII_DAYS
-        configured = meta_get(conn, "retention.pii_days")
-        try:
-            if configured is not None:
-                pii_days = min(_PII_DAYS, int(configured))
-        except (TypeError, ValueError):
-            pass
-        holds = conn.execute(select(legal_holds.c.scope, legal_holds.c.target, legal_holds.c.id)
-                             .where(legal_holds.c.released_at.is_(None))).all()
-        if any(h.scope == "all" for h in holds):
-            return 0
-        held_sellers = {h.target for h in holds if h.scope == "seller"}
-        held_orders = {h.target for h in holds if h.scope == "order"}
-        o = orders.c
-        q = (select(o.amazon_order_id, o.delivered_at, o.latest_delivery_date,
-                    o.latest_ship_date, o.purchase_date, o.first_seen_at, o.legal_hold_id,
-                    sellers.c.selling_partner_id)
-             .select_from(orders.join(sellers, sellers.c.id == o.seller_id))
-             .where(o.pii_erased_at.is_(None),
-                    # every delivery date is on or after the purchase: only orders bought more
-                    # than the retention ago (or with no purchase date) can be due
-                    or_(o.purchase_date.is_(None),
-                        o.purchase_date <= now - timedelta(days=pii_days))))
-        count = 0
-        for r in conn.execute(q):
-            if (r.legal_hold_id is not None or r.selling_partner_id in held_sellers
-                    or r.amazon_order_id in held_orders):
-                continue
-            anchor = (r.delivered_at or r.latest_delivery_date or r.latest_ship_date
-                      or (r.purchase_date + timedelta(days=_DELIVERY_BOUND_DAYS)
-                          if r.purchase_date else None) or r.first_seen_at)
-            if anchor is not None and anchor + timedelta(days=pii_days) <= now:
-                count += 1
-        return count
+        """Orders whose PII is past its retention and not erased nor held: the retention's own
+        plan, so the alert and the purge never disagree."""
+        return self.vault.retention.overdue(conn, now)
 
     def _purge_behind(self, conn: Connection, cfg: Mapping[str, Any], now: datetime
                       ) -> list[tuple[str, str, dict[str, Any]]]:

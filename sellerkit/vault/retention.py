@@ -336,6 +336,10 @@ class Retention:
 
     # -- status ----------------------------------------------------------------------------------
 
+    def overdue(self, conn: Connection, now: datetime) -> int:
+        """How many orders the next purge would erase (their PII past its date, not held)."""
+        return len(self._plan(conn, now).erase_ids)
+
     def status(self, actor: Principal) -> RetentionStatus:
         """The policy in force, the last run, and how many orders the next purge would erase."""
         if not (actor.can(Permission.PURGE) or actor.can(Permission.READ_AUDIT)):

@@ -186,8 +186,9 @@ def _order(v: Vault, order_id: str, *, delivered_days_ago: float | None,
                 scope="order", target=order_id, reason="tax audit", created_by="root",
                 created_at=now))
         delivered = now - timedelta(days=delivered_days_ago) if delivered_days_ago else None
+        key_id = v.cipher.new_data_key(conn, "order")  # an order with PII: a purge erases it
         conn.execute(insert(s.orders).values(
-            seller_id=seller, amazon_order_id=order_id, api_version="v0",
+            seller_id=seller, amazon_order_id=order_id, api_version="v0", key_id=key_id,
             purchase_date=(delivered or now) - timedelta(days=3), delivered_at=delivered,
             first_seen_at=now - timedelta(days=60), updated_at=now))
 

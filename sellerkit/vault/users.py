@@ -87,6 +87,14 @@ class SecondFactorRequired(AuthenticationError):
     """The password was right; the account also needs its TOTP code."""
 
 
+class AccountLockedError(AuthenticationError):
+    """The account is locked after too many failed log-ins (an admin unlocks it)."""
+
+
+class PasswordExpiredError(AuthenticationError):
+    """The password is older than the policy's maximum age (an admin sets a new one)."""
+
+
 def default_hasher() -> PasswordHasher:
     """argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile)."""
     from argon2 import PasswordHasher
@@ -522,6 +530,7 @@ class UserStore:
         if locked_now:
             message = (f"{message}; the account is now locked after {LOCKOUT_THRESHOLD} failed "
                        f"log-ins: an admin unlocks it with 'sellerkit users unlock {user_id}'")
+            exc = AccountLockedError
         raise exc(message)
 
     def authenticate(self, user_id: str, password: str, *, totp_code: str | None = None,
@@ -545,7 +554,7 @@ class UserStore:
             self._fail(user_id, source, "locked",
                        f"the account {user_id!r} is locked after {LOCKOUT_THRESHOLD} failed "
                        f"log-ins: an admin unlocks it with 'sellerkit users unlock {user_id}'",
-                       count=False)
+                       count=False, exc=AccountLockedError)
         if not self._verify_hash(row.password_hash, password):
             self._fail(user_id, source, "password", wrong, count=True)
         step: int | None = None
@@ -562,7 +571,8 @@ class UserStore:
                 + timedelta(days=policy.max_age_days)):
             self._fail(user_id, source, "expired",
                        f"the password is older than {policy.max_age_days} days: an admin sets a "
-                       f"new one with 'sellerkit users set-password {user_id}'", count=False)
+                       f"new one with 'sellerkit users set-password {user_id}'", count=False,
+                       exc=PasswordExpiredError)
         now = self.vault.now()
         reused = False
         with self.vault.write() as conn:
@@ -588,7 +598,7 @@ class UserStore:
         if locked_meanwhile:
             self._fail(user_id, source, "locked",
                        f"the account {user_id!r} was locked or disabled during this log-in",
-                       count=False)
+                       count=False, exc=AccountLockedError)
         if reused:
             self._fail(user_id, source, "totp-reused",
                        "that one-time code was used already: wait for the next one", count=True)

@@ -150,13 +150,14 @@ def _needs_code(exc: AuthenticationError) -> bool:
 def _login_problem(exc: AuthenticationError) -> str:
     """What the log-in page says: the same for an unknown user and a wrong password (no hint
     which user ids exist); the lockout, an expired password and a missing code are named."""
-    text = str(exc).lower()
+    from sellerkit.vault.users import AccountLockedError, PasswordExpiredError
+
     if _needs_code(exc):
         return "This account needs the code from its authenticator app as well."
-    if "locked" in text:
+    if isinstance(exc, AccountLockedError):
         return ("This account is locked after too many failed log-ins. An administrator can "
                 "unlock it (sellerkit users unlock).")
-    if "older than" in text:
+    if isinstance(exc, PasswordExpiredError):
         return "The password has expired: an administrator sets a new one."
     return "The user name, password or code is wrong."
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sellerkit.errors import AccessDeniedError, AuthenticationError, VaultError
 from sellerkit.vault import Principal, Role, Vault
 from sellerkit.vault.schema import api_keys, users
-from sellerkit.vault.users import SecondFactorRequired, UserStore
+from sellerkit.vault.users import AccountLockedError, PasswordExpiredError, SecondFactorRequired, UserStore
 from tests.vault._gov import Backend, Clock, gov_backend_factory, reset
 
 ADMIN = Principal("root", Role.ADMIN)
@@ -162,9 +162,9 @@ def test_lockout_after_ten_failures_refuses_the_right_password(vault: Vault,
         with pytest.raises(AuthenticationError, match="wrong"):
             vault.users.authenticate("dana", "bad")
     assert not vault.users.get(ADMIN, "dana").locked
-    with pytest.raises(AuthenticationError, match="now locked after 10"):
+    with pytest.raises(AccountLockedError, match="now locked after 10"):
         vault.users.authenticate("dana", "bad")
-    with pytest.raises(AuthenticationError, match="locked"):  # the 11th, with the right password
+    with pytest.raises(AccountLockedError, match="locked"):  # the 11th, with the right password
         vault.users.authenticate("dana", PW)
     clock.advance(days=30)
     with pytest.raises(AuthenticationError, match="sellerkit users unlock dana"):
@@ -227,7 +227,7 @@ def test_users_change_their_own_password_at_most_daily(vault: Vault, clock: Cloc
 def test_a_password_older_than_a_year_must_be_changed(vault: Vault, clock: Clock) -> None:
     vault.users.add(ADMIN, "dana", "analyst", password=PW)
     clock.advance(days=366)
-    with pytest.raises(AuthenticationError, match="older than 365 days"):
+    with pytest.raises(PasswordExpiredError, match="older than 365 days"):
         vault.users.authenticate("dana", PW)
     vault.users.set_password(ADMIN, "dana", "Brand-New-Pass-9")
     vault.users.authenticate("dana", "Brand-New-Pass-9")

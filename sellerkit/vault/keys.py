@@ -229,7 +229,8 @@ class KmsKeyProvider(KeyProvider):
             region = self._region
             if region is None and self.key_id.startswith("arn:"):
                 region = self.key_id.split(":")[3] or None
-            self._client = boto3.client("kms", region_name=region)
+            # a session of its own: the default one keeps the first credentials it resolved
+            self._client = boto3.session.Session().client("kms", region_name=region)
         return self._client
 
     def _call(self, op: str, **kwargs: Any) -> dict[str, Any]:

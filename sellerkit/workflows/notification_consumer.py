@@ -96,8 +96,10 @@ def _boto3_client(endpoint_url: str | None, region_name: str | None) -> Any:
     except ImportError:
         raise ConfigurationError("the SQS consumer needs boto3: pip install 'sellerkit[aws]'"
                                  ) from None
-    region = region_name
-    return boto3.client("sqs", endpoint_url=endpoint_url, region_name=region)
+    # a session of its own: boto3's default session keeps the first credentials it resolved
+    # for the life of the process, so a consumer made later would miss a change of them
+    return boto3.session.Session().client("sqs", endpoint_url=endpoint_url,
+                                          region_name=region_name)
 
 
 def _region_of(queue_url: str) -> str | None:

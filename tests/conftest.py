@@ -89,6 +89,15 @@ def _reachable(url: str, default_port: int) -> bool:
         return False
 
 
+def _per_worker(url: str) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, db = url.rpartition("/")
+    number = int(db) if db.isdigit() else 15
+    return f"{base}/{max(0, number - int(worker[2:]))}"
+
+
 def _need(url: str, port: int, what: str) -> str:
     if not _reachable(url, port):
         if in_ci():
@@ -99,8 +108,9 @@ def _need(url: str, port: int, what: str) -> str:
 
 @pytest.fixture
 def redis_url() -> str:
-    """A real Redis database for the test; flushed before use."""
-    url = _need(REDIS_URL, 6379, "Redis")
+    """A real Redis database for the test; flushed before use. Under pytest-xdist each worker
+    gets a database of its own (15, 14, ... counted down from the configured one)."""
+    url = _need(_per_worker(REDIS_URL), 6379, "Redis")
     import redis
 
     r = redis.Redis.from_url(url)

@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     run(py, "tools/gen_vault_migration.py", "--check")
     run(py, "-m", "ruff", "check", "sellerkit", "tests", "tools", "bench")
     run(py, "-m", "mypy")
-    run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *extra, env=env)
+    # the suite on every core (at most 4: many tests start servers and subprocesses of their own);
+    # (each worker gets a Redis database of its own: tests/conftest.py)
+    workers = ["-n", str(min(os.cpu_count() or 1, 4))] if "-n" not in extra else []
+    run(py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *workers, *extra, env=env)
     if where.root is None:
         print(f"SKIPPED (see above): the catalog check and the model tests; {where.reason}")
     return 0

@@ -722,7 +722,7 @@ def _insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> Non
              if (p := _sqlite_processor(table.c[n].type, conn.dialect)) is not None]
     params = []
     for r in rows:
-        values = [r.get(n) for n in names]
+        values = list(map(r.get, names))
         for i, proc in procs:
             v = values[i]
             if v is not None:
@@ -751,8 +751,8 @@ def _sqlite_processor(type_: Any, dialect: Any) -> Any:
         def to_text(v: Any) -> Any:
             got = memo.get(v)
             if got is None:
-                if v.tzinfo is UTC:  # the common case, formatted in C; the same text as full(v)
-                    got = v.replace(tzinfo=None).isoformat(" ", "microseconds")
+                if v.tzinfo is UTC:  # the common case, formatted in C: the text full(v) makes
+                    got = v.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
                 else:
                     got = full(v)
                 memo[v] = got

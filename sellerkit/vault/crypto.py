@@ -407,8 +407,12 @@ class FieldCipher:
         top = int(conn.execute(select(func.coalesce(func.max(dk.id), 0))).scalar_one())
         ids = list(range(top + 1, top + 1 + len(rows)))
         created = schema.data_keys.c.created_at.type._cached_bind_processor(conn.dialect)
-        params = [(kid, r["kek_id"], r["wrapped"], r["purpose"],
-                   created(r["created_at"]) if created else r["created_at"])
+        times: dict[Any, Any] = {}  # one batch shares one time: convert it once
+        for r in rows:
+            t = r["created_at"]
+            if t not in times:
+                times[t] = created(t) if created else t
+        params = [(kid, r["kek_id"], r["wrapped"], r["purpose"], times[r["created_at"]])
                   for kid, r in zip(ids, rows, strict=True)]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:

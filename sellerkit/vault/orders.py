@@ -44,7 +44,7 @@ __all__ = ["API_VERSIONS", "OrderStore", "UpsertStats"]
 
 API_VERSIONS = ("v0", "2026-01-01")
 _SHAPE = {"v0": "v0.order", "2026-01-01": "2026-01-01.order"}
-_CHUNK = 500
+_CHUNK = 1000  # orders per statement group (a sync's batch)
 _ORDERS, _ITEMS, _BUYERS, _ADDRESSES = "orders", "order_items", "order_buyers", "order_addresses"
 _ORDER_FIELDS = ("marketplace_id", "status", "fulfillment_channel", "purchase_date",
                  "last_update_date", "latest_ship_date", "latest_delivery_date", "delivered_at",

@@ -14,16 +14,12 @@ Then ``read_pii_many`` decrypts ``--read`` random orders (one audited read).
 Figures: orders per second by wall clock and by the process's own CPU time (on SQLite the
 database work runs in-process, so CPU time is what one core spends; other load on the machine
 disturbs it much less than wall time). The target: >= 10,000 orders/s into SQLite on one core.
-The generated payloads are moved out of the garbage collector's view (``gc.freeze``) before
-the timing, so its full passes over a whole run's input, which a sync never holds, are not
-counted; ``--no-freeze`` counts them (about a fifth more CPU per order at 20,000 orders).
 PostgreSQL gets a fresh schema, dropped at the end.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -167,23 +163,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="PostgreSQL to bench [default: $SELLERKIT_TEST_POSTGRES_URL]")
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--json", action="store_true", help="one JSON document")
-    ap.add_argument("--no-freeze", action="store_true",
-                    help="leave the generated payloads to the GC (gc.freeze is the default)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
     data = payloads(args.orders)
     gen_s = time.perf_counter() - t0
-    if not args.no_freeze:
-        # The pre-built payloads (every order of the run, which no sync holds at once: it
-        # stores a page at a time) leave the cyclic GC's view, so its full passes over them
-        # are not counted as ingest time. --no-freeze keeps them in (the older figures).
-        gc.collect()
-        gc.freeze()
     results: dict[str, Any] = {"load_average": [round(x, 2) for x in os.getloadavg()],
                                "cpus": os.cpu_count(), "generate_s": round(gen_s, 2),
-                               "json_dumps_us": _calibrate(data[0][0]),
-                               "payloads_frozen": not args.no_freeze}
+                               "json_dumps_us": _calibrate(data[0][0])}
     with tempfile.TemporaryDirectory(prefix="sellerkit-vault-bench-") as tmp:
         results["sqlite"] = run(f"sqlite:///{Path(tmp) / 'vault.sqlite3'}",
                                 f"file:{Path(tmp) / 'vault.key'}", data, batch=args.batch,

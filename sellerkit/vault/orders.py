@@ -9,9 +9,12 @@ the order's own data key (one per order, covering its items, buyer and addresses
 ciphertext bound to its table, column and row. The buyer's e-mail also gets a keyed blind index
 for exact-match lookup.
 
-Ingest is bulk: one statement per table per batch (``executemany``), upserts with
-``ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL alike, new data keys in one insert, existing
-ones unwrapped in a few queries and cached. Re-storing an unchanged order is recognised by a MAC
+Ingest is bulk: one statement per table per batch (``executemany``). Orders already stored
+are upserted (``ON CONFLICT DO UPDATE``, SQLite and PostgreSQL alike); on SQLite new orders and
+their data keys get explicit ids (the write lock is held) and go in with plain INSERTs, with no
+ids read back; existing data keys are unwrapped in a few queries and cached. Each order's
+fields are sealed in one :meth:`~sellerkit.vault.crypto.FieldCipher.encrypt_many` call (still
+a ciphertext, nonce and AAD per column). Re-storing an unchanged order is recognised by a MAC
 under its data key (``content_mac``) and writes nothing. Fields a call does not bring (an order
 fetched without a Restricted Data Token has no buyer name) leave what the vault holds alone.
 

@@ -283,6 +283,11 @@ class OrderStore:
                     and not (k == "ShippingAddress" and v == public.get(k))}
             if rest:  # what getOrderAddress had beyond the order's own (clear) fields
                 public["getOrderAddress"] = rest
+        if len({row[0] for row in item_rows}) < len(item_rows):
+            # an item listed twice (pages fetched twice): the last one wins, in the first's
+            # place, as an upsert of each in turn would leave it
+            last = {row[0]: row for row in item_rows}
+            item_rows = list(last.values())
         return _Parsed(oid, fields, _Json(public), {r: _plain(c) for r, c in sp.pii.items()},
                        sp.clear, [(iid, f, _Json(pub), _plain(ip))
                                   for iid, f, pub, ip in item_rows])

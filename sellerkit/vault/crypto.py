@@ -384,13 +384,42 @@ class FieldCipher:
                  "wrapped": _wrap(kek.aes, k, aad, nonces[i * _NONCE:(i + 1) * _NONCE])}
                 for i, k in enumerate(keys)]
         ids: list[int] = []
-        for part in _chunks(rows, 1000):
-            ids.extend(int(i) for i in conn.execute(
-                insert(schema.data_keys).returning(schema.data_keys.c.id,
-                                                   sort_by_parameter_order=True),
-                list(part)).scalars())
+        if conn.dialect.name == "sqlite":
+            ids = self._insert_keys_sqlite(conn, rows)
+        else:
+            for part in _chunks(rows, 1000):
+                ids.extend(int(i) for i in conn.execute(
+                    insert(schema.data_keys).returning(schema.data_keys.c.id,
+                                                       sort_by_parameter_order=True),
+                    list(part)).scalars())
         for kid, k in zip(ids, keys, strict=True):
             self._cache_put(kid, k)
+        return ids
+
+    @staticmethod
+    def _insert_keys_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+        """SQLite: the new keys get the ids after the largest one, given explicitly, in one
+        ``executemany`` (SQLAlchemy's RETURNING in parameter order runs a statement per row).
+        The caller's transaction holds the write lock (BEGIN IMMEDIATE), so nothing else can
+        take those ids; a deferred transaction that lost the race fails on the primary key
+        (or SQLITE_BUSY_SNAPSHOT) instead of storing anything wrong."""
+        dk = schema.data_keys.c
+        top = int(conn.execute(select(func.coalesce(func.max(dk.id), 0))).scalar_one())
+        ids = list(range(top + 1, top + 1 + len(rows)))
+        created = schema.data_keys.c.created_at.type._cached_bind_processor(conn.dialect)
+        times: dict[Any, Any] = {}  # one batch shares one time: convert it once
+        for r in rows:
+            t = r["created_at"]
+            if t not in times:
+                times[t] = created(t) if created else t
+        params = [(kid, r["kek_id"], r["wrapped"], r["purpose"], times[r["created_at"]])
+                  for kid, r in zip(ids, rows, strict=True)]
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany("INSERT INTO data_keys (id, kek_id, wrapped, purpose, created_at) "
+                               "VALUES (?, ?, ?, ?, ?)", params)
+        finally:
+            cursor.close()
         return ids
 
     def preload(self, conn: Connection, key_ids: Iterable[int | None]) -> None:
@@ -455,6 +484,27 @@ class FieldCipher:
         nonce = os.urandom(_NONCE)
         return _V + nonce + aes.encrypt(nonce, value.encode("utf-8"),
                                         f"{table}|{column}|{row_ref}|{key_id}".encode())
+
+    def encrypt_many(self, key_id: int, fields: Sequence[tuple[str, str, str, str | None]], *,
+                     conn: Connection | None = None) -> list[bytes | None]:
+        """:meth:`encrypt` of several ``(table, column, row_ref, value)`` under one data key
+        (a record's fields): each its own ciphertext, nonce and AAD, exactly as
+        :meth:`encrypt` makes them; one key lookup and one ``os.urandom`` for all nonces."""
+        aes = self._data_key(key_id, conn)[0]
+        seal = aes.encrypt
+        nonces = os.urandom(_NONCE * len(fields))
+        out: list[bytes | None] = []
+        append = out.append
+        at = 0
+        for table, column, row_ref, value in fields:
+            if value is None:
+                append(None)
+                continue
+            nonce = nonces[at:at + _NONCE]
+            at += _NONCE
+            append(_V + nonce + seal(nonce, value.encode("utf-8"),
+                                     f"{table}|{column}|{row_ref}|{key_id}".encode()))
+        return out
 
     def decrypt(self, key_id: int, table: str, column: str, row_ref: str,
                 blob: bytes | None, *, conn: Connection | None = None) -> str | None:

@@ -9,9 +9,12 @@ the order's own data key (one per order, covering its items, buyer and addresses
 ciphertext bound to its table, column and row. The buyer's e-mail also gets a keyed blind index
 for exact-match lookup.
 
-Ingest is bulk: one statement per table per batch (``executemany``), upserts with
-``ON CONFLICT DO UPDATE`` on SQLite and PostgreSQL alike, new data keys in one insert, existing
-ones unwrapped in a few queries and cached. Re-storing an unchanged order is recognised by a MAC
+Ingest is bulk: one statement per table per batch (``executemany``). Orders already stored
+are upserted (``ON CONFLICT DO UPDATE``, SQLite and PostgreSQL alike); on SQLite new orders and
+their data keys get explicit ids (the write lock is held) and go in with plain INSERTs, with no
+ids read back; existing data keys are unwrapped in a few queries and cached. Each order's
+fields are sealed in one :meth:`~sellerkit.vault.crypto.FieldCipher.encrypt_many` call (still
+a ciphertext, nonce and AAD per column). Re-storing an unchanged order is recognised by a MAC
 under its data key (``content_mac``) and writes nothing. Fields a call does not bring (an order
 fetched without a Restricted Data Token has no buyer name) leave what the vault holds alone.
 
@@ -26,11 +29,11 @@ import builtins
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, select
 
 from sellerkit.errors import AccessDeniedError, VaultError
 from sellerkit.vault import schema
@@ -44,7 +47,7 @@ __all__ = ["API_VERSIONS", "OrderStore", "UpsertStats"]
 
 API_VERSIONS = ("v0", "2026-01-01")
 _SHAPE = {"v0": "v0.order", "2026-01-01": "2026-01-01.order"}
-_CHUNK = 500
+_CHUNK = 1000  # orders per statement group (a sync's batch)
 _ORDERS, _ITEMS, _BUYERS, _ADDRESSES = "orders", "order_items", "order_buyers", "order_addresses"
 _ORDER_FIELDS = ("marketplace_id", "status", "fulfillment_channel", "purchase_date",
                  "last_update_date", "latest_ship_date", "latest_delivery_date", "delivered_at",
@@ -280,6 +283,11 @@ class OrderStore:
                     and not (k == "ShippingAddress" and v == public.get(k))}
             if rest:  # what getOrderAddress had beyond the order's own (clear) fields
                 public["getOrderAddress"] = rest
+        if len({row[0] for row in item_rows}) < len(item_rows):
+            # an item listed twice (pages fetched twice): the last one wins, in the first's
+            # place, as an upsert of each in turn would leave it
+            last = {row[0]: row for row in item_rows}
+            item_rows = list(last.values())
         return _Parsed(oid, fields, _Json(public), {r: _plain(c) for r, c in sp.pii.items()},
                        sp.clear, [(iid, f, _Json(pub), _plain(ip))
                                   for iid, f, pub, ip in item_rows])
@@ -350,56 +358,102 @@ class OrderStore:
         if not changed:
             return UpsertStats(0, 0, unchanged)
 
-        enc = cipher.encrypt
-        order_rows = []
-        for p in changed:
-            kid = key_of[p.amazon_order_id]
-            extra = p.plain.get("order", {}).get("extra_pii_ct")
-            order_rows.append({
-                "seller_id": seller_id, "amazon_order_id": p.amazon_order_id,
-                "api_version": api_version, **p.fields, "public": p.public, "key_id": kid,
-                "extra_pii_ct": enc(kid, _ORDERS, "extra_pii_ct",
-                                    f"{seller_id}:{p.amazon_order_id}", extra)
-                if (extra and kid is not None and p.amazon_order_id not in erased) else None,
-                "content_mac": macs[p.amazon_order_id], "first_seen_at": now, "updated_at": now})
-        _upsert(conn, schema.orders, ["seller_id", "amazon_order_id"], order_rows,
-                keep=("first_seen_at",))
-        row_id = {r.amazon_order_id: int(r.id) for r in conn.execute(
-            select(o.id, o.amazon_order_id).where(
-                o.seller_id == seller_id,
-                o.amazon_order_id.in_([p.amazon_order_id for p in changed])))}
+        sqlite = conn.dialect.name == "sqlite"
+        new_ids: dict[str, int] = {}
+        if sqlite:
+            # New orders get the ids after the largest, given explicitly (the write lock is
+            # held: BEGIN IMMEDIATE), and go in with plain INSERTs; no read-back of the ids.
+            top = int(conn.execute(select(func.coalesce(func.max(o.id), 0))).scalar_one())
+            for p in changed:
+                if p.amazon_order_id not in existing:
+                    top += 1
+                    new_ids[p.amazon_order_id] = top
 
-        item_rows, buyer_rows, address_rows = [], [], []
+        # Every ciphertext of an order in one call: its own nonce and AAD each (table, column,
+        # row, key), under the order's data key.
+        sealed: dict[str, Iterator[bytes | None]] = {}
         for p in changed:
             oid = p.amazon_order_id
-            order_pk, kid = row_id[oid], key_of[oid]
-            secret = kid is not None and oid not in erased
-            base = f"{seller_id}:{oid}"
-            for iid, fields, public, iplain in p.items:
-                row: dict[str, Any] = {"order_id": order_pk, "order_item_id": iid, **fields,
-                                       "public": public, "updated_at": now}
-                if secret and iplain:
-                    assert kid is not None
-                    ref = f"{base}:{iid}"
-                    for col, text in iplain.items():
-                        row[col] = enc(kid, _ITEMS, col, ref, text)
-                item_rows.append(row)
-            if not secret:
+            kid = key_of[oid]
+            if kid is None or oid in erased:
                 continue
-            assert kid is not None
+            base = f"{seller_id}:{oid}"
+            fields: builtins.list[tuple[str, str, str, str | None]] = []
+            extra = p.plain.get("order", {}).get("extra_pii_ct")
+            if extra:
+                fields.append((_ORDERS, "extra_pii_ct", base, extra))
+            for iid, _f, _pub, iplain in p.items:
+                ref = f"{base}:{iid}"
+                fields.extend((_ITEMS, col, ref, text) for col, text in iplain.items())
             buyer = p.plain.get("buyer")
             if buyer:
                 ref = f"{base}:buyer"
+                fields.extend((_BUYERS, col, ref, text) for col, text in buyer.items())
+            addr = p.plain.get("address:shipping")
+            if addr:
+                ref = f"{base}:address:shipping"
+                fields.extend((_ADDRESSES, col, ref, text) for col, text in addr.items())
+            if fields:
+                sealed[oid] = iter(cipher.encrypt_many(kid, fields, conn=conn))
+
+        order_new, order_old = [], []
+        for p in changed:
+            oid = p.amazon_order_id
+            kid = key_of[oid]
+            extra = p.plain.get("order", {}).get("extra_pii_ct")
+            row = {"seller_id": seller_id, "amazon_order_id": oid, "api_version": api_version,
+                   **p.fields, "public": p.public, "key_id": kid,
+                   "extra_pii_ct": next(sealed[oid]) if (extra and oid in sealed) else None,
+                   "content_mac": macs[oid], "first_seen_at": now, "updated_at": now}
+            if oid in new_ids:
+                row["id"] = new_ids[oid]
+                order_new.append(row)
+            else:
+                order_old.append(row)
+        _insert(conn, schema.orders, order_new)
+        _upsert(conn, schema.orders, ["seller_id", "amazon_order_id"], order_old,
+                keep=("first_seen_at",))
+        row_id = {oid: int(ex.id) for oid, ex in existing.items()}
+        row_id.update(new_ids)
+        missing = [p.amazon_order_id for p in changed if p.amazon_order_id not in row_id]
+        if missing:  # PostgreSQL: the ids of the orders just inserted
+            row_id.update({r.amazon_order_id: int(r.id) for r in conn.execute(
+                select(o.id, o.amazon_order_id).where(o.seller_id == seller_id,
+                                                      o.amazon_order_id.in_(missing)))})
+
+        # rows of new orders go in with plain INSERTs (on SQLite), the others are upserted
+        items_new: builtins.list[dict[str, Any]] = []
+        items_old: builtins.list[dict[str, Any]] = []
+        buyers_new: builtins.list[dict[str, Any]] = []
+        buyers_old: builtins.list[dict[str, Any]] = []
+        addrs_new: builtins.list[dict[str, Any]] = []
+        addrs_old: builtins.list[dict[str, Any]] = []
+        for p in changed:
+            oid = p.amazon_order_id
+            order_pk = row_id[oid]
+            fresh_order = oid in new_ids
+            seal = sealed.get(oid)
+            item_rows = items_new if fresh_order else items_old
+            for iid, fields_, public, iplain in p.items:
+                row = {"order_id": order_pk, "order_item_id": iid, **fields_,
+                       "public": public, "updated_at": now}
+                if seal is not None:
+                    for col in iplain:
+                        row[col] = next(seal)
+                item_rows.append(row)
+            if seal is None:
+                continue
+            buyer = p.plain.get("buyer")
+            if buyer:
                 brow: dict[str, Any] = {"order_id": order_pk, "updated_at": now}
-                for col, text in buyer.items():
-                    brow[col] = enc(kid, _BUYERS, col, ref, text)
+                for col in buyer:
+                    brow[col] = next(seal)
                 if "email_ct" in buyer:
                     brow["email_bidx"] = cipher.blind_index("email", buyer["email_ct"])
-                buyer_rows.append(brow)
+                (buyers_new if fresh_order else buyers_old).append(brow)
             addr = p.plain.get("address:shipping")
             clear = p.clear.get("address:shipping", {})
             if addr or clear:
-                ref = f"{base}:address:shipping"
                 arow: dict[str, Any] = {"order_id": order_pk, "kind": "shipping",
                                         "updated_at": now}
                 cc = clear.get("country_code")
@@ -408,12 +462,15 @@ class OrderStore:
                 at = clear.get("address_type")
                 if at is not None:
                     arow["address_type"] = str(at)[:20]
-                for col, text in (addr or {}).items():
-                    arow[col] = enc(kid, _ADDRESSES, col, ref, text)
-                address_rows.append(arow)
-        _upsert(conn, schema.order_items, ["order_id", "order_item_id"], item_rows)
-        _upsert(conn, schema.order_buyers, ["order_id"], buyer_rows)
-        _upsert(conn, schema.order_addresses, ["order_id", "kind"], address_rows)
+                for col in addr or ():
+                    arow[col] = next(seal)
+                (addrs_new if fresh_order else addrs_old).append(arow)
+        _insert(conn, schema.order_items, items_new)
+        _insert(conn, schema.order_buyers, buyers_new)
+        _insert(conn, schema.order_addresses, addrs_new)
+        _upsert(conn, schema.order_items, ["order_id", "order_item_id"], items_old)
+        _upsert(conn, schema.order_buyers, ["order_id"], buyers_old)
+        _upsert(conn, schema.order_addresses, ["order_id", "kind"], addrs_old)
         inserted = sum(1 for p in changed if p.amazon_order_id not in existing)
         return UpsertStats(inserted, len(changed) - inserted, unchanged)
 
@@ -479,8 +536,6 @@ class OrderStore:
             return [self._order_dict(r) for r in conn.execute(q)]
 
     def count(self, actor: Principal, *, seller_id: int | None = None) -> int:
-        from sqlalchemy import func
-
         require(actor, Permission.READ_DATA, what="count orders")
         q = select(func.count()).select_from(schema.orders)
         if seller_id is not None:
@@ -659,6 +714,35 @@ def _upsert(conn: Connection, table: Any, conflict: builtins.list[str],
             cursor.close()
 
 
+def _insert(conn: Connection, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """A plain INSERT of ``rows`` of new orders (SQLite only: one ``executemany`` on the driver,
+    every column the rows carry, NULL where a row has none, which is what an INSERT leaves)."""
+    if not rows:
+        return
+    from sqlalchemy import insert
+
+    present = set().union(*rows)
+    compiled = insert(table).compile(dialect=conn.dialect,
+                                     column_keys=[c.name for c in table.columns
+                                                  if c.name in present])
+    names: builtins.list[str] = list(compiled.positiontup or ())
+    procs = [(i, p) for i, n in enumerate(names)
+             if (p := _sqlite_processor(table.c[n].type, conn.dialect)) is not None]
+    params = []
+    for r in rows:
+        values = list(map(r.get, names))
+        for i, proc in procs:
+            v = values[i]
+            if v is not None:
+                values[i] = proc(v)
+        params.append(values)
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.executemany(compiled.string, params)
+    finally:
+        cursor.close()
+
+
 def _sqlite_processor(type_: Any, dialect: Any) -> Any:
     from sqlalchemy import JSON, LargeBinary
 
@@ -675,7 +759,11 @@ def _sqlite_processor(type_: Any, dialect: Any) -> Any:
         def to_text(v: Any) -> Any:
             got = memo.get(v)
             if got is None:
-                got = memo[v] = full(v)
+                if v.tzinfo is UTC:  # the common case, formatted in C: the text full(v) makes
+                    got = v.isoformat(" ", "microseconds")[:-6]  # without "+00:00"
+                else:
+                    got = full(v)
+                memo[v] = got
             return got
         return to_text
     if isinstance(type_, JSON):

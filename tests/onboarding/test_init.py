@@ -9,6 +9,7 @@ import io
 import os
 import stat
 import sys
+import time
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +171,7 @@ def test_ctrl_c_or_keeping_an_existing_profile_writes_nothing(tmp_path: Path,
     child, transcript = _spawn(["--skip-doctor"], tmp_path)
     closing.append(child)
     child.expect("private.*public")  # type: ignore[attr-defined]
+    time.sleep(0.1)  # sendintr skips delaybeforesend: press Ctrl-C once the prompt waits, as a person does
     child.sendintr()  # type: ignore[attr-defined]
     child.expect(pexpect.EOF)  # type: ignore[attr-defined]
     child.close()  # type: ignore[attr-defined]
